@@ -1,0 +1,210 @@
+/**
+ * The schema of `homelab.config.ts`. Everything the renderer reads comes through here, so a bad config
+ * is caught in one place, with every problem reported at once and named by its key path.
+ */
+import { z } from "zod";
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const dnsLabel = z
+  .string()
+  .regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63, starting and ending alphanumeric");
+const hostname = z.string().regex(HOSTNAME, "must be a fully qualified lower-case host name such as example.org");
+const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 100m, 128Mi or 1Gi");
+
+export const nodeSchema = z.strictObject({
+  /** Host name of the node, as kubeadm registers it. */
+  name: dnsLabel,
+  /** The node's LAN address (used for the API server, NetworkPolicy egress and host files). */
+  address: z.string().regex(IPV4, "must be an IPv4 address such as 192.168.1.10"),
+  /** `control-plane` and/or `worker`; a single node carries both. */
+  roles: z.array(z.enum(["control-plane", "worker"])).min(1, "needs at least one role"),
+});
+
+export const resourcesSchema = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity }),
+  limits: z.strictObject({ memory: quantity, cpu: quantity.optional() }),
+});
+
+export const appSchema = z.strictObject({
+  /** Name = namespace = ArgoCD Application name. */
+  name: dnsLabel,
+  /** Image repository without tag, e.g. `git.example.org/me/site`. */
+  image: z.string().regex(/^[a-z0-9.\-_/:]+$/, "must be an image repository without a tag").refine((s) => !/:[^/]*$/.test(s) || /^[^/]+:\d+\//.test(s), "must not carry a tag; put it in `tag`"),
+  /** Pinned tag or digest (`sha256:…`); `latest` is refused. */
+  tag: z
+    .string()
+    .min(1)
+    .refine((t) => t !== "latest", "`latest` is not a pinned version: use a release tag or a digest"),
+  /** Container port the app listens on. */
+  port: z.number().int().min(1024, "must be >= 1024 (apps run as non-root)").max(65535),
+  /** Host name the app is served on; must be inside the homelab domain. */
+  host: hostname,
+  /** Path of the HTTP readiness/liveness probe. */
+  probePath: z.string().startsWith("/", "must start with '/'").default("/healthz"),
+  /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
+  metricsPath: z.union([z.string().startsWith("/"), z.literal(false)]).default("/metrics"),
+  resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
+  env: z.record(z.string().regex(ENV_NAME, "must be a valid environment variable name"), z.string()).default({}),
+  /** Replicas on a multi-node cluster; a single node always runs one. */
+  replicas: z.number().int().min(1).max(10).default(2),
+  /** Writable scratch directory mounted as an emptyDir (the root filesystem is read-only). */
+  tmpDir: z.string().startsWith("/").default("/tmp"),
+});
+
+const issuerName = z.enum(["letsencrypt-staging", "letsencrypt-production"]);
+
+export const waiverSchema = z.strictObject({
+  rule: z.string().min(1),
+  /** `Kind namespace/name`, or a glob such as `Deployment monitoring/*`. */
+  object: z.string().min(1),
+  reason: z.string().min(10, "give a real reason (at least 10 characters)"),
+  expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD"),
+});
+
+export const homelabSchema = z
+  .strictObject({
+    /** Short name of the homelab, used in labels and the AppProject name. */
+    name: dnsLabel,
+    /** Apex domain; `*.<domain>` is routed through the cluster tunnel. */
+    domain: hostname,
+    /** Kubernetes minor version the cluster runs, e.g. "1.34" (deprecated-API checks use it). */
+    kubernetesVersion: z.string().regex(/^1\.\d{2}$/, "must be a minor version such as 1.34"),
+    nodes: z.array(nodeSchema).min(1, "needs at least one node"),
+    network: z
+      .strictObject({
+        podCIDR: z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.244.0.0/16"),
+        serviceCIDR: z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.96.0.0/12"),
+      })
+      .default({ podCIDR: "10.244.0.0/16", serviceCIDR: "10.96.0.0/12" }),
+    git: z.strictObject({
+      /** Base URL of the Forgejo instance. */
+      url: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
+      /** `owner/name` of the repository ArgoCD watches. */
+      repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be owner/name"),
+      branch: z.string().min(1).default("main"),
+      /** Folder inside the repository that holds the rendered tree. */
+      path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, "must be a relative folder such as gitops").default("gitops"),
+    }),
+    tunnels: z.strictObject({
+      /** Tunnel that carries `*.<domain>` to the in-cluster cloudflared. */
+      cluster: z.strictObject({ name: dnsLabel }),
+      /** Tunnel that carries `git.<domain>` to the Forgejo host's cloudflared. */
+      forgejo: z.strictObject({ name: dnsLabel, hostname }),
+    }),
+    acme: z.strictObject({
+      email: z.email("must be an e-mail address Let's Encrypt can write to"),
+      /** Issuer new certificates use. Rebuilds should start on staging to stay clear of rate limits. */
+      defaultIssuer: issuerName.default("letsencrypt-production"),
+    }),
+    components: z
+      .strictObject({
+        argocd: z.strictObject({ subdomain: dnsLabel.default("argocd") }).default({ subdomain: "argocd" }),
+        ingressNginx: z
+          .strictObject({
+            /** Extra ingress-nginx ConfigMap entries, merged over ours. */
+            config: z.record(z.string(), z.string()).default({}),
+          })
+          .default({ config: {} }),
+        certManager: z.strictObject({}).default({}),
+        cloudflared: z
+          .strictObject({ resources: resourcesSchema.optional() })
+          .default({}),
+      })
+      .default({ argocd: { subdomain: "argocd" }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
+    apps: z.array(appSchema).default([]),
+    policy: z.strictObject({ waivers: z.array(waiverSchema).default([]) }).default({ waivers: [] }),
+  })
+  .superRefine((cfg, ctx) => {
+    const dup = <T>(items: readonly T[], key: (t: T) => string, path: (i: number) => (string | number)[], what: string) => {
+      const seen = new Map<string, number>();
+      items.forEach((it, i) => {
+        const k = key(it);
+        if (seen.has(k)) ctx.addIssue({ code: "custom", path: path(i), message: `duplicate ${what} '${k}' (first at index ${seen.get(k)})` });
+        else seen.set(k, i);
+      });
+    };
+    dup(cfg.nodes, (n) => n.name, (i) => ["nodes", i, "name"], "node name");
+    dup(cfg.nodes, (n) => n.address, (i) => ["nodes", i, "address"], "node address");
+    dup(cfg.apps, (a) => a.name, (i) => ["apps", i, "name"], "app name");
+    dup(cfg.apps, (a) => a.host, (i) => ["apps", i, "host"], "app host");
+    if (cfg.nodes.length > 0 && cfg.nodes.every((n) => n.roles.length > 0) && !cfg.nodes.some((n) => n.roles.includes("control-plane")))
+      ctx.addIssue({ code: "custom", path: ["nodes"], message: "at least one node needs the control-plane role" });
+    // Checks derived from the domain only make sense once the domain itself is valid.
+    const domainOk = HOSTNAME.test(cfg.domain);
+    cfg.apps.forEach((a, i) => {
+      if (RESERVED_NAMESPACES.has(a.name))
+        ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `'${a.name}' is a platform namespace; pick another name` });
+      if (domainOk && !isSingleLevelSubdomain(a.host, cfg.domain))
+        ctx.addIssue({
+          code: "custom",
+          path: ["apps", i, "host"],
+          message: `must be one level below ${cfg.domain} (the cluster tunnel routes *.${cfg.domain} only)`,
+        });
+      if (a.host === cfg.tunnels.forgejo.hostname)
+        ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: "is the Forgejo host name, routed by the other tunnel" });
+      if (a.resources && !quantityLE(a.resources.requests.memory, a.resources.limits.memory))
+        ctx.addIssue({ code: "custom", path: ["apps", i, "resources", "requests", "memory"], message: "must not exceed limits.memory" });
+    });
+    if (domainOk && !isSingleLevelSubdomain(cfg.tunnels.forgejo.hostname, cfg.domain))
+      ctx.addIssue({ code: "custom", path: ["tunnels", "forgejo", "hostname"], message: `must be one level below ${cfg.domain}` });
+    if (URL.canParse(cfg.git.url) && new URL(cfg.git.url).hostname !== cfg.tunnels.forgejo.hostname)
+      ctx.addIssue({ code: "custom", path: ["git", "url"], message: `host must be the Forgejo tunnel host name ${cfg.tunnels.forgejo.hostname}` });
+    cfg.policy.waivers.forEach((w, i) => {
+      if (/^\d{4}-\d{2}-\d{2}$/.test(w.expires) && Number.isNaN(Date.parse(w.expires)))
+        ctx.addIssue({ code: "custom", path: ["policy", "waivers", i, "expires"], message: "is not a real date" });
+    });
+  });
+
+/** Namespaces the platform itself uses; apps may not take them. */
+export const RESERVED_NAMESPACES = new Set([
+  "default",
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "argocd",
+  "ingress-nginx",
+  "cert-manager",
+  "cloudflared",
+  "monitoring",
+  "velero",
+]);
+
+function isSingleLevelSubdomain(host: string, domain: string): boolean {
+  return host.endsWith("." + domain) && !host.slice(0, -domain.length - 1).includes(".");
+}
+
+const UNITS: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+export function parseQuantity(q: string): number {
+  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * (UNITS[m[2] ?? ""] ?? Number.NaN);
+}
+function quantityLE(a: string, b: string): boolean {
+  return parseQuantity(a) <= parseQuantity(b);
+}
+
+/** What an operator writes (defaults optional). */
+export type HomelabInput = z.input<typeof homelabSchema>;
+/** The validated config with every default filled in; what the renderer reads. */
+export type HomelabConfig = z.output<typeof homelabSchema>;
+export type AppConfig = z.output<typeof appSchema>;
+export type NodeConfig = z.output<typeof nodeSchema>;
+export type Waiver = z.output<typeof waiverSchema>;
+
+export const versionsSchema = z.strictObject({
+  charts: z.record(
+    dnsLabel,
+    z.strictObject({ repo: z.url({ protocol: /^https?$/ }), version: z.string().regex(/^v?\d+\.\d+\.\d+/, "must be a semantic version") }),
+  ),
+  images: z.record(
+    dnsLabel,
+    z.strictObject({ image: z.string().min(1), tag: z.string().min(1).refine((t) => t !== "latest", "`latest` is not pinned") }),
+  ),
+});
+export type Versions = z.output<typeof versionsSchema>;

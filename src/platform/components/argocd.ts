@@ -1,0 +1,108 @@
+import type { Construct } from "constructs";
+import { Component } from "../lib/component.ts";
+import type { PlatformContext } from "../lib/context.ts";
+import { deepMerge } from "../lib/merge.ts";
+import { peer } from "../lib/network.ts";
+import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
+
+export interface ArgoCdProps {
+  /** Host name label of the UI under the domain. @default "argocd" */
+  readonly subdomain?: string;
+  /** Values merged over ours, e.g. the KSOPS wiring of the repo-server. @default {} */
+  readonly extraValues?: Record<string, unknown>;
+}
+
+/**
+ * Without this, Argo CD reports child Applications healthy at once, so sync waves in the root app would not
+ * wait for cert-manager's CRDs before starting the apps that use them.
+ */
+const APPLICATION_HEALTH_LUA = `hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil and obj.status.health ~= nil then
+  hs.status = obj.status.health.status
+  if obj.status.health.message ~= nil then
+    hs.message = obj.status.health.message
+  end
+end
+return hs
+`;
+
+/**
+ * Argo CD manages itself from its own chart: the bootstrap installs the same chart once, then this
+ * Application takes over, so upgrades are a version bump in versions.yaml.
+ */
+export class ArgoCd extends Component {
+  readonly host: string;
+
+  constructor(scope: Construct, ctx: PlatformContext, props: ArgoCdProps = {}) {
+    super(scope, "argocd", ctx, {
+      wave: -3,
+      layer: "gitops",
+      needsApiServer: true,
+      // The ApplicationSet CRD is too large for client-side apply.
+      syncOptions: ["ServerSideApply=true"],
+    });
+    const { shape, config } = ctx;
+    this.host = `${props.subdomain ?? "argocd"}.${config.domain}`;
+    const replicas = shape.replicas(2);
+    const pdb = { enabled: true, maxUnavailable: 1 };
+
+    const values = {
+      global: { domain: this.host, networkPolicy: { create: false } },
+      crds: { install: true, keep: true },
+      configs: {
+        cm: {
+          "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+          "timeout.reconciliation": "180s",
+          "exec.enabled": "false",
+          "admin.enabled": "true",
+          "statusbadge.enabled": "true",
+        },
+        // TLS ends at ingress-nginx; the server speaks plain HTTP inside the cluster.
+        params: { "server.insecure": true },
+      },
+      // No SSO in a one-operator homelab; the admin password lives in the password manager.
+      dex: { enabled: false },
+      controller: { replicas: 1, pdb },
+      server: {
+        replicas,
+        pdb,
+        ingress: {
+          enabled: true,
+          ingressClassName: "nginx",
+          hostname: this.host,
+          annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer },
+          tls: true,
+        },
+      },
+      repoServer: { replicas, pdb },
+      applicationSet: { replicas, pdb },
+      "redis-ha": { enabled: shape.ha },
+    };
+    this.release({
+      chart: "argo-cd",
+      releaseName: "argocd",
+      values: deepMerge(values, props.extraValues ?? {}),
+      freeform: [
+        { path: "configs.cm", reason: "argocd-cm ConfigMap: free-form settings" },
+        { path: "configs.params", reason: "argocd-cmd-params-cm ConfigMap: free-form settings" },
+        { path: "server.ingress.annotations", reason: "Ingress annotations, empty by default" },
+      ],
+    });
+
+    // Argo CD's own pods talk to each other (server, repo-server, controller, redis).
+    this.allow({ name: "within-namespace", direction: "ingress", peers: [peer.same()], ports: [] });
+    this.allow({ name: "within-namespace-egress", direction: "egress", peers: [peer.same()], ports: [] });
+    this.allow({
+      name: "server-from-ingress-nginx",
+      direction: "ingress",
+      pods: { "app.kubernetes.io/name": "argocd-server" },
+      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
+      ports: [{ port: 8080 }],
+    });
+    // Forgejo and the chart repositories are reached by their public names, through Cloudflare.
+    this.allow({ name: "git-and-charts", direction: "egress", peers: [peer.internet()], ports: [{ port: 443 }] });
+    this.allow({ name: "metrics-from-monitoring", direction: "ingress", peers: [peer.ns("monitoring")], ports: [{ port: 8082 }, { port: 8083 }, { port: 8084 }] });
+  }
+}

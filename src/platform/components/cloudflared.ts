@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import type { Construct } from "constructs";
+import { stringify } from "yaml";
+import { Component } from "../lib/component.ts";
+import { imageRef, type PlatformContext } from "../lib/context.ts";
+import { peer } from "../lib/network.ts";
+import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
+import { CONTROLLER_LABELS, INGRESS_SERVICE } from "./ingress-nginx.ts";
+
+export interface CloudflaredProps {
+  /** @default requests 10m/64Mi, memory limit 256Mi */
+  readonly resources?: { requests: { cpu: string; memory: string }; limits: { memory: string; cpu?: string } };
+}
+
+const METRICS_PORT = 2000;
+export const CREDENTIALS_SECRET = "cloudflared-credentials";
+
+/**
+ * The cluster end of the `*.<domain>` tunnel: cloudflared dials out to Cloudflare and hands every request to
+ * ingress-nginx. Nothing listens on the LAN. Tunnel credentials come from an encrypted Secret.
+ */
+export class Cloudflared extends Component {
+  constructor(scope: Construct, ctx: PlatformContext, props: CloudflaredProps = {}) {
+    super(scope, "cloudflared", ctx, { wave: 0, layer: "edge" });
+    const { config, shape } = ctx;
+    const name = "cloudflared";
+    const selector = { "app.kubernetes.io/name": name };
+    const labels = this.labels({ ...selector, "app.kubernetes.io/component": "tunnel" });
+    const secret = this.secret(CREDENTIALS_SECRET, ["credentials.json"]);
+
+    const tunnelConfig = stringify(
+      {
+        tunnel: config.tunnels.cluster.name,
+        "credentials-file": "/etc/cloudflared/creds/credentials.json",
+        metrics: `0.0.0.0:${METRICS_PORT}`,
+        "no-autoupdate": true,
+        ingress: [{ hostname: `*.${config.domain}`, service: INGRESS_SERVICE }, { service: "http_status:404" }],
+      },
+      { lineWidth: 0 },
+    );
+    this.add({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: name, labels },
+      data: { "config.yaml": tunnelConfig },
+    });
+    this.add(serviceAccount(name, name, labels));
+    this.add(
+      deployment(
+        {
+          name,
+          namespace: name,
+          labels,
+          selector,
+          preferredReplicas: 2,
+          // Roll the pods when the tunnel config changes.
+          podAnnotations: { "checksum/config": createHash("sha256").update(tunnelConfig).digest("hex").slice(0, 16) },
+          container: {
+            name,
+            image: imageRef(ctx.versions, "cloudflared"),
+            args: ["tunnel", "--config", "/etc/cloudflared/config/config.yaml", "run"],
+            ports: [{ name: "metrics", containerPort: METRICS_PORT }],
+            resources: props.resources ?? { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+            probe: { path: "/ready", port: "metrics" },
+            volumeMounts: [
+              { name: "config", mountPath: "/etc/cloudflared/config", readOnly: true },
+              { name: "creds", mountPath: "/etc/cloudflared/creds", readOnly: true },
+            ],
+          },
+          volumes: [
+            { name: "config", configMap: { name } },
+            { name: "creds", secret: { secretName: secret } },
+          ],
+        },
+        shape,
+      ),
+    );
+    this.add(service(name, name, labels, selector, [{ name: "metrics", port: METRICS_PORT, targetPort: "metrics" }]));
+    this.add(pdb(name, name, labels, selector, shape));
+
+    this.allow({
+      name: "tunnel-to-cloudflare",
+      direction: "egress",
+      pods: selector,
+      peers: [peer.internet()],
+      // 7844 carries the tunnel (QUIC on UDP, HTTP/2 on TCP as fallback).
+      ports: [{ port: 7844, protocol: "UDP" }, { port: 7844, protocol: "TCP" }, { port: 443 }],
+    });
+    this.allow({ name: "to-ingress-nginx", direction: "egress", pods: selector, peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)], ports: [{ port: 80 }] });
+    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: METRICS_PORT }] });
+  }
+}

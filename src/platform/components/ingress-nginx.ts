@@ -1,0 +1,72 @@
+import type { Construct } from "constructs";
+import { Component } from "../lib/component.ts";
+import type { PlatformContext } from "../lib/context.ts";
+import { peer } from "../lib/network.ts";
+
+export interface IngressNginxProps {
+  /** Extra controller ConfigMap entries, merged over ours. @default {} */
+  readonly config?: Record<string, string>;
+}
+
+export const CONTROLLER_LABELS = { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" };
+/** Where the cluster tunnel sends `*.<domain>`. */
+export const INGRESS_SERVICE = "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80";
+
+/**
+ * ingress-nginx behind the Cloudflare tunnel. No LoadBalancer: the only way in is the in-cluster cloudflared,
+ * which reaches the ClusterIP Service. Client addresses come from Cloudflare's header, trusted only from pods.
+ * (The project is retired upstream; docs/decisions records the Gateway API migration path.)
+ */
+export class IngressNginx extends Component {
+  constructor(scope: Construct, ctx: PlatformContext, props: IngressNginxProps = {}) {
+    super(scope, "ingress-nginx", ctx, { wave: -1, layer: "edge", needsApiServer: true });
+    const { shape, config } = ctx;
+    const replicas = shape.replicas(2);
+    const affinity = shape.affinity(CONTROLLER_LABELS);
+
+    this.release({
+      chart: "ingress-nginx",
+      values: {
+        controller: {
+          replicaCount: replicas,
+          maxUnavailable: 1,
+          unhealthyPodEvictionPolicy: "AlwaysAllow",
+          ingressClassResource: { name: "nginx", default: true },
+          service: { type: "ClusterIP" },
+          config: {
+            // cloudflared is the only client: trust its forwarding headers, from pod addresses only.
+            "use-forwarded-headers": "true",
+            "forwarded-for-header": "CF-Connecting-IP",
+            "compute-full-forwarded-for": "true",
+            "proxy-real-ip-cidr": config.network.podCIDR,
+            "allow-snippet-annotations": "false",
+            "server-tokens": "false",
+            "hsts-include-subdomains": "false",
+            ...props.config,
+          },
+          metrics: { enabled: true },
+          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+          ...(affinity ? { affinity } : {}),
+        },
+      },
+      freeform: [
+        { path: "controller.config", reason: "ingress-nginx ConfigMap: free-form keys, empty by default" },
+        { path: "controller.maxUnavailable", reason: "documented in the chart's values.yaml but commented out there" },
+        { path: "controller.resources.limits", reason: "documented in the chart's values.yaml but commented out there" },
+        { path: "controller.affinity", reason: "Kubernetes Affinity, empty by default" },
+      ],
+    });
+
+    this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared")], ports: [{ port: 80 }] });
+    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("monitoring")], ports: [{ port: 10254 }] });
+    this.allow({
+      name: "webhook-from-apiserver",
+      direction: "ingress",
+      pods: CONTROLLER_LABELS,
+      peers: config.nodes.map((n) => peer.cidr(`${n.address}/32`)),
+      ports: [{ port: 8443 }],
+    });
+    // Backends live in every app namespace, on whatever port they listen on.
+    this.allow({ name: "to-backends", direction: "egress", pods: CONTROLLER_LABELS, peers: [peer.cidr(config.network.podCIDR)], ports: [] });
+  }
+}

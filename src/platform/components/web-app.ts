@@ -1,0 +1,70 @@
+import type { Construct } from "constructs";
+import type { AppConfig } from "../../config/schema.ts";
+import { Component } from "../lib/component.ts";
+import type { PlatformContext } from "../lib/context.ts";
+import { peer } from "../lib/network.ts";
+import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
+import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
+
+/**
+ * An operator's own web app, from a few lines of config: Deployment, Service, Ingress with a cert-manager
+ * certificate, NetworkPolicies and a disruption budget, with the secure defaults of `lib/workload.ts`.
+ */
+export class WebApp extends Component {
+  constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
+    super(scope, app.name, ctx, { wave: 1, layer: "apps" });
+    const { shape, config } = ctx;
+    const ns = app.name;
+    const selector = { "app.kubernetes.io/name": app.name };
+    const labels = this.labels({ ...selector, "app.kubernetes.io/version": app.tag.replace(/^sha256:/, "").slice(0, 63) });
+    const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
+
+    this.add(serviceAccount(app.name, ns, labels));
+    this.add(
+      deployment(
+        {
+          name: app.name,
+          namespace: ns,
+          labels,
+          selector,
+          preferredReplicas: app.replicas,
+          container: {
+            name: app.name,
+            image,
+            ports: [{ name: "http", containerPort: app.port }],
+            env: app.env,
+            resources: app.resources,
+            probe: { path: app.probePath, port: "http" },
+            volumeMounts: [{ name: "tmp", mountPath: app.tmpDir }],
+          },
+          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+        },
+        shape,
+      ),
+    );
+    this.add(service(app.name, ns, labels, selector, [{ name: "http", port: 80, targetPort: "http" }]));
+    this.add(pdb(app.name, ns, labels, selector, shape));
+    this.add({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
+      spec: {
+        ingressClassName: "nginx",
+        tls: [{ hosts: [app.host], secretName: `${app.name}-tls` }],
+        rules: [{ host: app.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app.name, port: { name: "http" } } } }] } }],
+      },
+    });
+
+    this.allow({ name: "from-ingress-nginx", direction: "ingress", pods: selector, peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)], ports: [{ port: app.port }] });
+    // cert-manager starts its HTTP-01 solver pod in this namespace while a certificate is issued.
+    this.allow({
+      name: "acme-solver-from-ingress-nginx",
+      direction: "ingress",
+      pods: { "acme.cert-manager.io/http01-solver": "true" },
+      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
+      ports: [{ port: 8089 }],
+    });
+    if (app.metricsPath)
+      this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The root of the GitOps loop: an AppProject that admits only our repository and the pinned chart
+ * repositories, and one Application per component (plus the root app itself), ordered by sync waves.
+ */
+import { ApiObject, Chart } from "cdk8s";
+import type { Construct } from "constructs";
+import type { K8sObject } from "../../model/k8s.ts";
+import type { Component } from "./component.ts";
+import type { PlatformContext } from "./context.ts";
+
+export const ROOT = "root";
+export const ARGOCD_NAMESPACE = "argocd";
+const IN_CLUSTER = "https://kubernetes.default.svc";
+
+/** Cluster-scoped kinds the components may create; anything else is refused by the AppProject. */
+const CLUSTER_KINDS = [
+  ["", "Namespace"],
+  ["apiextensions.k8s.io", "CustomResourceDefinition"],
+  ["rbac.authorization.k8s.io", "ClusterRole"],
+  ["rbac.authorization.k8s.io", "ClusterRoleBinding"],
+  ["admissionregistration.k8s.io", "ValidatingWebhookConfiguration"],
+  ["admissionregistration.k8s.io", "MutatingWebhookConfiguration"],
+  ["networking.k8s.io", "IngressClass"],
+  ["cert-manager.io", "ClusterIssuer"],
+  ["scheduling.k8s.io", "PriorityClass"],
+  ["apiregistration.k8s.io", "APIService"],
+  ["storage.k8s.io", "StorageClass"],
+] as const;
+
+/** Retry with backoff: the first bootstrap converges even when a webhook is still starting. */
+export const RETRY = { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
+
+export function chartRepoURLs(ctx: PlatformContext, components: readonly Component[]): string[] {
+  return [...new Set(components.flatMap((c) => (c.helm ? [ctx.versions.charts[c.helm.chart]!.repo] : [])))].sort();
+}
+
+export class GitOpsRoot extends Chart {
+  constructor(scope: Construct, ctx: PlatformContext, components: readonly Component[]) {
+    super(scope, ROOT, { disableResourceNameHashes: true });
+    const { config } = ctx;
+    const project = config.name;
+    const namespaces = [...new Set([ARGOCD_NAMESPACE, ...components.map((c) => c.name)])].sort();
+    let seq = 0;
+    const add = (o: K8sObject) => new ApiObject(this, `o${seq++}`, o as never);
+
+    add({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: project, namespace: ARGOCD_NAMESPACE, annotations: { "argocd.argoproj.io/sync-wave": "-10" } },
+      spec: {
+        description: `Everything in ${config.domain}, rendered by homelab build`,
+        sourceRepos: [ctx.gitRepoURL, ...chartRepoURLs(ctx, components)],
+        destinations: namespaces.map((namespace) => ({ server: IN_CLUSTER, namespace })),
+        clusterResourceWhitelist: CLUSTER_KINDS.map(([group, kind]) => ({ group, kind })),
+        orphanedResources: { warn: true },
+      },
+    });
+    add(application(ctx, ROOT, { wave: -10, namespace: ARGOCD_NAMESPACE, path: `${config.git.path}/${ROOT}`, prune: true }));
+    for (const c of components) {
+      const chart = c.helm ? ctx.versions.charts[c.helm.chart]! : undefined;
+      add(
+        application(ctx, c.name, {
+          wave: c.props.wave,
+          namespace: c.name,
+          path: `${config.git.path}/${c.name}`,
+          syncOptions: c.props.syncOptions ?? [],
+          // Deleting Argo CD's own Application must never delete Argo CD.
+          finalizer: c.name !== ARGOCD_NAMESPACE,
+          ...(c.helm && chart
+            ? {
+                helm: {
+                  repoURL: chart.repo,
+                  chart: c.helm.chart,
+                  targetRevision: chart.version,
+                  helm: { releaseName: c.helm.releaseName ?? c.name, valuesObject: c.helm.values },
+                },
+              }
+            : {}),
+        }),
+      );
+    }
+  }
+}
+
+interface AppSpec {
+  wave: number;
+  namespace: string;
+  path: string;
+  syncOptions?: readonly string[];
+  helm?: Record<string, unknown>;
+  finalizer?: boolean;
+  prune?: boolean;
+}
+
+function application(ctx: PlatformContext, name: string, s: AppSpec): K8sObject {
+  const git = { repoURL: ctx.gitRepoURL, targetRevision: ctx.config.git.branch, path: s.path };
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Application",
+    metadata: {
+      name,
+      namespace: ARGOCD_NAMESPACE,
+      annotations: { "argocd.argoproj.io/sync-wave": String(s.wave) },
+      ...(s.finalizer ? { finalizers: ["resources-finalizer.argocd.argoproj.io"] } : {}),
+    },
+    spec: {
+      project: ctx.config.name,
+      ...(s.helm ? { sources: [s.helm, git] } : { source: git }),
+      destination: { server: IN_CLUSTER, namespace: s.namespace },
+      syncPolicy: {
+        automated: { prune: true, selfHeal: true },
+        syncOptions: ["CreateNamespace=false", "PruneLast=true", ...(s.syncOptions ?? [])],
+        retry: RETRY,
+      },
+    },
+  };
+}

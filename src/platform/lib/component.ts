@@ -1,0 +1,123 @@
+/**
+ * The base of every component: a cdk8s Chart whose name is also its namespace and its ArgoCD Application.
+ * A component adds plain objects, names the network flows it needs, declares the secrets it reads and,
+ * when it is a Helm release, its chart and typed values. The platform turns that into one gitops folder
+ * and one Application.
+ */
+import { ApiObject, Chart } from "cdk8s";
+import type { Construct } from "constructs";
+import type { K8sObject } from "../../model/k8s.ts";
+import type { PlatformContext } from "./context.ts";
+import { apiServerFlow, defaultDeny, dnsFlow, networkPolicy, type Flow, type Selector } from "./network.ts";
+
+/** A Secret the component reads, supplied encrypted from `secrets/<app>/<name>.sops.yaml`. */
+export interface SecretDecl {
+  readonly app: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly keys: readonly string[];
+}
+
+/** A Helm chart the component installs through its ArgoCD Application. */
+export interface HelmRelease {
+  /** Key in versions.yaml `charts:`; also the chart name. */
+  readonly chart: string;
+  /** Typed values; every key path must exist in the chart's own values.yaml. */
+  readonly values: Record<string, unknown>;
+  /** Key paths below which the chart takes free-form maps, with the reason. */
+  readonly freeform?: readonly { path: string; reason: string }[];
+  /** @default the component name */
+  readonly releaseName?: string;
+}
+
+export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+
+export interface ComponentProps {
+  /** Sync wave of the component's Application in the root app: lower waves are healthy before higher ones start. */
+  readonly wave: number;
+  /** Pod Security Admission level enforced on the namespace. @default "restricted" */
+  readonly podSecurity?: PodSecurityLevel;
+  /** Extra ArgoCD sync options, e.g. `ServerSideApply=true` for charts whose CRDs are too large for client-side apply. */
+  readonly syncOptions?: readonly string[];
+  /** Whether the component's pods talk to the API server. @default false */
+  readonly needsApiServer?: boolean | Selector;
+  /** Where in the architecture the component sits; used by the summary and the docs. */
+  readonly layer: "gitops" | "edge" | "platform" | "apps";
+}
+
+export const MANAGED_BY = "homelab";
+
+export abstract class Component extends Chart {
+  /** Name = namespace = ArgoCD Application. */
+  readonly name: string;
+  readonly ctx: PlatformContext;
+  readonly props: ComponentProps;
+  helm?: HelmRelease;
+  readonly secrets: SecretDecl[] = [];
+  readonly flows: Flow[] = [];
+  private seq = 0;
+
+  constructor(scope: Construct, name: string, ctx: PlatformContext, props: ComponentProps) {
+    super(scope, name, { disableResourceNameHashes: true });
+    this.name = name;
+    this.ctx = ctx;
+    this.props = props;
+    this.add(this.namespaceObject(props.podSecurity ?? "restricted"));
+    this.add(defaultDeny(name));
+    this.allow(dnsFlow);
+    const api = props.needsApiServer;
+    if (api) {
+      const { nodes, network } = ctx.config;
+      this.allow(apiServerFlow(nodes.map((n) => n.address), network.serviceCIDR, api === true ? undefined : api));
+    }
+  }
+
+  /** Labels every object of this component carries. */
+  labels(extra: Record<string, string> = {}): Record<string, string> {
+    return { "app.kubernetes.io/part-of": this.ctx.config.name, "app.kubernetes.io/managed-by": MANAGED_BY, ...extra };
+  }
+
+  /** Adds a plain object (a kubernetes-models instance or a literal) to the component's folder. */
+  add<T extends { toJSON?: () => unknown }>(obj: T | K8sObject): ApiObject {
+    const json = (typeof (obj as { toJSON?: unknown }).toJSON === "function" ? (obj as { toJSON: () => unknown }).toJSON() : obj) as K8sObject;
+    return new ApiObject(this, `o${this.seq++}`, json as never);
+  }
+
+  /** Allows one network flow; the default is deny-all. */
+  allow(flow: Flow): void {
+    if (this.flows.some((f) => f.name === flow.name)) throw new Error(`${this.name}: flow '${flow.name}' declared twice`);
+    this.flows.push(flow);
+    this.add(networkPolicy(this.name, flow));
+  }
+
+  /** Declares a Secret the component reads; its ciphertext comes from `secrets/<app>/<name>.sops.yaml`. */
+  secret(name: string, keys: readonly string[]): string {
+    this.secrets.push({ app: this.name, namespace: this.name, name, keys });
+    return name;
+  }
+
+  /** Installs a Helm chart as part of this component's Application. */
+  protected release(release: HelmRelease): void {
+    if (!this.ctx.versions.charts[release.chart]) throw new Error(`versions.yaml has no chart '${release.chart}'`);
+    this.helm = release;
+  }
+
+  private namespaceObject(level: PodSecurityLevel): K8sObject {
+    return {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: this.name,
+        labels: {
+          ...this.labels(),
+          "pod-security.kubernetes.io/enforce": level,
+          "pod-security.kubernetes.io/enforce-version": `v${this.ctx.config.kubernetesVersion}`,
+          "pod-security.kubernetes.io/audit": "restricted",
+          "pod-security.kubernetes.io/warn": "restricted",
+        },
+        // Namespaces first, so the chart's namespaced objects have somewhere to go.
+        annotations: { "argocd.argoproj.io/sync-wave": "-1" },
+      },
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import type { HomelabConfig, Versions } from "../../config/schema.ts";
+import { shapeFor, type Shape } from "./topology.ts";
+
+/** What every component may read: the validated config, the pinned versions and the topology's shape. */
+export interface PlatformContext {
+  readonly config: HomelabConfig;
+  readonly versions: Versions;
+  readonly shape: Shape;
+  /** `https://git.example.org/owner/repo.git`: the repository ArgoCD watches. */
+  readonly gitRepoURL: string;
+}
+
+export function contextFor(config: HomelabConfig, versions: Versions): PlatformContext {
+  return {
+    config,
+    versions,
+    shape: shapeFor(config.nodes),
+    gitRepoURL: `${config.git.url.replace(/\/$/, "")}/${config.git.repo}.git`,
+  };
+}
+
+/** `image:tag` from versions.yaml; an unknown name is a bug in the component, not in the config. */
+export function imageRef(versions: Versions, name: string): string {
+  const img = versions.images[name];
+  if (!img) throw new Error(`versions.yaml has no image '${name}'`);
+  return `${img.image}:${img.tag}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The composition root. It reads like the architecture picture: GitOps first, then the edge, the platform
+ * services and the apps. Each line is one component = one namespace = one ArgoCD Application = one folder.
+ */
+import { App } from "cdk8s";
+import type { HomelabConfig, Versions } from "../config/schema.ts";
+import { ArgoCd } from "./components/argocd.ts";
+import { CertManager } from "./components/cert-manager.ts";
+import { Cloudflared } from "./components/cloudflared.ts";
+import { IngressNginx } from "./components/ingress-nginx.ts";
+import { WebApp } from "./components/web-app.ts";
+import { GitOpsRoot } from "./lib/argo.ts";
+import type { Component } from "./lib/component.ts";
+import { contextFor, type PlatformContext } from "./lib/context.ts";
+import { argoCdKsopsValues } from "./lib/ksops.ts";
+
+export interface Platform {
+  readonly app: App;
+  readonly ctx: PlatformContext;
+  readonly components: readonly Component[];
+  readonly root: GitOpsRoot;
+}
+
+export function platform(config: HomelabConfig, versions: Versions): Platform {
+  const app = new App();
+  const ctx = contextFor(config, versions);
+  const c = config.components;
+
+  const components: Component[] = [
+    // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
+    new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, extraValues: argoCdKsopsValues(ctx) }),
+    // Edge: *.<domain> → Cloudflare tunnel → cloudflared → ingress-nginx; cert-manager issues every certificate.
+    new CertManager(app, ctx),
+    new IngressNginx(app, ctx, { config: c.ingressNginx.config }),
+    new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {}),
+    // Apps: the operator's own, one line of config each (the docs/status site is one of them).
+    ...config.apps.map((a) => new WebApp(app, ctx, a)),
+  ];
+
+  const root = new GitOpsRoot(app, ctx, components);
+  return { app, ctx, components, root };
+}

@@ -1,0 +1,86 @@
+/**
+ * Rendering is pure: config in, files out. Nothing here touches the disk, which keeps `--check`, diffs and
+ * tests simple; `write.ts` is the only place that writes.
+ */
+import type { Chart } from "cdk8s";
+import { stringify } from "yaml";
+import type { K8sObject, LocatedObject } from "../model/k8s.ts";
+import type { Platform } from "../platform/platform.ts";
+import type { Component, SecretDecl } from "../platform/lib/component.ts";
+
+export const HEADER = "# Rendered by `homelab build` from homelab.config.ts and versions.yaml. Do not edit: edit the source and rebuild.\n";
+
+export interface RenderedFile {
+  /** Path relative to the repo root, with forward slashes. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/** One gitops folder = one ArgoCD Application. */
+export interface Folder {
+  readonly name: string;
+  readonly dir: string;
+  readonly objects: readonly LocatedObject[];
+  readonly secrets: readonly SecretDecl[];
+}
+
+export interface Plan {
+  readonly files: readonly RenderedFile[];
+  readonly objects: readonly LocatedObject[];
+  readonly folders: readonly Folder[];
+}
+
+export function toYaml(doc: unknown): string {
+  return stringify(doc, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, sortMapEntries: false });
+}
+
+function fileName(o: K8sObject, taken: Set<string>): string {
+  const base = `${o.kind.toLowerCase()}-${o.metadata.name}`;
+  let name = `${base}.yaml`;
+  if (taken.has(name) && o.metadata.namespace) name = `${base}-${o.metadata.namespace}.yaml`;
+  for (let i = 2; taken.has(name); i++) name = `${base}-${i}.yaml`;
+  taken.add(name);
+  return name;
+}
+
+export interface RenderOptions {
+  /** Extra files per folder (e.g. encrypted secrets), keyed by folder name. */
+  readonly extraFiles?: ReadonlyMap<string, readonly RenderedFile[]>;
+  /** Builds the kustomization of a folder; the default lists its resources. */
+  readonly kustomization?: (folder: Folder, resources: readonly string[]) => Record<string, unknown>;
+}
+
+export function defaultKustomization(_folder: Folder, resources: readonly string[]): Record<string, unknown> {
+  return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...resources] };
+}
+
+export function render(p: Platform, opts: RenderOptions = {}): Plan {
+  const gitPath = p.ctx.config.git.path;
+  const charts: { chart: Chart; secrets: readonly SecretDecl[] }[] = [
+    { chart: p.root, secrets: [] },
+    ...p.components.map((c: Component) => ({ chart: c as Chart, secrets: c.secrets })),
+  ];
+  const files: RenderedFile[] = [];
+  const objects: LocatedObject[] = [];
+  const folders: Folder[] = [];
+  for (const { chart, secrets } of charts) {
+    const name = chart.node.id;
+    const dir = `${gitPath}/${name}`;
+    const taken = new Set<string>(["kustomization.yaml"]);
+    const located: LocatedObject[] = [];
+    for (const object of chart.toJson() as K8sObject[]) {
+      const path = `${dir}/${fileName(object, taken)}`;
+      located.push({ file: path, object });
+      files.push({ path, content: HEADER + toYaml(object) });
+    }
+    const folder: Folder = { name, dir, objects: located, secrets };
+    const resources = located.map((l) => l.file.slice(dir.length + 1)).sort();
+    const kustomization = (opts.kustomization ?? defaultKustomization)(folder, resources);
+    files.push({ path: `${dir}/kustomization.yaml`, content: HEADER + toYaml(kustomization) });
+    files.push(...(opts.extraFiles?.get(name) ?? []));
+    objects.push(...located);
+    folders.push(folder);
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, objects, folders };
+}
