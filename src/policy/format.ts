@@ -1,0 +1,88 @@
+import type { PolicyReport, RuleOutcome } from "./run.ts";
+import type { Severity, Violation } from "./types.ts";
+
+/** Version of the JSON document `formatJson` writes; bumped when a field changes meaning. */
+export const REPORT_FORMAT_VERSION = 1;
+
+function where(v: Violation): string {
+  return [v.file, v.source && `[${v.source}]`, v.path].filter(Boolean).join(" ");
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  // The last column (the location) is left unpadded: it is the longest and ends the line anyway.
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+const HEADINGS: Record<Severity, string> = { error: "ERRORS", warning: "WARNINGS" };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Human-readable report: violations grouped by severity, then how to fix them, waivers and skipped rules. */
+export function formatTable(report: PolicyReport): string {
+  const out: string[] = [];
+  for (const severity of ["error", "warning"] as const) {
+    const vs = report.violations.filter((v) => v.severity === severity);
+    if (vs.length === 0) continue;
+    out.push(`${HEADINGS[severity]} (${vs.length})`);
+    out.push(...table(["RULE", "OBJECT", "MESSAGE", "WHERE"], vs.map((v) => [v.rule, v.subject, v.message, where(v)])).map((l) => "  " + l));
+    out.push("");
+  }
+  const failing = report.rules.filter((r) => r.violations > 0);
+  if (failing.length) {
+    out.push("HOW TO FIX");
+    for (const r of failing) out.push(`  ${r.id}: ${r.fix}`);
+    out.push("");
+  }
+  if (report.waived.length) {
+    out.push(`WAIVED (${report.waived.length})`);
+    out.push(
+      ...table(
+        ["RULE", "OBJECT", "EXPIRES", "REASON"],
+        report.waived.map((w) => [w.violation.rule, w.violation.subject, w.waiver.expires, w.waiver.reason]),
+      ).map((l) => "  " + l),
+    );
+    out.push("");
+  }
+  if (report.notes.length) {
+    out.push("NOT RUN");
+    for (const n of report.notes) out.push(`  ${n.rule}: ${n.message}`);
+    out.push("");
+  }
+  out.push(summaryLine(report));
+  return out.join("\n");
+}
+
+/** One line: the verdict and the counts. */
+export function summaryLine(report: PolicyReport): string {
+  const { errors, warnings, waived } = report.counts;
+  const ran = report.rules.filter((r: RuleOutcome) => r.status === "ran" && !r.id.startsWith("waiver-")).length;
+  const verdict = errors ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
+  const extra = [waived ? `${waived} waived` : "", report.notes.length ? `${report.notes.length} rule(s) not run` : ""].filter(Boolean);
+  return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${ran} rules over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "file")}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
+}
+
+/** Machine-readable report (the site's policy page reads it). Stable key order, 2-space indent. */
+export function formatJson(report: PolicyReport): string {
+  return JSON.stringify(
+    {
+      version: REPORT_FORMAT_VERSION,
+      kubernetesVersion: report.kubernetesVersion,
+      withModel: report.withModel,
+      summary: { ...report.counts, objects: report.objects, files: report.files },
+      rules: report.rules,
+      violations: report.violations,
+      waived: report.waived,
+      notes: report.notes,
+    },
+    null,
+    2,
+  );
+}

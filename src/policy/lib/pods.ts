@@ -1,0 +1,102 @@
+import type { LocatedObject } from "../../model/k8s.ts";
+import { arr, rec, str, stringMap, type Obj } from "./util.ts";
+
+/** A pod spec found inside an object, with the JSON paths rules report against. */
+export interface PodSpecAt {
+  readonly owner: LocatedObject;
+  readonly spec: Obj;
+  /** Path of the pod spec, e.g. `/spec/template/spec`. */
+  readonly path: string;
+  /** Labels of the pods it creates. */
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  /** Path of the pod metadata, e.g. `/spec/template/metadata`. */
+  readonly metadataPath: string;
+}
+
+/** Where each workload kind keeps its pod template (without the trailing `/spec` or `/metadata`). */
+const TEMPLATE_AT: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  PodTemplate: ["template"],
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+};
+
+/** Kinds that run long-lived pods (probes, scraping and coverage rules apply to them). */
+export const LONG_RUNNING_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod"] as const;
+
+/** Kinds whose pods are created from a template by a controller (selectors must match it). */
+export const CONTROLLER_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"] as const;
+
+export function hasPodTemplate(kind: string): boolean {
+  return Object.hasOwn(TEMPLATE_AT, kind);
+}
+
+/** The pod spec of a workload, or none for other kinds (and for templates without a spec). */
+export function podSpecs(lo: LocatedObject): PodSpecAt[] {
+  const at = TEMPLATE_AT[lo.object.kind];
+  if (!at) return [];
+  let node: unknown = lo.object;
+  for (const k of at) node = rec(node)[k];
+  const tpl = rec(node);
+  const spec = tpl.spec;
+  if (spec === undefined || spec === null || typeof spec !== "object" || Array.isArray(spec)) return [];
+  const base = at.map((k) => "/" + k).join("");
+  const md = rec(tpl.metadata);
+  return [
+    {
+      owner: lo,
+      spec: spec as Obj,
+      path: `${base}/spec`,
+      labels: stringMap(md.labels),
+      annotations: stringMap(md.annotations),
+      metadataPath: `${base}/metadata`,
+    },
+  ];
+}
+
+export type ContainerKind = "initContainers" | "containers" | "ephemeralContainers";
+
+export interface ContainerAt {
+  readonly pod: PodSpecAt;
+  readonly container: Obj;
+  readonly kind: ContainerKind;
+  readonly name: string;
+  /** Path of the container, e.g. `/spec/template/spec/containers/0`. */
+  readonly path: string;
+}
+
+/** Every container of a pod spec, init and ephemeral ones included unless told otherwise. */
+export function containersOf(pod: PodSpecAt, kinds: readonly ContainerKind[] = ["initContainers", "containers", "ephemeralContainers"]): ContainerAt[] {
+  const out: ContainerAt[] = [];
+  for (const kind of kinds) {
+    arr(pod.spec[kind]).forEach((c, i) => {
+      const container = rec(c);
+      out.push({ pod, container, kind, name: str(container.name) ?? `#${i}`, path: `${pod.path}/${kind}/${i}` });
+    });
+  }
+  return out;
+}
+
+/** Every pod spec of every object, in input order. */
+export function allPodSpecs(objects: readonly LocatedObject[]): PodSpecAt[] {
+  return objects.flatMap(podSpecs);
+}
+
+/** Every container of every pod spec, in input order. */
+export function allContainers(objects: readonly LocatedObject[], kinds?: readonly ContainerKind[]): ContainerAt[] {
+  return allPodSpecs(objects).flatMap((p) => containersOf(p, kinds));
+}
+
+/**
+ * A sidecar init container (`restartPolicy: Always`) runs for the pod's whole life,
+ * so the long-running-container rules (probes) treat it like a regular container.
+ */
+export function isSidecar(c: ContainerAt): boolean {
+  return c.kind === "initContainers" && c.container.restartPolicy === "Always";
+}

@@ -1,0 +1,69 @@
+import { isPlainObject, objectRef, type K8sObject, type LocatedObject } from "../../model/k8s.ts";
+import type { Rule, Violation } from "../types.ts";
+
+export type Obj = Record<string, unknown>;
+
+/** The record at `v`, or an empty one: rules read foreign input without trusting its shape. */
+export function rec(v: unknown): Obj {
+  return isPlainObject(v) ? v : {};
+}
+
+export function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/** String-valued entries of a labels/annotations map; anything else is ignored. */
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(rec(v))) if (typeof x === "string") out[k] = x;
+  return out;
+}
+
+/** `objectRef`, tolerant of Helm hooks that only carry `generateName`. */
+export function subjectOf(o: K8sObject): string {
+  const md = rec(o.metadata);
+  if (typeof md.name !== "string" && typeof md.generateName === "string") {
+    return objectRef({ kind: o.kind, metadata: { ...o.metadata, name: `${md.generateName}*` } });
+  }
+  return objectRef(o);
+}
+
+export function namespaceOf(o: K8sObject): string | undefined {
+  return str(rec(o.metadata).namespace);
+}
+
+/** API group of an apiVersion: `apps/v1` → `apps`, `v1` → `` (core). */
+export function apiGroup(apiVersion: string): string {
+  const i = apiVersion.indexOf("/");
+  return i < 0 ? "" : apiVersion.slice(0, i);
+}
+
+export function violation(rule: Pick<Rule, "id" | "severity">, at: LocatedObject & { source?: string }, path: string, message: string): Violation {
+  return { rule: rule.id, severity: rule.severity, subject: subjectOf(at.object), file: at.file, ...(at.source !== undefined && { source: at.source }), path, message };
+}
+
+/** JSON pointer segment escaping (`/` and `~` in annotation keys). */
+export function ptr(...segments: (string | number)[]): string {
+  return segments.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
+}
+
+/**
+ * Matches an object reference against a pattern where `*` stands for any run of characters
+ * (`Deployment monitoring/*`, `ClusterRole argocd-*`). Whole-string, case-sensitive.
+ */
+export function refMatches(pattern: string, ref: string): boolean {
+  const re = new RegExp("^" + pattern.split("*").map(escapeRegExp).join(".*") + "$");
+  return re.test(ref);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export function ofKind(objects: readonly LocatedObject[], ...kinds: string[]): LocatedObject[] {
+  return objects.filter((o) => kinds.includes(o.object.kind));
+}

@@ -1,0 +1,226 @@
+/**
+ * Reads Kubernetes YAML from files and folders: our rendered tree, a chart's `helm template` output,
+ * or anything an operator wants to vet before adopting it.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { UserError } from "../errors.ts";
+import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
+import type { PolicyFile } from "./types.ts";
+
+/** An object with where exactly it came from. */
+export interface LoadedObject extends LocatedObject {
+  /** 1-based index of the YAML document in its file. */
+  readonly document: number;
+  /** 0-based index inside a `kind: List` document. */
+  readonly item?: number;
+  /** Template named by Helm's `# Source:` comment, when the file is Helm output. */
+  readonly source?: string;
+}
+
+export interface LoadedManifests {
+  readonly objects: readonly LoadedObject[];
+  /** Files that hold YAML but no Kubernetes object (values files, Compose files); the secret scan reads them. */
+  readonly otherFiles: readonly PolicyFile[];
+  /** Documents passed over because they are empty or not Kubernetes objects. */
+  readonly skippedDocuments: number;
+}
+
+export interface LoadProblem {
+  readonly file: string;
+  /** 1-based document index, when the problem is inside one. */
+  readonly document?: number;
+  readonly line?: number;
+  readonly message: string;
+}
+
+/** Every problem found while loading, reported at once. */
+export class ManifestLoadError extends UserError {
+  constructor(readonly problems: readonly LoadProblem[]) {
+    super(`could not load ${problems.length} manifest problem(s):\n${problems.map((p) => "  - " + formatLoadProblem(p)).join("\n")}`);
+    this.name = "ManifestLoadError";
+  }
+}
+
+export function formatLoadProblem(p: LoadProblem): string {
+  const where = [p.document !== undefined ? `document ${p.document}` : "", p.line !== undefined ? `line ${p.line}` : ""].filter(Boolean).join(", ");
+  return `${p.file}${where ? ` (${where})` : ""}: ${p.message}`;
+}
+
+const EXTENSIONS = [".yaml", ".yml", ".json"];
+
+/**
+ * Documents that look like Kubernetes objects but only exist at build time: kustomize's own files and
+ * the KSOPS generator. They never reach the API server, so no rule applies to them.
+ */
+function isBuildTimeOnly(apiVersion: string): boolean {
+  return apiVersion.startsWith("kustomize.config.k8s.io/") || apiVersion.startsWith("viaduct.ai/") || apiVersion.startsWith("config.kubernetes.io/");
+}
+
+function looksLikeObject(v: unknown): v is Record<string, unknown> & { apiVersion: string; kind: string } {
+  return isPlainObject(v) && typeof v.apiVersion === "string" && typeof v.kind === "string";
+}
+
+function lineAt(text: string, offset: number): number {
+  let n = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/**
+ * Parses one file's text. Multi-document files, `kind: List` (and `*List`) documents and Helm output
+ * are understood; empty and non-Kubernetes documents are skipped. Problems are returned, not thrown.
+ */
+export function parseManifests(
+  text: string,
+  file: string,
+): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[] } {
+  const objects: LoadedObject[] = [];
+  const problems: LoadProblem[] = [];
+  let skipped = 0;
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const document = i + 1;
+    const [start = 0, end = text.length] = doc.range ?? [];
+    if (doc.errors.length) {
+      for (const e of doc.errors) {
+        const line = e.linePos?.[0]?.line;
+        problems.push({ file, document, ...(line !== undefined && { line }), message: e.message.split("\n")[0]! });
+      }
+      return;
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) {
+      skipped++;
+      return;
+    }
+    const source = /^#\s*Source:\s*(\S.*?)\s*$/m.exec(text.slice(start, end))?.[1];
+    const extra = { document, ...(source !== undefined && { source }) };
+    if (!looksLikeObject(value) || isBuildTimeOnly(value.apiVersion)) {
+      skipped++;
+      return;
+    }
+    if (value.kind.endsWith("List") && Array.isArray(value.items)) {
+      value.items.forEach((item, j) => {
+        if (!looksLikeObject(item)) {
+          problems.push({ file, document, line: lineAt(text, start), message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
+          return;
+        }
+        const problem = metadataProblem(item);
+        if (problem) problems.push({ file, document, line: lineAt(text, start), message: `item ${j} of the ${value.kind}: ${problem}` });
+        else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j });
+      });
+      return;
+    }
+    const problem = metadataProblem(value);
+    if (problem) problems.push({ file, document, line: lineAt(text, start), message: problem });
+    else objects.push({ file, object: value as unknown as K8sObject, ...extra });
+  });
+  return { objects, skipped, problems };
+}
+
+function metadataProblem(o: Record<string, unknown> & { kind: string }): string | undefined {
+  const md = o.metadata;
+  if (!isPlainObject(md)) return `${o.kind} has no metadata`;
+  if (typeof md.name !== "string" && typeof md.generateName !== "string") return `${o.kind} has no metadata.name`;
+  if (md.namespace !== undefined && typeof md.namespace !== "string") return `${o.kind} ${String(md.name)} has a non-string metadata.namespace`;
+  for (const key of ["labels", "annotations"] as const) {
+    if (md[key] !== undefined && md[key] !== null && !isPlainObject(md[key])) return `${o.kind} ${String(md.name)} has metadata.${key} that is not a map`;
+  }
+  return undefined;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    // Hidden folders hold VCS data or a build's staging copies, never manifests to check.
+    if (name.startsWith(".") || name === "node_modules") continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) out.push(...walk(p));
+    else if (st.isFile() && EXTENSIONS.some((e) => name.endsWith(e))) out.push(p);
+  }
+  return out;
+}
+
+/** Paths in messages: relative to `cwd` with forward slashes, as the rendered tree names them. */
+function display(abs: string, cwd: string): string {
+  const rel = relative(cwd, abs);
+  const shown = rel === "" || rel.startsWith("..") ? abs : rel;
+  return shown.split(sep).join("/");
+}
+
+export interface LoadOptions {
+  /** Base for relative paths and for the paths shown in messages. @default process.cwd() */
+  readonly cwd?: string;
+  /** Text to read for the path `-`. */
+  readonly stdin?: string;
+}
+
+/**
+ * Loads every Kubernetes object from the given files and folders (folders recursively, `.yaml`,
+ * `.yml` and `.json`, in name order). `-` reads `opts.stdin`. Throws ManifestLoadError listing
+ * every unreadable path and broken document; nothing is returned half-loaded.
+ */
+export function loadManifests(paths: readonly string[], opts: LoadOptions = {}): LoadedManifests {
+  const cwd = opts.cwd ?? process.cwd();
+  const problems: LoadProblem[] = [];
+  const inputs: { file: string; text: string }[] = [];
+  for (const p of paths) {
+    if (p === "-") {
+      if (opts.stdin === undefined) problems.push({ file: "-", message: "standard input is not available" });
+      else inputs.push({ file: "<stdin>", text: opts.stdin });
+      continue;
+    }
+    const abs = resolve(cwd, p);
+    if (!existsSync(abs)) {
+      problems.push({ file: p, message: "no such file or folder" });
+      continue;
+    }
+    const files = statSync(abs).isDirectory() ? walk(abs) : [abs];
+    for (const f of files) {
+      try {
+        inputs.push({ file: display(f, cwd), text: readFileSync(f, "utf8") });
+      } catch (err) {
+        problems.push({ file: display(f, cwd), message: `cannot read: ${(err as Error).message}` });
+      }
+    }
+  }
+  const objects: LoadedObject[] = [];
+  const otherFiles: PolicyFile[] = [];
+  let skippedDocuments = 0;
+  const seen = new Set<string>();
+  for (const { file, text } of inputs) {
+    // The same file named twice (a folder and a file in it) is checked once.
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const res = parseManifests(text, file);
+    problems.push(...res.problems);
+    objects.push(...res.objects);
+    skippedDocuments += res.skipped;
+    if (res.objects.length === 0 && res.problems.length === 0 && text.trim() !== "") otherFiles.push({ path: file, content: text });
+  }
+  if (problems.length) throw new ManifestLoadError(problems);
+  return { objects, otherFiles, skippedDocuments };
+}
+
+/** Every regular file below a folder (for host files: Compose stacks, configs), with display paths. */
+export function loadFiles(dir: string, opts: { cwd?: string } = {}): PolicyFile[] {
+  const cwd = opts.cwd ?? process.cwd();
+  const abs = resolve(cwd, dir);
+  if (!existsSync(abs)) return [];
+  const out: PolicyFile[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      if (name.startsWith(".")) continue;
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile()) out.push({ path: display(p, cwd), content: readFileSync(p, "utf8") });
+    }
+  };
+  visit(abs);
+  return out;
+}

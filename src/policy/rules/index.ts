@@ -1,0 +1,76 @@
+import type { Rule } from "../types.ts";
+import { alertRunbook } from "./alert-runbook.ts";
+import { alertUnitTests } from "./alert-unit-tests.ts";
+import { argocdSources } from "./argocd-sources.ts";
+import { argocdSyncPolicy } from "./argocd-sync-policy.ts";
+import { backupCoverage } from "./backup-coverage.ts";
+import { deprecatedApi } from "./deprecated-api.ts";
+import { haShape } from "./ha-shape.ts";
+import { imagePinned } from "./image-pinned.ts";
+import { ingressCertManager } from "./ingress-cert-manager.ts";
+import { networkPolicyCoverage } from "./network-policy-coverage.ts";
+import { noDefaultNamespace } from "./no-default-namespace.ts";
+import { noServiceMesh } from "./no-service-mesh.ts";
+import { probes } from "./probes.ts";
+import { pssCapabilities } from "./pss-capabilities.ts";
+import { pssHostNamespaces } from "./pss-host-namespaces.ts";
+import { pssHostPath } from "./pss-host-path.ts";
+import { pssPrivilegeEscalation } from "./pss-privilege-escalation.ts";
+import { pssPrivileged } from "./pss-privileged.ts";
+import { pssRunAsNonRoot } from "./pss-run-as-non-root.ts";
+import { pssSeccomp } from "./pss-seccomp.ts";
+import { pssSysctls } from "./pss-sysctls.ts";
+import { pssVolumeTypes } from "./pss-volume-types.ts";
+import { rbacLeastPrivilege } from "./rbac-least-privilege.ts";
+import { readOnlyRootFs } from "./read-only-root-fs.ts";
+import { removedApi } from "./removed-api.ts";
+import { resources } from "./resources.ts";
+import { scrapeCoverage } from "./scrape-coverage.ts";
+import { selectorMatch } from "./selector-match.ts";
+import { serviceAccountToken } from "./service-account-token.ts";
+import { serviceExposure } from "./service-exposure.ts";
+
+/** Pod Security Standards, restricted profile. */
+export const PSS_RULES: readonly Rule[] = [
+  pssPrivileged,
+  pssHostNamespaces,
+  pssHostPath,
+  pssCapabilities,
+  pssPrivilegeEscalation,
+  pssRunAsNonRoot,
+  pssSeccomp,
+  pssVolumeTypes,
+  pssSysctls,
+];
+
+/** Kubernetes workload and API hygiene. */
+export const HYGIENE_RULES: readonly Rule[] = [
+  imagePinned,
+  resources,
+  probes,
+  readOnlyRootFs,
+  serviceAccountToken,
+  selectorMatch,
+  serviceExposure,
+  noDefaultNamespace,
+  rbacLeastPrivilege,
+  removedApi,
+  deprecatedApi,
+];
+
+/** The homelab's own design principles. */
+export const PRINCIPLE_RULES: readonly Rule[] = [
+  ingressCertManager,
+  noServiceMesh,
+  argocdSyncPolicy,
+  argocdSources,
+  scrapeCoverage,
+  networkPolicyCoverage,
+  backupCoverage,
+  alertRunbook,
+  alertUnitTests,
+  haShape,
+];
+
+/** Every rule, grouped as the docs present them. */
+export const ALL_RULES: readonly Rule[] = [...PSS_RULES, ...HYGIENE_RULES, ...PRINCIPLE_RULES];

@@ -1,0 +1,131 @@
+import type { LocatedObject } from "../model/k8s.ts";
+
+export type Severity = "error" | "warning";
+
+/** One broken rule on one object (or host file). */
+export interface Violation {
+  /** Id of the rule that found it, e.g. `pss-privileged`. */
+  readonly rule: string;
+  readonly severity: Severity;
+  /** `Kind namespace/name` of the offending object (see `objectRef`), or a file path for host files. */
+  readonly subject: string;
+  /** File the object was read from, relative to where the check ran, when known. */
+  readonly file?: string;
+  /** Chart template the object was rendered from (Helm's `# Source:` comment), for foreign input. */
+  readonly source?: string;
+  /** JSON-pointer-like path of the offending field, e.g. `/spec/template/spec/containers/0/image`. */
+  readonly path?: string;
+  readonly message: string;
+}
+
+/** A rule that could not run on this input, and why. Informational: never fails a check. */
+export interface PolicyNote {
+  readonly rule: string;
+  readonly message: string;
+}
+
+/** A non-Kubernetes file the rules may read (host files, Helm values files). */
+export interface PolicyFile {
+  /** Path relative to where the check ran. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/**
+ * A permanent, reasoned exception to the host-access rules. Unlike a waiver it does not expire:
+ * it records that a workload's job *is* to look at the host (node-exporter, a log collector).
+ */
+export interface HostAccessAllowance {
+  /** `Kind namespace/name` of the workload; `*` globs allowed (e.g. `DaemonSet monitoring/*node-exporter`). */
+  readonly object: string;
+  /** Why the workload needs the host. Shown in the docs. */
+  readonly reason: string;
+  /**
+   * hostPath paths it may mount; a path also allows everything below it.
+   * @default [] (no hostPath volumes)
+   */
+  readonly paths?: readonly string[];
+  /**
+   * Host namespaces it may share. `network` also allows hostPorts.
+   * @default [] (none)
+   */
+  readonly namespaces?: readonly ("network" | "pid" | "ipc")[];
+}
+
+/** A permanent, reasoned exception to the RBAC rule (wildcards, cluster-admin bindings). */
+export interface RbacAllowance {
+  /** `Kind name` / `Kind namespace/name` of the Role, ClusterRole or binding; `*` globs allowed. */
+  readonly object: string;
+  readonly reason: string;
+}
+
+/**
+ * What the model-aware rules need to know about the homelab beyond the rendered objects.
+ * Built by `homelab build` / `homelab check` from the config; absent when checking foreign manifests.
+ */
+export interface HomelabModel {
+  /** Number of nodes in the cluster; 1 means every PDB must let a drain finish. */
+  readonly nodes: number;
+  /** The Git repository ArgoCD watches (our own repo); sources from it may follow a branch. */
+  readonly gitRepoURL: string;
+  /** Helm repositories Applications may install charts from (with pinned versions). */
+  readonly allowedChartRepos: readonly string[];
+  /**
+   * PersistentVolumeClaims covered by backups that are not visible as Velero Schedule objects
+   * in the rendered tree (e.g. schedules created by the Velero chart from its values).
+   * @default none; only Schedule objects in the tree count
+   */
+  readonly backupCoveredPVCs?: (namespace: string, name: string) => boolean;
+  /**
+   * Names of alerts exercised by `promtool test rules`.
+   * @default undefined: the alert-unit-tests rule is skipped with a note
+   */
+  readonly testedAlerts?: ReadonlySet<string>;
+}
+
+/** Everything a rule may look at. Rules are pure functions of this. */
+export interface PolicyContext {
+  readonly objects: readonly LocatedObject[];
+  /** Host files and other non-Kubernetes files (Compose stacks, values files). */
+  readonly files?: readonly PolicyFile[];
+  /** Absent for foreign manifests; rules with `needsModel` are then skipped with a note. */
+  readonly model?: HomelabModel;
+  /** Target Kubernetes minor version, e.g. `"1.34"`. */
+  readonly kubernetesVersion: string;
+  readonly hostPathAllowlist: readonly HostAccessAllowance[];
+  readonly rbacAllowlist: readonly RbacAllowance[];
+}
+
+/** A named, documented check. One per file under `rules/`. */
+export interface Rule {
+  /** Kebab-case id, used in output, `--rule` and waivers. */
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  /** Why the rule exists, in one or two sentences. */
+  readonly why: string;
+  /** How to fix a violation. */
+  readonly fix: string;
+  /** True when the rule only makes sense with the homelab model (skipped on foreign input). */
+  readonly needsModel?: boolean;
+  /**
+   * Says why the rule cannot run on this input (beyond a missing model), or `undefined` when it can.
+   * The runner reports the reason as a note instead of running `check`.
+   */
+  skip?(ctx: PolicyContext): string | undefined;
+  /** Must not throw on odd input: foreign manifests are full of surprises. */
+  check(ctx: PolicyContext): Violation[];
+}
+
+/**
+ * A time-limited, reasoned exception, written in the config's `policy.waivers`.
+ * Expired waivers fail the check; waivers that match nothing are reported as warnings.
+ */
+export interface Waiver {
+  readonly rule: string;
+  /** `Kind namespace/name` (see `objectRef`), or a glob such as `Deployment monitoring/*`. */
+  readonly object: string;
+  readonly reason: string;
+  /** Last day (UTC) the waiver applies, `YYYY-MM-DD`. */
+  readonly expires: string;
+}
