@@ -1,9 +1,10 @@
 import { InternalError, UserError } from "../errors.ts";
 import { EXIT, type Command } from "./command.ts";
 import { build } from "./commands/build.ts";
+import { values } from "./commands/values.ts";
 
 /** Every command, in the order `homelab --help` lists them. */
-const COMMANDS: readonly Command[] = [build];
+const COMMANDS: readonly Command[] = [build, values];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { loadConfig, loadVersions } from "../../config/load.ts";
+import { UserError } from "../../errors.ts";
+import {
+  ALL_RULES,
+  DEFAULT_KUBERNETES_VERSION,
+  exitCodeFor,
+  formatJson,
+  formatTable,
+  loadFiles,
+  loadManifests,
+  modelFromConfig,
+  policyContext,
+  runPolicies,
+  WAIVER_RULES,
+  type PolicyReport,
+} from "../../policy/index.ts";
+import { type Command } from "../command.ts";
+
+const HELP = `Usage: homelab check [paths...] [options]
+
+Runs the policy rules (Pod Security Standards, workload hygiene, the homelab's own principles).
+
+Without paths it checks the rendered tree (gitops/) and the host files (hosts/, when present)
+with the homelab model from homelab.config.ts and versions.yaml, applying the config's waivers.
+With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
+Multi-document files, List objects and \`helm template\` output are understood. Rules that need
+the homelab model (backup, scrape and NetworkPolicy coverage, sources, HA shape) are listed as
+not run.
+
+Options:
+  --format <table|json>       Output format (default: table). JSON is what the site's policy page reads.
+  --rule <id>                 Run only this rule; repeat for several.
+  --kubernetes-version <v>    Target Kubernetes minor version for API deprecations
+                              (default: the config's kubernetesVersion, else ${DEFAULT_KUBERNETES_VERSION}).
+  --config <file>             Config file (default: homelab.config.ts)
+  --versions <file>           Versions file (default: versions.yaml)
+  --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
+  --list-rules                Print the rules (id, severity, title) and exit.
+  -h, --help                  Show this help.
+
+Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 2 usage, 70 internal error.`;
+
+export interface CheckOptions {
+  readonly paths: readonly string[];
+  readonly format: "table" | "json";
+  readonly rules: readonly string[];
+  readonly kubernetesVersion?: string;
+  readonly config: string;
+  readonly versions: string;
+  readonly failOnWarning: boolean;
+  readonly listRules: boolean;
+}
+
+export function parseCheckArgs(argv: string[]): CheckOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      format: { type: "string", default: "table" },
+      rule: { type: "string", multiple: true },
+      "kubernetes-version": { type: "string" },
+      config: { type: "string", default: "homelab.config.ts" },
+      versions: { type: "string", default: "versions.yaml" },
+      "fail-on-warning": { type: "boolean", default: false },
+      "list-rules": { type: "boolean", default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const format = values.format ?? "table";
+  if (format !== "table" && format !== "json") throw new UserError(`--format must be 'table' or 'json', not '${format}'`, 2);
+  const kv = values["kubernetes-version"];
+  if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UserError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`, 2);
+  return {
+    paths: positionals,
+    format,
+    rules: values.rule ?? [],
+    ...(kv !== undefined && { kubernetesVersion: kv }),
+    config: values.config ?? "homelab.config.ts",
+    versions: values.versions ?? "versions.yaml",
+    failOnWarning: values["fail-on-warning"] ?? false,
+    listRules: values["list-rules"] ?? false,
+  };
+}
+
+export function listRules(): string {
+  const rows = [...ALL_RULES.map((r) => ({ ...r, needsModel: r.needsModel ?? false })), ...WAIVER_RULES.map((w) => ({ ...w, needsModel: false }))];
+  const width = Math.max(...rows.map((r) => r.id.length));
+  return rows.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.title}${r.needsModel ? " (needs the homelab model)" : ""}`).join("\n");
+}
+
+/** Loads the input the options describe and runs the rules. Exported for tests and the build. */
+export async function runCheck(opts: CheckOptions, root = process.cwd(), today = new Date()): Promise<PolicyReport> {
+  if (opts.paths.length) {
+    const stdin = opts.paths.includes("-") ? readFileSync(0, "utf8") : undefined;
+    const loaded = loadManifests(opts.paths, { cwd: root, ...(stdin !== undefined && { stdin }) });
+    const ctx = policyContext({
+      objects: loaded.objects,
+      files: loaded.otherFiles,
+      kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+    });
+    return runPolicies(ctx, { waivers: [], today, only: opts.rules });
+  }
+  const config = await loadConfig(resolve(root, opts.config));
+  const versions = loadVersions(resolve(root, opts.versions));
+  const tree = config.git.path;
+  if (!existsSync(resolve(root, tree))) throw new UserError(`no rendered tree at ${tree}/; run \`homelab build\` first`);
+  const loaded = loadManifests([tree], { cwd: root });
+  const ctx = policyContext({
+    objects: loaded.objects,
+    files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],
+    model: modelFromConfig(config, versions),
+    kubernetesVersion: opts.kubernetesVersion ?? config.kubernetesVersion,
+  });
+  return runPolicies(ctx, { waivers: config.policy.waivers, today, only: opts.rules, waiverSource: opts.config });
+}
+
+export async function runCheckCommand(opts: CheckOptions, root = process.cwd()): Promise<number> {
+  if (opts.listRules) {
+    console.log(listRules());
+    return 0;
+  }
+  const report = await runCheck(opts, root);
+  console.log(opts.format === "json" ? formatJson(report) : formatTable(report));
+  return exitCodeFor(report, { failOnWarning: opts.failOnWarning });
+}
+
+export const check: Command = {
+  name: "check",
+  summary: "Run the policy rules over the rendered tree, or over any Kubernetes YAML given as paths",
+  help: HELP,
+  run: (argv) => runCheckCommand(parseCheckArgs(argv)),
+};
