@@ -1,10 +1,11 @@
 import { InternalError, UserError } from "../errors.ts";
 import { EXIT, type Command } from "./command.ts";
 import { build } from "./commands/build.ts";
+import { check } from "./commands/check.ts";
 import { values } from "./commands/values.ts";
 
 /** Every command, in the order `homelab --help` lists them. */
-const COMMANDS: readonly Command[] = [build, values];
+const COMMANDS: readonly Command[] = [build, check, values];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,49 @@
+/**
+ * The policy engine's entry points for `homelab build` and `homelab check`.
+ * Rules live in `rules/`, one per file; `runPolicies` applies them with the config's waivers.
+ */
+import type { LocatedObject } from "../model/k8s.ts";
+import { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
+import { runPolicies, type PolicyReport, type RunOptions } from "./run.ts";
+import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, RbacAllowance } from "./types.ts";
+
+export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
+export { formatTable, formatJson, summaryLine } from "./format.ts";
+export { loadManifests, loadFiles, parseManifests, ManifestLoadError, type LoadedObject, type LoadedManifests } from "./load.ts";
+export { modelFromConfig } from "./model.ts";
+export { ALL_RULES } from "./rules/index.ts";
+export { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
+export { POLICY_ANNOTATIONS } from "./annotations.ts";
+export type * from "./types.ts";
+
+/** Kubernetes version assumed for foreign manifests when none is given. */
+export const DEFAULT_KUBERNETES_VERSION = "1.34";
+
+export interface PolicyInput {
+  readonly objects: readonly LocatedObject[];
+  readonly files?: readonly PolicyFile[];
+  readonly model?: HomelabModel;
+  /** @default DEFAULT_KUBERNETES_VERSION */
+  readonly kubernetesVersion?: string;
+  /** @default DEFAULT_HOST_PATH_ALLOWLIST */
+  readonly hostPathAllowlist?: readonly HostAccessAllowance[];
+  /** @default DEFAULT_RBAC_ALLOWLIST */
+  readonly rbacAllowlist?: readonly RbacAllowance[];
+}
+
+/** A PolicyContext with the default allowlists filled in. */
+export function policyContext(input: PolicyInput): PolicyContext {
+  return {
+    objects: input.objects,
+    ...(input.files !== undefined && { files: input.files }),
+    ...(input.model !== undefined && { model: input.model }),
+    kubernetesVersion: input.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+    hostPathAllowlist: input.hostPathAllowlist ?? DEFAULT_HOST_PATH_ALLOWLIST,
+    rbacAllowlist: input.rbacAllowlist ?? DEFAULT_RBAC_ALLOWLIST,
+  };
+}
+
+/** One call for `homelab build`: context with defaults, rules, waivers. */
+export function checkPolicies(input: PolicyInput, opts: RunOptions): PolicyReport {
+  return runPolicies(policyContext(input), opts);
+}

@@ -1,0 +1,20 @@
+import type { HomelabConfig, Versions } from "../config/schema.ts";
+import { contextFor } from "../platform/lib/context.ts";
+import type { HomelabModel } from "./types.ts";
+
+/**
+ * The model-aware rules' view of the homelab, derived from the validated config and versions.yaml.
+ * `extra` supplies what only the platform knows (tested alerts, backups configured through chart values).
+ */
+export function modelFromConfig(
+  config: HomelabConfig,
+  versions: Versions,
+  extra: Pick<HomelabModel, "backupCoveredPVCs" | "testedAlerts"> = {},
+): HomelabModel {
+  return {
+    nodes: config.nodes.length,
+    gitRepoURL: contextFor(config, versions).gitRepoURL,
+    allowedChartRepos: [...new Set(Object.values(versions.charts).map((c) => c.repo))].sort(),
+    ...extra,
+  };
+}
