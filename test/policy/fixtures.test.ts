@@ -1,0 +1,75 @@
+// Every rule proves itself on two fixtures: fail.yaml must produce exactly the violations listed in
+// expected.json (`<subject> <path>`), pass.yaml must produce none. The rule runs alone, so each
+// fixture only has to be interesting for that rule.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ALL_RULES, loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyReport } from "../../src/policy/index.ts";
+
+const DIR = join(import.meta.dirname, "fixtures");
+const TODAY = new Date("2026-01-15T12:00:00Z");
+
+interface ModelJson {
+  nodes: number;
+  gitRepoURL: string;
+  allowedChartRepos: string[];
+  backupCoveredPVCs?: string[];
+  testedAlerts?: string[];
+}
+
+function modelFor(dir: string): HomelabModel | undefined {
+  const p = join(dir, "model.json");
+  if (!existsSync(p)) return undefined;
+  const m = JSON.parse(readFileSync(p, "utf8")) as ModelJson;
+  const covered = new Set(m.backupCoveredPVCs ?? []);
+  return {
+    nodes: m.nodes,
+    gitRepoURL: m.gitRepoURL,
+    allowedChartRepos: m.allowedChartRepos,
+    ...(m.backupCoveredPVCs && { backupCoveredPVCs: (ns: string, name: string) => covered.has(`${ns}/${name}`) }),
+    ...(m.testedAlerts && { testedAlerts: new Set(m.testedAlerts) }),
+  };
+}
+
+export function runFixture(ruleId: string, file: string): PolicyReport {
+  const dir = join(DIR, ruleId);
+  const { objects, otherFiles } = loadManifests([join(dir, file)], { cwd: dir });
+  const model = modelFor(dir);
+  const ctx = policyContext({ objects, files: otherFiles, kubernetesVersion: "1.34", ...(model && { model }) });
+  return runPolicies(ctx, { waivers: [], today: TODAY, only: [ruleId] });
+}
+
+const ruleDirs = readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== "clean")
+  .map((d) => d.name)
+  .sort();
+
+describe("policy rule fixtures", () => {
+  it("every rule has a fixture folder and every fixture folder names a rule", () => {
+    assert.deepEqual(ruleDirs, ALL_RULES.map((r) => r.id).sort());
+  });
+
+  for (const rule of ALL_RULES) {
+    describe(rule.id, () => {
+      it("fail.yaml produces exactly the expected violations", () => {
+        const report = runFixture(rule.id, "fail.yaml");
+        assert.deepEqual(report.notes, [], "the rule must actually run");
+        const expected = JSON.parse(readFileSync(join(DIR, rule.id, "expected.json"), "utf8")) as string[];
+        assert.ok(expected.length > 0, "expected.json must list at least one violation");
+        assert.deepEqual(report.violations.map((v) => `${v.subject} ${v.path}`).sort(), [...expected].sort());
+        for (const v of report.violations) {
+          assert.equal(v.rule, rule.id);
+          assert.equal(v.severity, rule.severity);
+          assert.ok(v.message.length > 10, `message too terse: ${v.message}`);
+          assert.equal(v.file, "fail.yaml");
+        }
+      });
+      it("pass.yaml produces no violation", () => {
+        const report = runFixture(rule.id, "pass.yaml");
+        assert.deepEqual(report.notes, [], "the rule must actually run");
+        assert.deepEqual(report.violations, []);
+      });
+    });
+  }
+});
