@@ -1,0 +1,128 @@
+/**
+ * The per-value cipher of sops: AES-256-GCM with a 32-byte IV, the key path as additional data,
+ * and the result written as `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { Comment, FloatValue, IntValue, TimeValue, leafBytes, leafType, type Scalar } from "./tree.ts";
+
+const IV_BYTES = 32;
+const TAG_BYTES = 16;
+const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
+const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Why a value could not be decrypted: malformed text vs. failed authentication. */
+export class ValueDecryptError extends Error {
+  constructor(
+    message: string,
+    readonly kind: "format" | "auth",
+  ) {
+    super(message);
+  }
+}
+
+export interface EncryptedValue {
+  readonly data: Buffer;
+  readonly iv: Buffer;
+  readonly tag: Buffer;
+  readonly type: string;
+}
+
+export function isEncryptedValue(s: unknown): s is string {
+  return typeof s === "string" && ENC_RE.test(s);
+}
+
+function b64(s: string, what: string): Buffer {
+  if (!B64_RE.test(s)) throw new ValueDecryptError(`${what} is not valid base64`, "format");
+  return Buffer.from(s, "base64");
+}
+
+/** Parses an `ENC[...]` string without decrypting it. */
+export function parseEncryptedValue(s: string): EncryptedValue {
+  const m = ENC_RE.exec(s);
+  if (!m) throw new ValueDecryptError("not a sops-encrypted value", "format");
+  const v = { data: b64(m[1]!, "data"), iv: b64(m[2]!, "iv"), tag: b64(m[3]!, "tag"), type: m[4]! };
+  if (v.iv.length === 0) throw new ValueDecryptError("empty iv", "format");
+  if (v.tag.length !== TAG_BYTES) throw new ValueDecryptError(`tag is ${v.tag.length} bytes, expected ${TAG_BYTES}`, "format");
+  if (!["str", "int", "float", "bool", "bytes", "time", "comment"].includes(v.type)) {
+    throw new ValueDecryptError(`unknown value type ${JSON.stringify(v.type)}`, "format");
+  }
+  return v;
+}
+
+/**
+ * Remembers the IV each (additional data, plaintext) pair was decrypted with, so re-encrypting an
+ * unchanged value yields the same ciphertext and Git diffs show only what really changed.
+ */
+export class IvStash {
+  private readonly map = new Map<string, Buffer>();
+
+  private static id(aad: string, v: Scalar | Comment): string {
+    return `${aad}\u0000${leafType(v)}\u0000${leafBytes(v).toString("base64")}`;
+  }
+  remember(aad: string, v: Scalar | Comment, iv: Buffer): void {
+    this.map.set(IvStash.id(aad, v), iv);
+  }
+  recall(aad: string, v: Scalar | Comment): Buffer | undefined {
+    return this.map.get(IvStash.id(aad, v));
+  }
+}
+
+/** Encrypts one value; empty strings stay empty, as in sops. */
+export function encryptValue(v: Scalar | Comment, key: Buffer, aad: string, stash?: IvStash): string {
+  if ((typeof v === "string" && v === "") || (v instanceof Comment && v.value === "")) return "";
+  const iv = stash?.recall(aad, v) ?? randomBytes(IV_BYTES);
+  const c = createCipheriv("aes-256-gcm", key, iv);
+  c.setAAD(Buffer.from(aad, "utf8"));
+  const data = Buffer.concat([c.update(leafBytes(v)), c.final()]);
+  const tag = c.getAuthTag();
+  return `ENC[AES256_GCM,data:${data.toString("base64")},iv:${iv.toString("base64")},tag:${tag.toString("base64")},type:${leafType(v)}]`;
+}
+
+/** Decrypts one `ENC[...]` value back to its typed form. */
+export function decryptValue(s: string, key: Buffer, aad: string, stash?: IvStash): Scalar | Comment {
+  if (s === "") return "";
+  const e = parseEncryptedValue(s);
+  let plain: Buffer;
+  try {
+    const d = createDecipheriv("aes-256-gcm", key, e.iv);
+    d.setAAD(Buffer.from(aad, "utf8"));
+    d.setAuthTag(e.tag);
+    plain = Buffer.concat([d.update(e.data), d.final()]);
+  } catch {
+    throw new ValueDecryptError("authentication failed", "auth");
+  }
+  const text = plain.toString("utf8");
+  const out = typed(text, e.type);
+  stash?.remember(aad, out, e.iv);
+  return out;
+}
+
+function typed(text: string, type: string): Scalar | Comment {
+  switch (type) {
+    case "str":
+    case "bytes":
+      return text;
+    case "comment":
+      return new Comment(text);
+    case "time":
+      return new TimeValue(text);
+    case "int":
+      if (!/^[+-]?\d+$/.test(text)) throw new ValueDecryptError(`decrypted int ${JSON.stringify(text)} is not a number`, "format");
+      return new IntValue(BigInt(text));
+    case "float": {
+      const t = text.toLowerCase().replace(/^\+/, "");
+      if (t === "inf" || t === "infinity") return new FloatValue(text.startsWith("-") ? -Infinity : Infinity);
+      if (t === "-inf" || t === "-infinity") return new FloatValue(-Infinity);
+      if (t === "nan") return new FloatValue(NaN);
+      const n = Number(text);
+      if (text.trim() === "" || Number.isNaN(n)) throw new ValueDecryptError(`decrypted float ${JSON.stringify(text)} is not a number`, "format");
+      return new FloatValue(n);
+    }
+    case "bool":
+      if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+      if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+      throw new ValueDecryptError(`decrypted bool ${JSON.stringify(text)} is not a boolean`, "format");
+    default:
+      throw new ValueDecryptError(`unknown value type ${JSON.stringify(type)}`, "format");
+  }
+}

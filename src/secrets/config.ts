@@ -1,0 +1,150 @@
+/** `.sops.yaml`: creation rules (which recipients and which values, per path) and store layout. */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { isMap, isSeq, parseDocument } from "yaml";
+import { UserError } from "../errors.ts";
+import { assertRecipient } from "./age.ts";
+import type { StoreOptions } from "./stores.ts";
+import { goRegExp, normalizeRules, type EncryptionRules } from "./tree.ts";
+
+export const SOPS_CONFIG_FILE = ".sops.yaml";
+
+export interface CreationRule {
+  /** RE2 pattern matched against the file path relative to the directory of `.sops.yaml`. */
+  readonly pathRegex?: string;
+  readonly age: readonly string[];
+  readonly rules: EncryptionRules;
+  /** Master key types the rule lists that homelab cannot encrypt to (pgp, kms, …). */
+  readonly unsupported: readonly string[];
+}
+
+export interface SopsConfig {
+  readonly path: string;
+  readonly dir: string;
+  readonly creationRules: readonly CreationRule[];
+  readonly stores: StoreOptions;
+}
+
+const UNSUPPORTED_KEYS = ["pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault_transit_uri"];
+
+function keyList(v: unknown, where: string): string[] {
+  if (v === undefined || v === null || v === "") return [];
+  if (typeof v === "string") return v.split(",").map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.map((s) => s.trim());
+  throw new UserError(`${where}: expected a string or a list of strings`);
+}
+
+export function parseSopsConfig(text: string, path: string): SopsConfig {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length) throw new UserError(`${path}: invalid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const rulesRaw = raw.creation_rules ?? [];
+  if (!Array.isArray(rulesRaw)) throw new UserError(`${path}: creation_rules must be a list`);
+  const creationRules = rulesRaw.map((r: Record<string, unknown>, i): CreationRule => {
+    const where = `${path}: creation_rules[${i}]`;
+    if (typeof r !== "object" || r === null) throw new UserError(`${where}: must be a map`);
+    let age = keyList(r.age, `${where}.age`);
+    const unsupported = UNSUPPORTED_KEYS.filter((k) => keyList(r[k], `${where}.${k}`).length > 0);
+    if (r.key_groups !== undefined) {
+      const groups = r.key_groups as Record<string, unknown>[];
+      if (!Array.isArray(groups)) throw new UserError(`${where}.key_groups: must be a list`);
+      if (groups.length > 1) unsupported.push("key_groups (Shamir secret sharing)");
+      if (groups.length === 1) {
+        age = [...age, ...keyList(groups[0]!.age, `${where}.key_groups[0].age`)];
+        unsupported.push(...UNSUPPORTED_KEYS.filter((k) => keyList(groups[0]![k], `${where}.key_groups[0].${k}`).length > 0));
+      }
+    }
+    for (const a of age) {
+      try {
+        assertRecipient(a, `${where}.age`);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    }
+    const pathRegex = typeof r.path_regex === "string" && r.path_regex !== "" ? r.path_regex : undefined;
+    if (pathRegex) {
+      try {
+        goRegExp(pathRegex);
+      } catch (e) {
+        throw new UserError(`${where}.path_regex: ${(e as Error).message}`);
+      }
+    }
+    let rules: EncryptionRules;
+    try {
+      rules = normalizeRules({
+        unencryptedSuffix: r.unencrypted_suffix as string | undefined,
+        encryptedSuffix: r.encrypted_suffix as string | undefined,
+        unencryptedRegex: r.unencrypted_regex as string | undefined,
+        encryptedRegex: r.encrypted_regex as string | undefined,
+        unencryptedCommentRegex: r.unencrypted_comment_regex as string | undefined,
+        encryptedCommentRegex: r.encrypted_comment_regex as string | undefined,
+        macOnlyEncrypted: r.mac_only_encrypted === true,
+      });
+    } catch (e) {
+      throw new UserError(`${where}: ${(e as Error).message}`);
+    }
+    return { ...(pathRegex ? { pathRegex } : {}), age, rules, unsupported };
+  });
+  const stores = (raw.stores ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const yamlIndent = stores.yaml?.indent;
+  const jsonIndent = stores.json?.indent;
+  return {
+    path,
+    dir: dirname(path),
+    creationRules,
+    stores: {
+      ...(typeof yamlIndent === "number" ? { yamlIndent } : {}),
+      ...(typeof jsonIndent === "number" ? { jsonIndent } : {}),
+    },
+  };
+}
+
+/** Like sops: the nearest `.sops.yaml` in the start directory or above. */
+export function findSopsConfig(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    const p = join(dir, SOPS_CONFIG_FILE);
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export function loadSopsConfig(path: string): SopsConfig {
+  return parseSopsConfig(readFileSync(path, "utf8"), path);
+}
+
+/** The first rule whose path_regex matches (a rule without one matches everything). */
+export function creationRuleFor(cfg: SopsConfig, file: string): CreationRule {
+  const rel = relative(cfg.dir, resolve(file)).split(sep).join("/");
+  const rule = cfg.creationRules.find((r) => !r.pathRegex || goRegExp(r.pathRegex).test(rel));
+  if (!rule) throw new UserError(`${cfg.path}: no creation rule matches ${rel}`);
+  if (rule.unsupported.length) {
+    throw new UserError(`${cfg.path}: the rule for ${rel} uses ${rule.unsupported.join(", ")}; homelab secrets only encrypts to age recipients`);
+  }
+  if (rule.age.length === 0) throw new UserError(`${cfg.path}: the rule for ${rel} lists no age recipient`);
+  return rule;
+}
+
+/**
+ * Rewrites the `age:` recipients of every creation rule in place (comments and layout kept):
+ * `replace` recipients are dropped, `add` is appended once.
+ */
+export function rewriteRecipients(text: string, path: string, opts: { replace: readonly string[]; add: string }): { text: string; changed: number } {
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new UserError(`${path}: invalid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
+  const rules = doc.get("creation_rules");
+  if (!isSeq(rules)) throw new UserError(`${path}: no creation_rules list`);
+  let changed = 0;
+  for (const r of rules.items) {
+    if (!isMap(r)) continue;
+    const current = keyList((r.toJSON() as Record<string, unknown>).age, `${path}: creation rule age`);
+    const next = current.filter((a) => !opts.replace.includes(a));
+    if (!next.includes(opts.add)) next.push(opts.add);
+    if (next.join(",") === current.join(",")) continue;
+    r.set("age", next.join(","));
+    changed++;
+  }
+  return { text: doc.toString({ lineWidth: 0 }), changed };
+}

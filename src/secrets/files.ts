@@ -1,0 +1,206 @@
+/**
+ * The only place the secrets pipeline touches the disk for writing: atomic replacement of files,
+ * private scratch space for plaintext, overwrite-before-delete, and cleanup when the process is
+ * interrupted, so a failed or killed command leaves neither plaintext nor a half-written file.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+
+type Cleanup = () => void;
+const cleanups = new Set<Cleanup>();
+let installed = false;
+
+function runCleanups(): void {
+  for (const c of [...cleanups]) {
+    try {
+      c();
+    } catch {
+      // Best effort: one failing cleanup must not stop the others.
+    }
+    cleanups.delete(c);
+  }
+}
+
+const SIGNALS: readonly [NodeJS.Signals, number][] = [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+];
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on("exit", runCleanups);
+  for (const [sig, num] of SIGNALS) {
+    process.on(sig, () => {
+      runCleanups();
+      process.exit(128 + num);
+    });
+  }
+}
+
+/** Runs `fn` if the process exits or is interrupted before the returned release function is called. */
+export function registerCleanup(fn: Cleanup): () => void {
+  install();
+  cleanups.add(fn);
+  return () => {
+    cleanups.delete(fn);
+  };
+}
+
+/** Overwrites a file with random bytes, flushes, then deletes it. */
+export function shredFile(path: string): void {
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return;
+  }
+  try {
+    const fd = openSync(path, "r+");
+    try {
+      for (let off = 0; off < size; off += 65536) {
+        const n = Math.min(65536, size - off);
+        writeSync(fd, randomBytes(n), 0, n, off);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Replaces `path` with `content` via a temp file in the same directory and a rename, so readers see
+ * the old or the new file, never a partial one. The temp file is removed on any failure.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array, opts: { mode?: number } = {}): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  let mode = opts.mode;
+  if (mode === undefined) {
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      mode = 0o644;
+    }
+  }
+  const release = registerCleanup(() => rmSync(tmp, { force: true }));
+  try {
+    const fd = openSync(tmp, "wx", mode);
+    try {
+      const buf = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    release();
+  }
+  try {
+    const dfd = openSync(dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Directory fsync is not possible everywhere; the rename already happened.
+  }
+}
+
+/** Temp files a failed atomic write could have left (used by tests and `verify`). */
+export function leftoverTempFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => /^\..+\.[0-9a-f]{12}\.tmp$/.test(n));
+}
+
+/** Prefers RAM-backed /dev/shm so decrypted text never reaches a disk. */
+function scratchBase(): string {
+  for (const d of ["/dev/shm"]) {
+    try {
+      accessSync(d, constants.W_OK);
+      return d;
+    } catch {
+      // Not available here; fall through.
+    }
+  }
+  return tmpdir();
+}
+
+/**
+ * A directory only this user can read, for plaintext that an editor must see. Every file in it is
+ * shredded on dispose, on process exit and on SIGINT/SIGTERM/SIGHUP.
+ */
+export class PrivateScratch {
+  readonly dir: string;
+  private readonly release: () => void;
+  private disposed = false;
+
+  constructor(base: string = scratchBase()) {
+    this.dir = mkdtempSync(join(base, "homelab-secrets-"));
+    chmodSync(this.dir, 0o700);
+    this.release = registerCleanup(() => this.wipe());
+  }
+
+  /** Writes a 0600 file and returns its path. */
+  write(name: string, content: string): string {
+    const p = join(this.dir, basename(name));
+    const fd = openSync(p, "wx", 0o600);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return p;
+  }
+
+  private wipe(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (existsSync(this.dir)) {
+      for (const n of readdirSync(this.dir)) shredFile(join(this.dir, n));
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  dispose(): void {
+    this.wipe();
+    this.release();
+  }
+}
+
+/** Unlinks a file if it exists. */
+export function removeIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}

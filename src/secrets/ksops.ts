@@ -1,0 +1,160 @@
+/**
+ * KSOPS inside ArgoCD: the argo-cd chart values that give the repo-server the `ksops` and
+ * `kustomize` binaries plus the age key, and the kustomize files that make ArgoCD decrypt a
+ * component's `*.sops.yaml` while rendering.
+ */
+import { UserError } from "../errors.ts";
+
+/** The Secret the bootstrap creates once from the password manager; never stored in Git. */
+export const SOPS_AGE_SECRET = { namespace: "argocd", name: "sops-age", key: "keys.txt" } as const;
+
+/** Where the repo-server sees the age key; sops and KSOPS read SOPS_AGE_KEY_FILE. */
+export const REPO_SERVER_KEY_DIR = "/.config/sops/age";
+const TOOLS_DIR = "/custom-tools";
+const TOOLS_VOLUME = "custom-tools";
+const KEY_VOLUME = "sops-age";
+
+/** Options KSOPS needs: exec KRM functions are an alpha kustomize feature. */
+export const KUSTOMIZE_BUILD_OPTIONS = "--enable-alpha-plugins --enable-exec";
+
+/**
+ * `configs.cm` takes free-form keys (they become argocd-cm data), so `kustomize.buildOptions` is not
+ * among the chart's defaults. The platform's Helm-values check should accept keys below this path.
+ */
+export const KSOPS_FREEFORM_VALUES = [
+  { path: "configs.cm", reason: "argocd-cm data: every key is passed through to the ConfigMap" },
+] as const;
+
+function tagVersion(image: string): [number, number, number] {
+  const noDigest = image.split("@")[0]!;
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  if (colon <= slash) throw new UserError(`KSOPS image ${JSON.stringify(image)} has no tag; pin a version such as viaductoss/ksops:v4.5.1`);
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(noDigest.slice(colon + 1));
+  if (!m) throw new UserError(`KSOPS image tag in ${JSON.stringify(image)} is not a version (vX.Y.Z)`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/**
+ * How the init container copies the binaries depends on the image: up to v4.3 it is Debian with a
+ * shell; v4.4 is distroless without an installer (unusable here); v4.5.0 added `ksops install`, and
+ * v4.5.1 made copying kustomize opt-in.
+ */
+function installCommand(image: string): { command: string[]; args?: string[] } {
+  const [maj, min, patch] = tagVersion(image);
+  const v = maj * 1_000_000 + min * 1_000 + patch;
+  if (maj !== 4) throw new UserError(`KSOPS image ${image}: only KSOPS v4 (exec KRM function) is supported`);
+  if (v < 4_004_000) {
+    return {
+      command: ["/bin/sh", "-c"],
+      args: [`cp /usr/local/bin/ksops /usr/local/bin/kustomize ${TOOLS_DIR}/`],
+    };
+  }
+  if (v < 4_005_000) {
+    throw new UserError(`KSOPS image ${image}: v4.4.x images have neither a shell nor 'ksops install'; use v4.3.3 or v4.5.1 and later`);
+  }
+  if (v === 4_005_000) return { command: ["/usr/local/bin/ksops", "install", TOOLS_DIR] };
+  return { command: ["/usr/local/bin/ksops", "install", "--with-kustomize", TOOLS_DIR] };
+}
+
+/**
+ * The argo-cd chart (10.1.1) values that wire KSOPS into the repo-server; the platform deep-merges
+ * them into the ArgoCD component's values. Every key exists in the chart's values.yaml except the
+ * free-form keys under `configs.cm` (see KSOPS_FREEFORM_VALUES).
+ */
+export function ksopsArgoCdValues(v: {
+  /** Pinned KSOPS image with tag, e.g. `docker.io/viaductoss/ksops:v4.5.1`. */
+  ksopsImage: string;
+}): Record<string, unknown> {
+  const install = installCommand(v.ksopsImage);
+  return {
+    configs: {
+      cm: {
+        "kustomize.buildOptions": KUSTOMIZE_BUILD_OPTIONS,
+      },
+    },
+    repoServer: {
+      env: [
+        { name: "XDG_CONFIG_HOME", value: "/.config" },
+        { name: "SOPS_AGE_KEY_FILE", value: `${REPO_SERVER_KEY_DIR}/${SOPS_AGE_SECRET.key}` },
+      ],
+      volumes: [
+        { name: TOOLS_VOLUME, emptyDir: {} },
+        // Not optional: a missing key must stop the pod visibly instead of rendering undecrypted Secrets.
+        { name: KEY_VOLUME, secret: { secretName: SOPS_AGE_SECRET.name, items: [{ key: SOPS_AGE_SECRET.key, path: SOPS_AGE_SECRET.key }] } },
+      ],
+      initContainers: [
+        {
+          name: "install-ksops",
+          image: v.ksopsImage,
+          imagePullPolicy: "IfNotPresent",
+          ...install,
+          volumeMounts: [{ name: TOOLS_VOLUME, mountPath: TOOLS_DIR }],
+          resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 999,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+        },
+      ],
+      volumeMounts: [
+        { name: TOOLS_VOLUME, mountPath: "/usr/local/bin/kustomize", subPath: "kustomize" },
+        { name: TOOLS_VOLUME, mountPath: "/usr/local/bin/ksops", subPath: "ksops" },
+        { name: KEY_VOLUME, mountPath: REPO_SERVER_KEY_DIR, readOnly: true },
+      ],
+    },
+  };
+}
+
+/** Name of the generator file written next to a component's kustomization. */
+export const KSOPS_GENERATOR_FILE = "secret-generator.yaml";
+
+/** A KSOPS v4 generator (exec KRM function) decrypting the listed files during `kustomize build`. */
+export function ksopsGenerator(name: string, files: string[]): object {
+  if (files.length === 0) throw new UserError(`ksops generator ${name}: no files to decrypt`);
+  for (const f of files) {
+    if (!/\.sops\.ya?ml$/.test(f) || f.startsWith("/") || f.split("/").includes("..")) {
+      throw new UserError(`ksops generator ${name}: ${JSON.stringify(f)} must be a relative *.sops.yaml path inside the folder`);
+    }
+  }
+  return {
+    apiVersion: "viaduct.ai/v1",
+    kind: "ksops",
+    metadata: {
+      name,
+      annotations: {
+        "config.kubernetes.io/function": "exec:\n  path: ksops\n",
+      },
+    },
+    files: [...files],
+  };
+}
+
+/** A kustomization listing plain resources and generator files (never a `*.sops.yaml` as a resource). */
+export function kustomizationFor(resources: string[], generators: string[]): object {
+  const bad = resources.filter((r) => /\.sops\.ya?ml$/.test(r));
+  if (bad.length) {
+    throw new UserError(`kustomization: ${bad.join(", ")} listed as resources would be applied still encrypted; list them in a ksops generator`);
+  }
+  return {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: [...resources],
+    ...(generators.length ? { generators: [...generators] } : {}),
+  };
+}
+
+/**
+ * The bootstrap step that creates the key Secret from the password manager: reads the identity on
+ * stdin so it never lands in a file, the shell history or Git.
+ */
+export function bootstrapAgeSecretCommand(): string {
+  return (
+    `kubectl create namespace ${SOPS_AGE_SECRET.namespace} --dry-run=client -o yaml | kubectl apply -f - && ` +
+    `kubectl -n ${SOPS_AGE_SECRET.namespace} create secret generic ${SOPS_AGE_SECRET.name} --from-file=${SOPS_AGE_SECRET.key}=/dev/stdin`
+  );
+}

@@ -1,0 +1,488 @@
+/**
+ * Text formats <-> the sops tree. YAML keeps comments as tree items the way sops' yaml.v3 store
+ * does; JSON keeps key order and the int/float distinction of number literals; dotenv and the
+ * "binary" store (any other file, wrapped as `{"data": …}`) follow sops' conventions.
+ */
+import {
+  Document,
+  LineCounter,
+  Pair,
+  Scalar as YScalar,
+  YAMLMap,
+  YAMLSeq,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Node as YNode,
+} from "yaml";
+import { SopsFormatError } from "./errors.ts";
+import { Branch, Comment, FloatValue, IntValue, TimeValue, type Item, type Value } from "./tree.ts";
+import { needsQuotes, resolvePlainScalar, yamlFloat } from "./yaml-scalars.ts";
+
+export type SopsFormat = "yaml" | "json" | "dotenv" | "binary";
+
+/** Output layout, from `.sops.yaml` `stores:`. */
+export interface StoreOptions {
+  /** Spaces per level for YAML. @default 4 (as sops) */
+  readonly yamlIndent?: number;
+  /** Spaces per level for JSON; -1 means a tab. @default -1 (as sops) */
+  readonly jsonIndent?: number;
+}
+
+/** sops picks the store from the file extension; so do we (`x.sops.yaml` is YAML). */
+export function formatForPath(path: string): SopsFormat {
+  const lower = path.toLowerCase();
+  if (/\.ya?ml$/.test(lower)) return "yaml";
+  if (/\.json$/.test(lower)) return "json";
+  if (/\.env$/.test(lower) || /(^|\/)\.env(\.[^/]*)?$/.test(lower)) return "dotenv";
+  return "binary";
+}
+
+// ---------------------------------------------------------------- YAML
+
+const TAG = "tag:yaml.org,2002:";
+
+function commentItems(text: string | null | undefined, inline = false): Comment[] {
+  if (!text) return [];
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => new Comment(l, inline));
+}
+
+function scalarValue(n: YScalar, where: string): Value {
+  if (n.tag === TAG + "str" || n.tag === "!!str") return String(n.value ?? "");
+  const src = typeof n.source === "string" ? n.source : String(n.value ?? "");
+  if (n.type !== "PLAIN" && n.type !== undefined) return src;
+  const r = resolvePlainScalar(src);
+  if (n.tag === TAG + "float" && r instanceof IntValue) return new FloatValue(Number(r.value));
+  if (n.tag && n.tag.startsWith(TAG) && !["int", "float", "bool", "null"].some((t) => n.tag === TAG + t)) {
+    throw new SopsFormatError(`${where}: YAML tag ${n.tag} is not supported in sops files`);
+  }
+  return r;
+}
+
+class YamlReader {
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+    private readonly file: string,
+  ) {}
+
+  private where(n: YNode | null | undefined): string {
+    const off = n?.range?.[0];
+    if (off === undefined) return this.file;
+    const { line, col } = this.lines.linePos(off);
+    return `${this.file}:${line}:${col}`;
+  }
+
+  private deref(n: unknown): unknown {
+    return isAlias(n) ? this.deref(n.resolve(this.doc)) : n;
+  }
+
+  value(raw: unknown): Value {
+    const n = this.deref(raw);
+    if (n === null || n === undefined) return null;
+    if (isScalar(n)) return scalarValue(n, this.where(n));
+    if (isMap(n)) return this.map(n);
+    if (isSeq(n)) return this.seq(n);
+    throw new SopsFormatError(`${this.file}: unsupported YAML node`);
+  }
+
+  map(m: YAMLMap): Branch {
+    const items: Item[] = commentItems(m.commentBefore).map((c) => ({ key: c, value: null }));
+    for (const p of m.items) {
+      const k = this.deref(p.key);
+      if (!isScalar(k)) throw new SopsFormatError(`${this.where(m)}: only scalar map keys are supported`);
+      const key = scalarValue(k, this.where(k));
+      if (typeof key !== "string") {
+        throw new SopsFormatError(`${this.where(k)}: map key ${JSON.stringify(String(k.source ?? k.value))} is not a string (quote it)`);
+      }
+      for (const c of [...commentItems(k.commentBefore), ...commentItems(k.comment)]) items.push({ key: c, value: null });
+      const v = this.deref(p.value);
+      const simple = v === null || v === undefined || isScalar(v);
+      if (simple && v) {
+        for (const c of commentItems((v as YScalar).commentBefore)) items.push({ key: c, value: null });
+        for (const c of commentItems((v as YScalar).comment, true)) items.push({ key: c, value: null });
+      }
+      items.push({ key, value: this.value(v) });
+    }
+    for (const c of commentItems(m.comment)) items.push({ key: c, value: null });
+    return new Branch(items);
+  }
+
+  seq(s: YAMLSeq): Value[] {
+    const out: Value[] = commentItems(s.commentBefore);
+    for (const raw of s.items) {
+      const n = this.deref(raw);
+      if (n === null || n === undefined || isScalar(n)) {
+        if (n) out.push(...commentItems((n as YScalar).commentBefore), ...commentItems((n as YScalar).comment, true));
+      }
+      out.push(this.value(n));
+    }
+    out.push(...commentItems(s.comment));
+    return out;
+  }
+
+  document(): Branch {
+    const c = this.deref(this.doc.contents);
+    const head = commentItems(this.doc.commentBefore).map((x) => ({ key: x, value: null }) as Item);
+    const foot = commentItems(this.doc.comment).map((x) => ({ key: x, value: null }) as Item);
+    let body: Branch;
+    if (c === null || c === undefined || (isScalar(c) && c.value === null && (c.source ?? "") === "")) body = new Branch();
+    else if (isMap(c)) body = this.map(c);
+    else if (isSeq(c)) throw new SopsFormatError(`${this.file}: YAML documents that are sequences are not supported`);
+    else throw new SopsFormatError(`${this.file}: YAML documents that are single values are not supported`);
+    body.items = [...head, ...body.items, ...foot];
+    return body;
+  }
+}
+
+export function parseYaml(text: string, file = "<yaml>"): Branch[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (!Array.isArray(docs)) return [];
+  const out: Branch[] = [];
+  for (const d of docs) {
+    const err = d.errors[0];
+    if (err) {
+      const { line, col } = lines.linePos(err.pos[0]);
+      throw new SopsFormatError(`${file}:${line}:${col}: invalid YAML: ${err.message.split("\n")[0]}`);
+    }
+    out.push(new YamlReader(d, lines, file).document());
+  }
+  return out;
+}
+
+function join(lines: readonly string[]): string {
+  return lines.join("\n");
+}
+
+function stringNode(s: string): YScalar {
+  const n = new YScalar(s);
+  if (needsQuotes(s)) n.type = "QUOTE_DOUBLE";
+  else if (s.includes("\n")) n.type = "BLOCK_LITERAL";
+  return n;
+}
+
+function yamlNode(v: Value): YNode {
+  if (v instanceof Branch) return yamlMap(v);
+  if (Array.isArray(v)) return yamlSeq(v);
+  if (v === null) return new YScalar(null);
+  if (typeof v === "string") return stringNode(v);
+  if (typeof v === "boolean") return new YScalar(v);
+  if (v instanceof IntValue) {
+    const n = Number(v.value);
+    return new YScalar(Number.isSafeInteger(n) ? n : v.value);
+  }
+  if (v instanceof FloatValue) {
+    const n = new YScalar(v.value);
+    // A whole float must not read back as an int.
+    if (Number.isFinite(v.value) && Number.isInteger(v.value) && !/e/.test(String(v.value))) n.minFractionDigits = 1;
+    return n;
+  }
+  if (v instanceof TimeValue) return stringNode(v.text);
+  return new YScalar(v.value);
+}
+
+function attachInline(node: YNode, inline: string[]): void {
+  if (!inline.length) return;
+  if (isScalar(node)) node.comment = join(inline);
+  else node.commentBefore = node.commentBefore ? `${join(inline)}\n${node.commentBefore}` : join(inline);
+}
+
+function yamlMap(b: Branch): YAMLMap {
+  const m = new YAMLMap();
+  let head: string[] = [];
+  let inline: string[] = [];
+  let beginning = true;
+  for (const it of b.items) {
+    if (it.key instanceof Comment) {
+      (it.key.inline ? inline : head).push(it.key.value);
+      continue;
+    }
+    if (beginning) {
+      beginning = false;
+      if (head.length) m.commentBefore = join(head);
+      head = [];
+    }
+    const k = stringNode(it.key);
+    if (k.type === "BLOCK_LITERAL") k.type = "QUOTE_DOUBLE";
+    if (head.length) k.commentBefore = join(head);
+    head = [];
+    const v = yamlNode(it.value);
+    attachInline(v, inline);
+    inline = [];
+    m.items.push(new Pair(k, v));
+  }
+  const rest = [...head, ...inline];
+  if (rest.length) {
+    if (beginning) m.commentBefore = join(rest);
+    else m.comment = join(rest);
+  }
+  if (m.items.length === 0) m.flow = true;
+  return m;
+}
+
+function yamlSeq(list: Value[]): YAMLSeq {
+  const s = new YAMLSeq();
+  let head: string[] = [];
+  let inline: string[] = [];
+  let beginning = true;
+  for (const v of list) {
+    if (v instanceof Comment) {
+      (v.inline ? inline : head).push(v.value);
+      continue;
+    }
+    if (beginning) {
+      beginning = false;
+      if (head.length) s.commentBefore = join(head);
+      head = [];
+    }
+    const n = yamlNode(v);
+    if (head.length) n.commentBefore = n.commentBefore ? `${join(head)}\n${n.commentBefore}` : join(head);
+    head = [];
+    attachInline(n, inline);
+    inline = [];
+    s.items.push(n);
+  }
+  const rest = [...head, ...inline];
+  if (rest.length) {
+    if (beginning) s.commentBefore = join(rest);
+    else s.comment = join(rest);
+  }
+  if (s.items.length === 0) s.flow = true;
+  return s;
+}
+
+export function emitYaml(branches: readonly Branch[], indent = 4): string {
+  return branches
+    .map((b) => {
+      const d = new Document();
+      d.contents = yamlMap(b);
+      if (b.items.length === 0) return "{}\n";
+      return d.toString({ indent, lineWidth: 0, minContentWidth: 0 });
+    })
+    .join("---\n");
+}
+
+// ---------------------------------------------------------------- JSON
+
+class JsonReader {
+  private i = 0;
+  constructor(
+    private readonly s: string,
+    private readonly file: string,
+  ) {}
+
+  private fail(msg: string): never {
+    const before = this.s.slice(0, this.i);
+    const line = before.split("\n").length;
+    throw new SopsFormatError(`${this.file}:${line}: invalid JSON: ${msg}`);
+  }
+  private ws(): void {
+    while (this.i < this.s.length && " \t\r\n".includes(this.s[this.i]!)) this.i++;
+  }
+  private expect(c: string): void {
+    this.ws();
+    if (this.s[this.i] !== c) this.fail(`expected '${c}'`);
+    this.i++;
+  }
+  document(): Branch {
+    this.ws();
+    if (this.s[this.i] !== "{") this.fail("the top level must be an object");
+    const b = this.object();
+    this.ws();
+    if (this.i !== this.s.length) this.fail("unexpected content after the top-level object");
+    return b;
+  }
+  private value(): Value {
+    this.ws();
+    const c = this.s[this.i];
+    if (c === "{") return this.object();
+    if (c === "[") return this.array();
+    if (c === '"') return this.string();
+    for (const [lit, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
+      if (this.s.startsWith(lit, this.i)) {
+        this.i += lit.length;
+        return v;
+      }
+    }
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i));
+    if (!m || m[0] === "" || m[0] === "-") this.fail(`unexpected ${c === undefined ? "end of input" : `'${c}'`}`);
+    this.i += m[0].length;
+    if (!m[2] && !m[3]) {
+      const n = BigInt(m[0]);
+      if (n >= -(2n ** 63n) && n < 2n ** 63n) return new IntValue(n);
+    }
+    return new FloatValue(Number(m[0]));
+  }
+  private string(): string {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(this.s.slice(this.i));
+    if (!m) this.fail("bad string");
+    this.i += m[0].length;
+    return JSON.parse(m[0]) as string;
+  }
+  private object(): Branch {
+    this.expect("{");
+    const items: Item[] = [];
+    this.ws();
+    if (this.s[this.i] === "}") {
+      this.i++;
+      return new Branch(items);
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail("expected a string key");
+      const key = this.string();
+      this.expect(":");
+      items.push({ key, value: this.value() });
+      this.ws();
+      if (this.s[this.i] === ",") {
+        this.i++;
+        continue;
+      }
+      this.expect("}");
+      return new Branch(items);
+    }
+  }
+  private array(): Value[] {
+    this.expect("[");
+    const out: Value[] = [];
+    this.ws();
+    if (this.s[this.i] === "]") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.ws();
+      if (this.s[this.i] === ",") {
+        this.i++;
+        continue;
+      }
+      this.expect("]");
+      return out;
+    }
+  }
+}
+
+export function parseJson(text: string, file = "<json>"): Branch {
+  return new JsonReader(text, file).document();
+}
+
+function jsonValue(v: Value, ind: string, level: number): string {
+  if (v === null) return "null";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "boolean") return String(v);
+  if (v instanceof IntValue) return v.value.toString();
+  if (v instanceof FloatValue) {
+    if (!Number.isFinite(v.value)) throw new SopsFormatError(`cannot write ${v.value} to JSON`);
+    return JSON.stringify(v.value);
+  }
+  if (v instanceof TimeValue) return JSON.stringify(v.text);
+  if (v instanceof Comment) return "";
+  const pad = ind.repeat(level + 1);
+  const end = ind.repeat(level);
+  if (Array.isArray(v)) {
+    const parts = v.filter((x) => !(x instanceof Comment)).map((x) => pad + jsonValue(x, ind, level + 1));
+    return parts.length ? `[\n${parts.join(",\n")}\n${end}]` : "[]";
+  }
+  const parts = v.items
+    .filter((i) => !(i.key instanceof Comment))
+    .map((i) => `${pad}${JSON.stringify(i.key)}: ${jsonValue(i.value, ind, level + 1)}`);
+  return parts.length ? `{\n${parts.join(",\n")}\n${end}}` : "{}";
+}
+
+export function emitJson(b: Branch, indent = -1): string {
+  return jsonValue(b, indent < 0 ? "\t" : " ".repeat(indent), 0) + "\n";
+}
+
+// ---------------------------------------------------------------- dotenv
+
+export function parseDotenv(text: string, file = "<dotenv>"): Branch {
+  const items: Item[] = [];
+  text.split("\n").forEach((line, n) => {
+    if (line === "") return;
+    if (line.startsWith("#")) {
+      items.push({ key: new Comment(line.slice(1)), value: null });
+      return;
+    }
+    const eq = line.indexOf("=");
+    if (eq === -1) throw new SopsFormatError(`${file}:${n + 1}: invalid dotenv line (no '=')`);
+    items.push({ key: line.slice(0, eq), value: line.slice(eq + 1).replaceAll("\\n", "\n") });
+  });
+  return new Branch(items);
+}
+
+export function emitDotenv(b: Branch): string {
+  let out = "";
+  for (const it of b.items) {
+    if (it.key instanceof Comment) {
+      out += `#${it.key.value}\n`;
+      continue;
+    }
+    const v = it.value;
+    if (v instanceof Branch || Array.isArray(v)) throw new SopsFormatError(`dotenv files cannot hold nested values (key ${it.key})`);
+    const s = typeof v === "string" ? v.replaceAll("\n", "\\n") : scalarText(v);
+    out += `${it.key}=${s}\n`;
+  }
+  return out;
+}
+
+function scalarText(v: Value): string {
+  if (v === null) return "";
+  if (typeof v === "boolean") return String(v);
+  if (v instanceof IntValue) return v.value.toString();
+  if (v instanceof FloatValue) return yamlFloat(v.value);
+  if (v instanceof TimeValue) return v.text;
+  return String(v);
+}
+
+// ---------------------------------------------------------------- dispatch
+
+/** Parses a plaintext file into documents. */
+export function parsePlain(text: string, format: SopsFormat, file?: string): Branch[] {
+  switch (format) {
+    case "yaml":
+      return parseYaml(text, file);
+    case "json":
+      return [parseJson(text, file)];
+    case "dotenv":
+      return [parseDotenv(text, file)];
+    case "binary":
+      return [new Branch([{ key: "data", value: text }])];
+  }
+}
+
+/** Writes plaintext documents (what `decrypt` prints). */
+export function emitPlain(branches: readonly Branch[], format: SopsFormat, opts: StoreOptions = {}): string {
+  switch (format) {
+    case "yaml":
+      return emitYaml(branches, opts.yamlIndent ?? 4);
+    case "json":
+      return emitJson(branches[0] ?? new Branch(), opts.jsonIndent ?? -1);
+    case "dotenv":
+      return emitDotenv(branches[0] ?? new Branch());
+    case "binary": {
+      const data = branches[0]?.items.find((i) => i.key === "data")?.value;
+      if (typeof data !== "string") throw new SopsFormatError("binary sops file has no string 'data' value");
+      return data;
+    }
+  }
+}
+
+/** Parses an encrypted file (the binary store is JSON on disk). */
+export function parseEncryptedText(text: string, format: SopsFormat, file?: string): Branch[] {
+  return parsePlain(text, format === "binary" ? "json" : format, file);
+}
+
+export function emitEncryptedText(branches: readonly Branch[], format: SopsFormat, opts: StoreOptions = {}): string {
+  return emitPlain(branches, format === "binary" ? "json" : format, opts);
+}
