@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ALL_RULES, loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyReport } from "../../src/policy/index.ts";
 
-const DIR = join(import.meta.dirname, "fixtures");
+const DIR = join(import.meta.dirname, "fixtures", "rules");
 const TODAY = new Date("2026-01-15T12:00:00Z");
 
 interface ModelJson {
@@ -41,7 +41,7 @@ export function runFixture(ruleId: string, file: string): PolicyReport {
 }
 
 const ruleDirs = readdirSync(DIR, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && d.name !== "clean")
+  .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
 
