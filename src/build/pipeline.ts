@@ -4,7 +4,7 @@
  */
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { loadConfig, loadVersions } from "../config/load.ts";
-import type { Issue } from "../errors.ts";
+import { UserError, type Issue } from "../errors.ts";
 import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
 import { loadChartDefaults } from "../validate/chart-cache.ts";
@@ -63,7 +63,13 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
       if (!c.helm) return;
       const pin = versions.charts[c.helm.chart]!;
       const ref = { name: c.helm.chart, repo: pin.repo, version: pin.version };
-      const found = await loadChartDefaults(ref, { cacheDirs: [...inputs.chartCacheDirs], download: inputs.download });
+      // A failed download is reported like a cache miss: loudly, and as an error in CI.
+      const found = await loadChartDefaults(ref, { cacheDirs: [...inputs.chartCacheDirs], download: inputs.download }).catch(
+        (err: unknown) => {
+          if (err instanceof UserError) return { missing: err.message };
+          throw err;
+        },
+      );
       if ("missing" in found) {
         charts.push({ ...ref, defaults: `MISSING: ${found.missing}` });
         const msg = `no defaults for chart ${ref.name}@${ref.version} (${found.missing}); its Helm values were NOT checked`;

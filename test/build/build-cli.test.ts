@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { REPO, homelab, needShared, SHARED_CHARTS } from "../helpers.ts";
+
+/** A scratch checkout: the sources are linked, the rendered tree is its own. */
+function scratchCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), "homelab-build-"));
+  for (const f of ["versions.yaml", "package.json", "homelab.config.ts"]) cpSync(join(REPO, f), join(dir, f));
+  if (existsSync(join(REPO, "secrets"))) cpSync(join(REPO, "secrets"), join(dir, "secrets"), { recursive: true });
+  if (existsSync(join(REPO, ".sops.yaml"))) cpSync(join(REPO, ".sops.yaml"), join(dir, ".sops.yaml"));
+  symlinkSync(join(REPO, "src"), join(dir, "src"));
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+describe("homelab build / --check", () => {
+  let dir = "";
+  before(() => {
+    dir = scratchCheckout();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("builds the default config, prints the summary, and a second build changes nothing", (t) => {
+    if (!needShared(t, SHARED_CHARTS)) return;
+    const first = homelab(["build"], { cwd: dir });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
+    assert.match(first.stdout, /argo-cd@10\.1\.1/);
+    assert.match(first.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(first.stdout, /wrote \d+ new, 0 changed, removed 0/);
+    const second = homelab(["build", "--quiet"], { cwd: dir });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /tree already current/);
+  });
+
+  it("--check passes on a current tree", (t) => {
+    if (!needShared(t, SHARED_CHARTS)) return;
+    const res = homelab(["build", "--check", "--quiet"], { cwd: dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /files current/);
+  });
+
+  it("--check detects a hand edit, a stray file and a deleted file, and touches nothing", (t) => {
+    if (!needShared(t, SHARED_CHARTS)) return;
+    const edited = join(dir, "gitops/site/deployment-site.yaml");
+    const before = readFileSync(edited, "utf8").replace("replicas: 1", "replicas: 3");
+    writeFileSync(edited, before);
+    writeFileSync(join(dir, "gitops/site/hand-made.yaml"), "kind: ConfigMap\n");
+    rmSync(join(dir, "gitops/site/service-site.yaml"));
+    const res = homelab(["build", "--check"], { cwd: dir });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /the committed tree is stale/);
+    assert.match(res.stderr, /changed: gitops\/site\/deployment-site\.yaml/);
+    assert.match(res.stderr, /removed: gitops\/site\/hand-made\.yaml/);
+    assert.match(res.stderr, /added: {3}gitops\/site\/service-site\.yaml/);
+    assert.equal(readFileSync(edited, "utf8"), before, "--check must not write");
+    // A build repairs all three.
+    assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    assert.equal(existsSync(join(dir, "gitops/site/hand-made.yaml")), false);
+    assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("a bad config fails the build and keeps the committed tree", (t) => {
+    if (!needShared(t, SHARED_CHARTS)) return;
+    const cfg = join(dir, "homelab.config.ts");
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, original.replace('kubernetesVersion: "1.34",', 'kubernetesVersion: "1.34",\n  components: { ingressNginx: { config: { "ssl-protocols": 42 as unknown as string } } },'));
+    const res = homelab(["build"], { cwd: dir });
+    writeFileSync(cfg, original);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /components\.ingressNginx\.config\.ssl-protocols/);
+    assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0, "the tree was changed by a failed build");
+  });
+
+  it("CI fails when a chart's defaults are missing from the cache; elsewhere it warns loudly", () => {
+    const empty = mkdtempSync(join(tmpdir(), "homelab-nocache-"));
+    const ci = homelab(["build", "--check", "--offline", "--chart-cache", empty], { cwd: dir, env: { CI: "true" } });
+    assert.equal(ci.code, 1);
+    assert.match(ci.stderr, /no defaults for chart argo-cd@10\.1\.1/);
+    const local = homelab(["build", "--check", "--offline", "--chart-cache", empty], { cwd: dir, env: { CI: "false" } });
+    assert.match(local.stderr, /WARNING: no defaults for chart ingress-nginx@4\.15\.1/);
+    rmSync(empty, { recursive: true, force: true });
+  });
+
+  it("rejects unknown flags with exit 2 and has --help", () => {
+    const bad = homelab(["build", "--chek"], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Unknown option '--chek'/);
+    const help = homelab(["build", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--check/);
+    const top = homelab(["nope"]);
+    assert.equal(top.code, 2);
+  });
+});
