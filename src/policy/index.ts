@@ -29,6 +29,8 @@ export interface PolicyInput {
   readonly hostPathAllowlist?: readonly HostAccessAllowance[];
   /** @default DEFAULT_RBAC_ALLOWLIST */
   readonly rbacAllowlist?: readonly RbacAllowance[];
+  /** @default none */
+  readonly secretScanWaivers?: PolicyContext["secretScanWaivers"];
 }
 
 /** A PolicyContext with the default allowlists filled in. */
@@ -40,6 +42,7 @@ export function policyContext(input: PolicyInput): PolicyContext {
     kubernetesVersion: input.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
     hostPathAllowlist: input.hostPathAllowlist ?? DEFAULT_HOST_PATH_ALLOWLIST,
     rbacAllowlist: input.rbacAllowlist ?? DEFAULT_RBAC_ALLOWLIST,
+    ...(input.secretScanWaivers !== undefined && { secretScanWaivers: input.secretScanWaivers }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { LocatedObject } from "../model/k8s.ts";
+import type { Waiver as SecretScanWaiver } from "../secrets/scan.ts";
 
 export type Severity = "error" | "warning";
 
@@ -94,6 +95,11 @@ export interface PolicyContext {
   readonly kubernetesVersion: string;
   readonly hostPathAllowlist: readonly HostAccessAllowance[];
   readonly rbacAllowlist: readonly RbacAllowance[];
+  /**
+   * Reasoned false positives of the secret scanner (`secrets/scan-waivers.yaml`), shared with `homelab secrets scan`.
+   * @default none
+   */
+  readonly secretScanWaivers?: readonly SecretScanWaiver[];
 }
 
 /** A named, documented check. One per file under `rules/`. */

@@ -10,6 +10,7 @@ import { imagePinned } from "./image-pinned.ts";
 import { ingressCertManager } from "./ingress-cert-manager.ts";
 import { networkPolicyCoverage } from "./network-policy-coverage.ts";
 import { noDefaultNamespace } from "./no-default-namespace.ts";
+import { noPlaintextSecrets } from "./no-plaintext-secrets.ts";
 import { noServiceMesh } from "./no-service-mesh.ts";
 import { probes } from "./probes.ts";
 import { pssCapabilities } from "./pss-capabilities.ts";
@@ -60,6 +61,7 @@ export const HYGIENE_RULES: readonly Rule[] = [
 
 /** The homelab's own design principles. */
 export const PRINCIPLE_RULES: readonly Rule[] = [
+  noPlaintextSecrets,
   ingressCertManager,
   noServiceMesh,
   argocdSyncPolicy,

@@ -1,0 +1,61 @@
+import { scanFiles, type Finding } from "../../secrets/scan.ts";
+import { appSpecs, sourcesOf } from "../lib/argocd.ts";
+import { rec, str, subjectOf } from "../lib/util.ts";
+import { pathAtLine } from "../lib/yaml-path.ts";
+import type { Rule, Violation } from "../types.ts";
+
+/** The scanner picks its parser by extension; objects are handed to it as JSON, which it reads as YAML. */
+function scanPath(file: string): string {
+  return /\.(ya?ml|json)$/i.test(file) ? file : `${file}.yaml`;
+}
+
+function describe(f: Finding): string {
+  return `${f.message} [${f.rule}]`;
+}
+
+export const noPlaintextSecrets: Rule = {
+  id: "no-plaintext-secrets",
+  title: "No plaintext Secret, nothing sensitive in Helm values or host files",
+  severity: "error",
+  why: "Git keeps everything forever and the repository is read by CI, the docs site and every clone: a secret that reaches it in plaintext is leaked. Secrets live SOPS-encrypted and KSOPS decrypts them inside the cluster.",
+  fix: "Move the value into secrets/<app>/<name>.sops.yaml (SOPS, age) and reference the Secret (existingSecret, secretKeyRef, envFrom) instead of writing it inline. A false positive goes in secrets/scan-waivers.yaml with a reason.",
+  check(ctx) {
+    const found: Violation[] = [];
+    const add = (v: Omit<Violation, "rule" | "severity">) => found.push({ rule: this.id, severity: this.severity, ...v });
+    const waivers = ctx.secretScanWaivers ?? [];
+    const helmValues = appSpecs(ctx.objects).flatMap((app) =>
+      sourcesOf(app).flatMap(({ source, path }) => {
+        const values = str(rec(source.helm).values);
+        return values ? [{ app, values, path: `${path}/helm/values` }] : [];
+      }),
+    );
+    for (const lo of ctx.objects) {
+      const text = JSON.stringify(lo.object, null, 2);
+      // Helm values given as a YAML string are scanned below as the file they are, with line numbers.
+      const opaque = new Set(helmValues.filter((h) => h.app.owner === lo).map((h) => h.path));
+      for (const f of scanFiles([{ path: scanPath(lo.file), content: text }], waivers)) {
+        const path = pathAtLine(text, f.line) ?? "/";
+        if (!opaque.has(path)) add({ subject: subjectOf(lo.object), file: lo.file, path, message: describe(f) });
+      }
+    }
+    for (const h of helmValues) {
+      for (const f of scanFiles([{ path: scanPath(h.app.owner.file), content: h.values }], waivers)) {
+        const inner = pathAtLine(h.values, f.line);
+        add({ subject: subjectOf(h.app.owner.object), file: h.app.owner.file, path: h.path, message: `Helm values line ${f.line}${inner ? ` (${inner})` : ""}: ${describe(f)}` });
+      }
+    }
+    for (const f of scanFiles(ctx.files ?? [], waivers)) add({ subject: f.file, file: f.file, path: `line ${f.line}`, message: describe(f) });
+    return mergeSameField(found);
+  },
+};
+
+/** Several scanner rules often flag the same value (a token that is also high-entropy): report the field once. */
+function mergeSameField(vs: readonly Violation[]): Violation[] {
+  const byField = new Map<string, Violation>();
+  for (const v of vs) {
+    const key = `${v.file}\u0000${v.subject}\u0000${v.path}`;
+    const prev = byField.get(key);
+    byField.set(key, prev ? { ...prev, message: `${prev.message}; ${v.message}` } : v);
+  }
+  return [...byField.values()];
+}
