@@ -3,9 +3,10 @@ import { EXIT, type Command } from "./command.ts";
 import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { values } from "./commands/values.ts";
+import { secrets } from "./commands/secrets.ts";
 
 /** Every command, in the order `homelab --help` lists them. */
-const COMMANDS: readonly Command[] = [build, check, values];
+const COMMANDS: readonly Command[] = [build, check, values, secrets];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -148,3 +148,29 @@ export function rewriteRecipients(text: string, path: string, opts: { replace: r
   }
   return { text: doc.toString({ lineWidth: 0 }), changed };
 }
+
+/**
+ * The published test-only key of the sops-age project (its private key is public). The example
+ * secrets in this repository are encrypted to it so the tree validates before an operator exists;
+ * `homelab secrets init` replaces it with the operator's own recipient.
+ */
+export const EXAMPLE_RECIPIENT = "age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr";
+
+/** A fresh `.sops.yaml`: Kubernetes Secrets under secrets/ keep metadata readable; other sops files encrypt every value. */
+export function sopsConfigTemplate(recipient: string): string {
+  return [
+    "# sops creation rules, read by `homelab secrets` and by the sops CLI alike.",
+    "stores:",
+    "  yaml:",
+    "    indent: 2",
+    "creation_rules:",
+    "  # Kubernetes Secrets: only data/stringData are encrypted, so kind, name and namespace stay reviewable.",
+    "  - path_regex: (^|/)secrets/.+\\.sops\\.ya?ml$",
+    "    encrypted_regex: ^(data|stringData)$",
+    `    age: ${recipient}`,
+    "  # Any other *.sops.* file: every value is encrypted.",
+    "  - path_regex: \\.sops\\.(ya?ml|json|env)$",
+    `    age: ${recipient}`,
+    "",
+  ].join("\n");
+}

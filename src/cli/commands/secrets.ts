@@ -1,0 +1,569 @@
+/**
+ * `homelab secrets <sub>`: the operator's side of the secrets pipeline, so nobody needs the sops
+ * binary. Every file written here is a regular sops file.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { parseArgs } from "node:util";
+import { UserError } from "../../errors.ts";
+import { newIdentity } from "../../secrets/age.ts";
+import {
+  EXAMPLE_RECIPIENT,
+  SOPS_CONFIG_FILE,
+  creationRuleFor,
+  findSopsConfig,
+  loadSopsConfig,
+  rewriteRecipients,
+  sopsConfigTemplate,
+  type SopsConfig,
+} from "../../secrets/config.ts";
+import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT } from "../../secrets/errors.ts";
+import { PrivateScratch, writeFileAtomic } from "../../secrets/files.ts";
+import { loadKeyRing, type KeyRing } from "../../secrets/keys.ts";
+import { DEFAULT_SCAN_PATHS, WAIVERS_FILE, loadWaivers, readScanTargets } from "../../secrets/scan-inputs.ts";
+import { SCAN_RULES, formatFinding, scanReport } from "../../secrets/scan.ts";
+import {
+  formatForPath,
+  hasSopsBlock,
+  loadSopsFile,
+  newDataKey,
+  openSopsFile,
+  reseal,
+  rotate,
+  seal,
+  updateKeys,
+  wrapForRecipients,
+  type OpenedSopsFile,
+  type SopsFormat,
+} from "../../secrets/sops.ts";
+import { emitPlain, parsePlain, type StoreOptions } from "../../secrets/stores.ts";
+import { Branch, getItem, setPath, unsetPath } from "../../secrets/tree.ts";
+import { EXIT, type Command } from "../command.ts";
+
+const SUBCOMMANDS: Record<string, { usage: string; summary: string; run: (args: string[]) => Promise<number> }> = {};
+
+const HELP_HEADER = `Usage: homelab secrets <subcommand> [options]
+
+Encrypted files are sops files (age recipients). Keys are looked up like sops does: SOPS_AGE_KEY_FILE,
+SOPS_AGE_KEY, SOPS_AGE_KEY_CMD, then $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt).
+Recipients and encryption rules come from the nearest .sops.yaml (current directory or above).`;
+
+function help(): string {
+  const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
+  return [
+    HELP_HEADER,
+    "",
+    "Subcommands:",
+    ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage.padEnd(width)}  ${s.summary}`),
+    "",
+    "Exit codes: 0 ok, 1 error, 2 usage, 51 MAC mismatch (file changed after encryption),",
+    "128 no matching age key, 203 file already encrypted.",
+    "Run `homelab secrets help <subcommand>` for details.",
+  ].join("\n");
+}
+
+const DETAILS: Record<string, string> = {
+  init: `Generates an age identity and prints it once on stdout for your password manager; it is never
+written into the repository. The .sops.yaml creation rules get its recipient: the example recipient
+is replaced, or (with --add) the new recipient is added next to the existing ones.
+  --add              add another recipient instead of replacing the example one
+  --save-key PATH    also append the identity to PATH (e.g. ~/.config/sops/age/keys.txt); refused inside the repo`,
+  set: `Sets one value, read from stdin (or a hidden prompt on a terminal), never from the command line.
+One trailing newline of piped input is dropped. For Kubernetes Secrets a bare KEY means stringData.KEY;
+otherwise KEY is a dotted path (a.b.c) or sops syntax (["a"]["b"][0]). A missing file under
+secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.
+  --namespace NS, --name NAME   override namespace/name when creating a Secret`,
+  edit: `Decrypts to a private temp file (RAM-backed where possible), opens $VISUAL/$EDITOR (default vi),
+re-encrypts with the same data key so unchanged values keep their ciphertext, then shreds the temp
+file. Interrupting the command also removes it. A missing file is created.`,
+  decrypt: "Prints the decrypted file on stdout; nothing is written to disk. The MAC is verified first.",
+  encrypt: `Encrypts a plaintext file in place (or to --output PATH) with the rules and recipients of
+.sops.yaml. Refuses a file that is already encrypted (exit 203).`,
+  updatekeys: `Re-wraps each file's data key for the recipients the .sops.yaml rule now lists. Values and MAC do not
+change. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
+  rotate: `Generates a new data key per file, re-encrypts every value and wraps the key for the current
+.sops.yaml recipients. Default: every *.sops.* file under secrets/.`,
+  verify: `Decrypts every file with the available key and checks its MAC. Default: every *.sops.* file under
+secrets/ and gitops/.`,
+  scan: `Looks for plaintext secrets: unencrypted Secret objects, known token formats, private and age keys,
+random-looking values under password/token/secret/key names, broken sops blocks, *.sops.yaml listed
+as kustomize resources. Default paths: ${DEFAULT_SCAN_PATHS.join(", ")}. False positives are waived in
+${WAIVERS_FILE} (rule, path, optional match, and a reason).
+Rules: ${SCAN_RULES.map((r) => r.rule).join(", ")}.`,
+};
+
+export const secrets: Command = {
+  name: "secrets",
+  summary: "Encrypt, edit, verify and scan secrets (sops + age, no sops binary needed)",
+  get help(): string {
+    return `${help()}\n\n${Object.entries(DETAILS)
+      .map(([k, v]) => `${SUBCOMMANDS[k]?.usage ?? k}\n${v.replace(/^/gm, "    ")}`)
+      .join("\n\n")}`;
+  },
+  async run(argv: string[]): Promise<number> {
+    const [sub, ...rest] = argv;
+    if (!sub) {
+      console.error(help());
+      return EXIT.usage;
+    }
+    if (sub === "help") {
+      const which = rest[0];
+      if (which && DETAILS[which]) console.log(`${SUBCOMMANDS[which]!.usage}\n\n${DETAILS[which]}`);
+      else console.log(secrets.help);
+      return EXIT.ok;
+    }
+    const s = SUBCOMMANDS[sub];
+    if (!s) {
+      console.error(`homelab secrets: unknown subcommand '${sub}'\n\n${help()}`);
+      return EXIT.usage;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(`${s.usage}\n\n${DETAILS[sub] ?? s.summary}`);
+      return EXIT.ok;
+    }
+    return s.run(rest);
+  },
+};
+
+// ---------------------------------------------------------------- shared helpers
+
+interface Workspace {
+  readonly root: string;
+  readonly config?: SopsConfig;
+  readonly store: StoreOptions;
+}
+
+function workspace(): Workspace {
+  const root = process.cwd();
+  const path = findSopsConfig(root);
+  const config = path ? loadSopsConfig(path) : undefined;
+  return { root, ...(config ? { config } : {}), store: config?.stores ?? {} };
+}
+
+function requireConfig(ws: Workspace): SopsConfig {
+  if (!ws.config) throw new UserError(`no ${SOPS_CONFIG_FILE} found in ${ws.root} or above; run \`homelab secrets init\` first`);
+  return ws.config;
+}
+
+function display(ws: Workspace, abs: string): string {
+  const r = relative(ws.root, abs);
+  return r && !r.startsWith("..") ? r.split(sep).join("/") : abs;
+}
+
+function readExisting(abs: string, shown: string): string {
+  try {
+    return readFileSync(abs, "utf8");
+  } catch (e) {
+    throw new UserError(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+async function keys(): Promise<KeyRing> {
+  return loadKeyRing(process.env);
+}
+
+async function openFile(ws: Workspace, abs: string): Promise<OpenedSopsFile> {
+  const shown = display(ws, abs);
+  const f = loadSopsFile(readExisting(abs, shown), formatForPath(abs), shown);
+  return openSopsFile(f, await keys());
+}
+
+const SOPS_FILE_RE = /\.sops\.(ya?ml|json|env)$/i;
+
+function sopsFilesUnder(ws: Workspace, dirs: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (abs: string) => {
+    if (!existsSync(abs)) return;
+    const st = statSync(abs);
+    if (st.isDirectory()) {
+      for (const n of readdirSync(abs).sort()) if (n !== "node_modules" && n !== ".git") walk(join(abs, n));
+    } else if (SOPS_FILE_RE.test(abs)) out.push(abs);
+  };
+  for (const d of dirs) walk(resolve(ws.root, d));
+  return out;
+}
+
+function targets(ws: Workspace, positionals: readonly string[], defaults: readonly string[]): string[] {
+  if (positionals.length) return positionals.map((p) => resolve(ws.root, p));
+  const found = sopsFilesUnder(ws, defaults);
+  if (found.length === 0) throw new UserError(`no *.sops.* files under ${defaults.join(", ")}`);
+  return found;
+}
+
+/** `secrets/<app>/<name>.sops.yaml` relative to the config dir or the current directory. */
+function secretLayout(ws: Workspace, abs: string): { app: string; name: string } | undefined {
+  for (const base of [ws.config?.dir, ws.root]) {
+    if (!base) continue;
+    const rel = relative(base, abs).split(sep).join("/");
+    const m = /^secrets\/([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)\.sops\.ya?ml$/.exec(rel);
+    if (m) return { app: m[1]!, name: m[2]! };
+  }
+  return undefined;
+}
+
+function isK8sSecret(b: Branch | undefined): boolean {
+  return !!b && getItem(b, "kind")?.value === "Secret";
+}
+
+/** Parses `a.b.0`, `["a"]["b"][0]`; a bare key of a Kubernetes Secret means stringData.<key>. */
+export function parseKeyPath(key: string, secret: boolean): (string | number)[] {
+  if (key.startsWith("[")) {
+    const parts: (string | number)[] = [];
+    const re = /\[(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\d+))\]/y;
+    let i = 0;
+    while (i < key.length) {
+      re.lastIndex = i;
+      const m = re.exec(key);
+      if (!m) throw new UserError(`invalid key path ${JSON.stringify(key)}; use ["a"]["b"][0]`);
+      parts.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : m[2] !== undefined ? m[2] : Number(m[3]));
+      i = re.lastIndex;
+    }
+    return parts;
+  }
+  if (secret) {
+    if (key.startsWith("stringData.") || key.startsWith("data.")) {
+      const dot = key.indexOf(".");
+      return [key.slice(0, dot), key.slice(dot + 1)];
+    }
+    return ["stringData", key];
+  }
+  return key.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads a line from the terminal without echoing it. */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding("utf8");
+    let value = "";
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.removeListener("data", onData);
+      process.stderr.write("\n");
+      if (err) reject(err);
+      else resolvePromise(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === "\r" || ch === "\n") return done();
+        if (ch === "\u0003") return done(new UserError("cancelled"));
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
+async function readSecretValue(key: string): Promise<string> {
+  let v: string;
+  if (process.stdin.isTTY) v = await promptHidden(`Value for ${key} (input hidden): `);
+  else {
+    v = await readStdin();
+    if (v.endsWith("\r\n")) v = v.slice(0, -2);
+    else if (v.endsWith("\n")) v = v.slice(0, -1);
+  }
+  if (v === "") throw new UserError(`no value given for ${key} (pipe it on stdin or type it at the prompt)`);
+  return v;
+}
+
+function recipientsFor(ws: Workspace, abs: string): { recipients: readonly string[]; rules: ReturnType<typeof creationRuleFor>["rules"] } {
+  const rule = creationRuleFor(requireConfig(ws), abs);
+  return { recipients: rule.age, rules: rule.rules };
+}
+
+async function sealNew(ws: Workspace, abs: string, format: SopsFormat, plain: Branch[]): Promise<string> {
+  const { recipients, rules } = recipientsFor(ws, abs);
+  const dataKey = newDataKey();
+  return seal({ format, plain, dataKey, rules, age: await wrapForRecipients(dataKey, recipients), store: ws.store });
+}
+
+function writeOut(abs: string, text: string): void {
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileAtomic(abs, text);
+}
+
+function secretSkeleton(name: string, namespace: string): Branch {
+  return new Branch([
+    { key: "apiVersion", value: "v1" },
+    { key: "kind", value: "Secret" },
+    {
+      key: "metadata",
+      value: new Branch([
+        { key: "name", value: name },
+        { key: "namespace", value: namespace },
+      ]),
+    },
+    { key: "type", value: "Opaque" },
+    { key: "stringData", value: new Branch() },
+  ]);
+}
+
+// ---------------------------------------------------------------- subcommands
+
+function define(name: string, usage: string, summary: string, run: (args: string[]) => Promise<number>): void {
+  SUBCOMMANDS[name] = { usage, summary, run };
+}
+
+define("init", "init [--add] [--save-key PATH]", "new age identity (printed once) and .sops.yaml recipients", async (args) => {
+  const { values, positionals } = parseArgs({ args, options: { add: { type: "boolean" }, "save-key": { type: "string" } }, allowPositionals: true, strict: true });
+  if (positionals.length) throw new UserError(`init takes no arguments (got ${positionals.join(" ")})`);
+  const ws = workspace();
+  const saveKey = values["save-key"] ? resolve(values["save-key"]) : undefined;
+  if (saveKey && !relative(ws.root, saveKey).startsWith("..")) {
+    throw new UserError(`--save-key ${saveKey} is inside this repository; private keys never go into the repo`);
+  }
+  const { identity, recipient } = await newIdentity();
+  const cfgPath = ws.config?.path ?? join(ws.root, SOPS_CONFIG_FILE);
+  if (ws.config) {
+    const current = ws.config.creationRules.flatMap((r) => r.age);
+    const hasExample = current.includes(EXAMPLE_RECIPIENT);
+    if (!hasExample && !values.add) {
+      throw new UserError(
+        `${display(ws, cfgPath)} already lists its own recipients (${[...new Set(current)].join(", ")}); pass --add to add another key`,
+      );
+    }
+    const { text } = rewriteRecipients(readFileSync(cfgPath, "utf8"), cfgPath, { replace: hasExample ? [EXAMPLE_RECIPIENT] : [], add: recipient });
+    writeFileAtomic(cfgPath, text);
+  } else {
+    writeFileAtomic(cfgPath, sopsConfigTemplate(recipient));
+  }
+  const block = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
+  if (saveKey) {
+    mkdirSync(dirname(saveKey), { recursive: true, mode: 0o700 });
+    const prev = existsSync(saveKey) ? readFileSync(saveKey, "utf8") : "";
+    writeFileAtomic(saveKey, prev + (prev && !prev.endsWith("\n") ? "\n" : "") + block, { mode: 0o600 });
+  }
+  process.stdout.write(block);
+  console.error(
+    [
+      "",
+      `Recipient ${recipient} written to ${display(ws, cfgPath)}.`,
+      "Store the three lines above in your password manager now: this is the only time they are shown" +
+        (saveKey ? ` (a copy was appended to ${saveKey}).` : "."),
+      "Next: `homelab secrets updatekeys` (with a key that can open the current files), then `homelab secrets rotate`,",
+      "then create the cluster Secret sops-age from the password manager (docs/secrets.md).",
+    ].join("\n"),
+  );
+  return EXIT.ok;
+});
+
+define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value from stdin or a hidden prompt", async (args) => {
+  const { values, positionals } = parseArgs({ args, options: { namespace: { type: "string" }, name: { type: "string" } }, allowPositionals: true, strict: true });
+  if (positionals.length > 2) {
+    throw new UserError("values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
+  }
+  const [file, key] = positionals;
+  if (!file || !key) throw new UserError("usage: homelab secrets set <file> <key>  (value on stdin)");
+  const ws = workspace();
+  const abs = resolve(ws.root, file);
+  const shown = display(ws, abs);
+  const format = formatForPath(abs);
+  if (format === "binary") throw new UserError(`${shown}: set works on YAML, JSON and dotenv files`);
+  if (existsSync(abs)) {
+    const opened = await openFile(ws, abs);
+    const plain = opened.plain.map((b) => b);
+    const doc = plain[0] ?? new Branch();
+    const path = parseKeyPath(key, isK8sSecret(doc));
+    const value = await readSecretValue(key);
+    setPath(doc, path, value);
+    if (isK8sSecret(doc) && path[0] === "stringData" && path.length === 2) unsetPath(doc, ["data", String(path[1])]);
+    writeOut(abs, reseal(opened, plain, { store: ws.store }));
+    console.error(`set ${path.join(".")} in ${shown}`);
+    return EXIT.ok;
+  }
+  const layout = secretLayout(ws, abs);
+  let doc: Branch;
+  if (layout || values.name || values.namespace) {
+    const name = values.name ?? layout?.name;
+    const namespace = values.namespace ?? layout?.app;
+    if (!name || !namespace) throw new UserError(`${shown}: pass --name and --namespace to create a Secret outside secrets/<app>/`);
+    doc = secretSkeleton(name, namespace);
+  } else doc = new Branch();
+  const path = parseKeyPath(key, isK8sSecret(doc));
+  const value = await readSecretValue(key);
+  setPath(doc, path, value);
+  writeOut(abs, await sealNew(ws, abs, format, [doc]));
+  console.error(`created ${shown} with ${path.join(".")}`);
+  return EXIT.ok;
+});
+
+function editorCommand(): string {
+  return process.env.VISUAL || process.env.EDITOR || "vi";
+}
+
+function runEditor(file: string): Promise<number> {
+  return new Promise((resolveExit, reject) => {
+    // Through sh so EDITOR may carry arguments, e.g. "code --wait".
+    const child = spawn("sh", ["-c", `${editorCommand()} "$1"`, "homelab-editor", file], { stdio: "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function askRetry(message: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  console.error(`${message}\nPress Enter to edit again, Ctrl-C to abandon the changes.`);
+  try {
+    await promptHidden("");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-encrypt, shred", async (args) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UserError("usage: homelab secrets edit <file>");
+  const ws = workspace();
+  const abs = resolve(ws.root, positionals[0]!);
+  const shown = display(ws, abs);
+  const format = formatForPath(abs);
+  let opened: OpenedSopsFile | undefined;
+  let original: string;
+  if (existsSync(abs)) {
+    opened = await openFile(ws, abs);
+    original = emitPlain(opened.plain, format, ws.store);
+  } else {
+    recipientsFor(ws, abs);
+    const layout = secretLayout(ws, abs);
+    original = layout ? emitPlain([secretSkeleton(layout.name, layout.app)], format, ws.store) : "";
+  }
+  const scratch = new PrivateScratch();
+  try {
+    const base = shown.split("/").pop()!.replace(/\.sops(\.[^.]+)$/, "$1");
+    const tmp = scratch.write(base, original);
+    for (;;) {
+      const code = await runEditor(tmp);
+      if (code !== 0) throw new UserError(`editor exited with status ${code}; ${shown} is unchanged`);
+      const edited = readFileSync(tmp, "utf8");
+      if (edited === original) {
+        console.error(`${shown}: no changes`);
+        return EXIT.ok;
+      }
+      let plain: Branch[];
+      try {
+        plain = parsePlain(edited, format, base);
+      } catch (e) {
+        if (await askRetry((e as Error).message)) continue;
+        throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
+      }
+      const text = opened ? reseal(opened, plain, { store: ws.store }) : await sealNew(ws, abs, format, plain);
+      writeOut(abs, text);
+      console.error(`${shown}: saved`);
+      return EXIT.ok;
+    }
+  } finally {
+    scratch.dispose();
+  }
+});
+
+define("decrypt", "decrypt <file>", "print the decrypted file on stdout (MAC checked)", async (args) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UserError("usage: homelab secrets decrypt <file>");
+  const ws = workspace();
+  const abs = resolve(ws.root, positionals[0]!);
+  const opened = await openFile(ws, abs);
+  process.stdout.write(emitPlain(opened.plain, opened.format, ws.store));
+  return EXIT.ok;
+});
+
+define("encrypt", "encrypt <file> [--output PATH]", "encrypt a plaintext file in place with the .sops.yaml rules", async (args) => {
+  const { values, positionals } = parseArgs({ args, options: { output: { type: "string", short: "o" } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UserError("usage: homelab secrets encrypt <file> [--output PATH]");
+  const ws = workspace();
+  const abs = resolve(ws.root, positionals[0]!);
+  const out = values.output ? resolve(ws.root, values.output) : abs;
+  const shown = display(ws, abs);
+  const format = formatForPath(abs);
+  const text = readExisting(abs, shown);
+  if (hasSopsBlock(text, format)) throw new AlreadyEncryptedError(shown);
+  const sealed = await sealNew(ws, out, format, parsePlain(text, format, shown));
+  writeOut(out, sealed);
+  console.error(`encrypted ${shown}${out === abs ? "" : ` to ${display(ws, out)}`}`);
+  return EXIT.ok;
+});
+
+define("updatekeys", "updatekeys [files...]", "re-wrap data keys for the recipients .sops.yaml lists now", async (args) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const ws = workspace();
+  requireConfig(ws);
+  const ring = await keys();
+  for (const abs of targets(ws, positionals, ["secrets"])) {
+    const shown = display(ws, abs);
+    const { recipients } = recipientsFor(ws, abs);
+    const r = await updateKeys(readExisting(abs, shown), formatForPath(abs), ring, recipients, { file: shown, store: ws.store });
+    if (!r.changed) {
+      console.error(`${shown}: recipients already up to date`);
+      continue;
+    }
+    writeOut(abs, r.text);
+    const parts = [...r.added.map((a) => `+${a}`), ...r.removed.map((a) => `-${a}`), ...r.dropped.map((d) => `dropped ${d} keys`)];
+    console.error(`${shown}: ${parts.join(" ")}`);
+    if (r.removed.length) console.error(`  removed recipients may still hold this data key: run \`homelab secrets rotate ${shown}\``);
+  }
+  return EXIT.ok;
+});
+
+define("rotate", "rotate [files...]", "new data key per file, values re-encrypted", async (args) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const ws = workspace();
+  requireConfig(ws);
+  const ring = await keys();
+  for (const abs of targets(ws, positionals, ["secrets"])) {
+    const shown = display(ws, abs);
+    const { recipients } = recipientsFor(ws, abs);
+    const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, file: shown, store: ws.store });
+    writeOut(abs, r.text);
+    console.error(`${shown}: new data key for ${recipients.join(", ")}`);
+  }
+  return EXIT.ok;
+});
+
+define("verify", "verify [files...]", "every file decrypts with the available key and its MAC matches", async (args) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const ws = workspace();
+  const ring = await keys();
+  let worst: number = EXIT.ok;
+  const rank = (c: number) => (c === SECRETS_EXIT.macMismatch ? 3 : c === SECRETS_EXIT.noMatchingKey ? 2 : c === EXIT.ok ? 0 : 1);
+  for (const abs of targets(ws, positionals, ["secrets", "gitops"])) {
+    const shown = display(ws, abs);
+    try {
+      const f = await openSopsFile(loadSopsFile(readExisting(abs, shown), formatForPath(abs), shown), ring);
+      console.log(`ok      ${shown} (opened with ${f.openedBy})`);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      const code = e.exitCode;
+      const tag = e instanceof MacMismatchError ? "TAMPERED" : e instanceof NoMatchingKeyError ? "NO KEY " : "INVALID";
+      console.log(`${tag} ${shown}`);
+      console.error(e.message.replace(/^/gm, "    "));
+      if (rank(code) > rank(worst)) worst = code;
+    }
+  }
+  return worst;
+});
+
+define("scan", "scan [paths...] [--no-waivers]", "find plaintext secrets (also run by homelab build)", async (args) => {
+  const { values, positionals } = parseArgs({ args, options: { "no-waivers": { type: "boolean" } }, allowPositionals: true, strict: true });
+  const root = process.cwd();
+  const files = readScanTargets(root, positionals.length ? positionals : DEFAULT_SCAN_PATHS);
+  const waivers = values["no-waivers"] ? [] : loadWaivers(root);
+  const report = scanReport(files, waivers);
+  for (const w of report.waived) console.error(`waived  ${formatFinding(w.finding)} — ${w.waiver.reason}`);
+  for (const w of report.unusedWaivers) console.error(`warning: unused waiver in ${WAIVERS_FILE}: ${w.rule} ${w.path}`);
+  for (const f of report.findings) console.log(formatFinding(f));
+  console.error(`scanned ${files.length} file(s): ${report.findings.length} finding(s), ${report.waived.length} waived`);
+  return report.findings.length ? EXIT.failed : EXIT.ok;
+});
+
