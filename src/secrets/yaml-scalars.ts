@@ -58,9 +58,12 @@ export function resolvePlainScalar(src: string): Scalar | null {
   return src;
 }
 
-/** True when a string written unquoted would be read back by sops as something else. */
+/**
+ * True when a string written unquoted would be read back as something else: by sops, or as a
+ * timestamp by YAML 1.1 readers (yaml.v3 quotes those too, e.g. `lastmodified`).
+ */
 export function needsQuotes(s: string): boolean {
-  return typeof resolvePlainScalar(s) !== "string" || s === "<<";
+  return typeof resolvePlainScalar(s) !== "string" || s === "<<" || /^\d{4}-\d\d?-\d\d?(?:[Tt\s]|$)/.test(s);
 }
 
 /** YAML text of a float that reads back as a float (never as an int). */
