@@ -5,9 +5,10 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { exitCodeFor, loadManifests, policyContext, POLICY_EXIT, runPolicies } from "../../src/policy/index.ts";
+import { TODAY } from "./helpers.ts";
 
 const DIR = join(import.meta.dirname, "corpus");
-const TODAY = new Date("2026-01-15T12:00:00Z");
+
 
 const EXPECTED: Record<string, readonly string[]> = {
   "argocd-no-selfheal.yaml": ["argocd-sync-policy"],

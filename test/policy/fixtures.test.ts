@@ -2,37 +2,15 @@
 // expected.json (`<subject> <path>`), pass.yaml must produce none. The rule runs alone, so each
 // fixture only has to be interesting for that rule.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ALL_RULES, loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyReport } from "../../src/policy/index.ts";
+import { ALL_RULES, loadManifests, policyContext, runPolicies, type PolicyReport } from "../../src/policy/index.ts";
+import { modelFor, TODAY } from "./helpers.ts";
 
 const DIR = join(import.meta.dirname, "fixtures", "rules");
-const TODAY = new Date("2026-01-15T12:00:00Z");
 
-interface ModelJson {
-  nodes: number;
-  gitRepoURL: string;
-  allowedChartRepos: string[];
-  backupCoveredPVCs?: string[];
-  testedAlerts?: string[];
-}
-
-function modelFor(dir: string): HomelabModel | undefined {
-  const p = join(dir, "model.json");
-  if (!existsSync(p)) return undefined;
-  const m = JSON.parse(readFileSync(p, "utf8")) as ModelJson;
-  const covered = new Set(m.backupCoveredPVCs ?? []);
-  return {
-    nodes: m.nodes,
-    gitRepoURL: m.gitRepoURL,
-    allowedChartRepos: m.allowedChartRepos,
-    ...(m.backupCoveredPVCs && { backupCoveredPVCs: (ns: string, name: string) => covered.has(`${ns}/${name}`) }),
-    ...(m.testedAlerts && { testedAlerts: new Set(m.testedAlerts) }),
-  };
-}
-
-export function runFixture(ruleId: string, file: string): PolicyReport {
+function runFixture(ruleId: string, file: string): PolicyReport {
   const dir = join(DIR, ruleId);
   const { objects, otherFiles } = loadManifests([join(dir, file)], { cwd: dir });
   const model = modelFor(dir);

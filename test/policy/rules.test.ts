@@ -1,0 +1,192 @@
+// Behaviour the per-rule fixtures do not pin down: version gates, other topologies, custom
+// allowlists, files beside the manifests, and the helpers the rules share.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parseImage } from "../../src/policy/rules/image-pinned.ts";
+import { normalizeRepoURL } from "../../src/policy/rules/argocd-sources.ts";
+import { refMatches, subjectOf } from "../../src/policy/lib/util.ts";
+import { pathAtLine } from "../../src/policy/lib/yaml-path.ts";
+import { selectorMatches } from "../../src/policy/lib/selectors.ts";
+import { loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyContext } from "../../src/policy/index.ts";
+import { located, modelFor, SHARED, TODAY } from "./helpers.ts";
+
+function run(ctx: PolicyContext, rule: string) {
+  return runPolicies(ctx, { waivers: [], today: TODAY, only: [rule] });
+}
+
+function pod(spec: Record<string, unknown>, name = "p") {
+  return located({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "demo" }, spec });
+}
+
+const MODEL: HomelabModel = { nodes: 3, gitRepoURL: "https://git.example.org/me/homelab.git", allowedChartRepos: [] };
+
+function deployment(name: string, replicas: number, extraSpec: Record<string, unknown> = {}) {
+  return located({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "demo" },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "x:1" }], ...extraSpec } } },
+  });
+}
+
+function pdb(name: string, app: string, budget: Record<string, unknown>) {
+  return located({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: "demo" }, spec: { ...budget, selector: { matchLabels: { app } } } });
+}
+
+describe("version-dependent rules", () => {
+  const sysctlPod = pod({ securityContext: { sysctls: [{ name: "net.ipv4.tcp_rmem", value: "4096 87380 6291456" }] }, containers: [] });
+  it("pss-sysctls: net.ipv4.tcp_rmem became safe in 1.32", () => {
+    assert.equal(run(policyContext({ objects: [sysctlPod], kubernetesVersion: "1.31" }), "pss-sysctls").violations.length, 1);
+    assert.equal(run(policyContext({ objects: [sysctlPod], kubernetesVersion: "1.32" }), "pss-sysctls").violations.length, 0);
+  });
+
+  const oldPdb = located({ apiVersion: "policy/v1beta1", kind: "PodDisruptionBudget", metadata: { name: "old", namespace: "demo" }, spec: {} });
+  it("policy/v1beta1 PodDisruptionBudget is deprecated on 1.24 and removed on 1.25", () => {
+    const on124 = policyContext({ objects: [oldPdb], kubernetesVersion: "1.24" });
+    assert.equal(run(on124, "removed-api").violations.length, 0);
+    assert.deepEqual(run(on124, "deprecated-api").violations.map((v) => v.message), [
+      "policy/v1beta1 PodDisruptionBudget is deprecated since Kubernetes 1.21, removed in 1.25; use policy/v1",
+    ]);
+    const on125 = policyContext({ objects: [oldPdb], kubernetesVersion: "1.25" });
+    assert.deepEqual(run(on125, "removed-api").violations.map((v) => v.message), ["policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25; use policy/v1"]);
+    assert.equal(run(on125, "deprecated-api").violations.length, 0);
+  });
+});
+
+describe("ha-shape on three nodes", () => {
+  const ctx = (objects: ReturnType<typeof located>[]) => policyContext({ objects, model: MODEL });
+  it("allows a budget that keeps one of two pods, since the other can move", () => {
+    assert.deepEqual(run(ctx([deployment("web", 2), pdb("web", "web", { minAvailable: 1 })]), "ha-shape").violations, []);
+  });
+  it("still refuses a budget that allows no eviction at all", () => {
+    const r = run(ctx([deployment("web", 2), pdb("web", "web", { minAvailable: 2 })]), "ha-shape");
+    assert.deepEqual(r.violations.map((v) => v.message), ["blocks draining a node: allows 0 of 2 pod(s) of Deployment web to be evicted, needs 1"]);
+  });
+  it("counts a DaemonSet's pods by the node count", () => {
+    const ds = located({
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent", namespace: "demo" },
+      spec: { selector: { matchLabels: { app: "agent" } }, template: { metadata: { labels: { app: "agent" } }, spec: { containers: [] } } },
+    });
+    assert.deepEqual(run(ctx([ds, pdb("agent", "agent", { maxUnavailable: "34%" })]), "ha-shape").violations, []);
+    const single = policyContext({ objects: [ds, pdb("agent", "agent", { minAvailable: 1 })], model: { ...MODEL, nodes: 1 } });
+    assert.equal(run(single, "ha-shape").violations.length, 1);
+  });
+  it("lets three replicas with per-node anti-affinity fit three nodes, not four", () => {
+    const anti = { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: "web" } } }] } } };
+    assert.deepEqual(run(ctx([deployment("web", 3, anti)]), "ha-shape").violations, []);
+    assert.deepEqual(run(ctx([deployment("web", 4, anti)]), "ha-shape").violations.map((v) => v.message), [
+      "4 replicas with required per-node anti-affinity on 3 node(s): 1 stay Pending",
+    ]);
+  });
+});
+
+describe("allowlists", () => {
+  const agent = located({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "agent", namespace: "ops" },
+    spec: {
+      selector: { matchLabels: { app: "agent" } },
+      template: { metadata: { labels: { app: "agent" } }, spec: { hostPID: true, containers: [], volumes: [{ name: "h", hostPath: { path: "/var/lib/agent/state" } }] } },
+    },
+  });
+  it("a custom host-access allowance admits exactly its paths and namespaces", () => {
+    const allow = policyContext({ objects: [agent], hostPathAllowlist: [{ object: "DaemonSet ops/agent", reason: "test", paths: ["/var/lib/agent"], namespaces: ["pid"] }] });
+    assert.equal(run(allow, "pss-host-path").violations.length, 0);
+    assert.equal(run(allow, "pss-host-namespaces").violations.length, 0);
+    const defaults = policyContext({ objects: [agent] });
+    assert.equal(run(defaults, "pss-host-path").violations.length, 1);
+    assert.equal(run(defaults, "pss-host-namespaces").violations.length, 1);
+  });
+  it("an empty RBAC allowlist makes Argo CD's wildcard role a violation", () => {
+    const role = located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "argocd-application-controller" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] });
+    assert.equal(run(policyContext({ objects: [role] }), "rbac-least-privilege").violations.length, 0);
+    assert.equal(run(policyContext({ objects: [role], rbacAllowlist: [] }), "rbac-least-privilege").violations.length, 3);
+  });
+});
+
+describe("alert-unit-tests", () => {
+  it("is skipped with a note when the model lists no tested alerts", () => {
+    const rule = located({ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "r", namespace: "demo" }, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "vector(1)" }] }] } });
+    const r = run(policyContext({ objects: [rule], model: MODEL }), "alert-unit-tests");
+    assert.deepEqual(r.notes, [{ rule: "alert-unit-tests", message: "skipped: the homelab model lists no promtool-tested alerts" }]);
+    assert.deepEqual(r.violations, []);
+    assert.equal(run(policyContext({ objects: [rule], model: { ...MODEL, testedAlerts: new Set() } }), "alert-unit-tests").violations.length, 1);
+  });
+});
+
+describe("no-plaintext-secrets beyond objects", () => {
+  it("scans host files and names the line", () => {
+    const files = [
+      { path: "hosts/box/compose.yaml", content: "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: Xq7#mK2v!Lp9wZ4r\n" },
+      { path: "hosts/box/chrony.conf", content: "server time.cloudflare.com iburst\n" },
+    ];
+    const r = run(policyContext({ objects: [], files }), "no-plaintext-secrets");
+    assert.deepEqual(
+      r.violations.map((v) => [v.subject, v.path, v.message]),
+      [["hosts/box/compose.yaml", "line 4", 'value of "POSTGRES_PASSWORD" looks like a secret: Xq7#… (16 chars) [high-entropy-secret]']],
+    );
+  });
+  it("honours the scanner's own waivers", () => {
+    const files = [{ path: "hosts/box/compose.yaml", content: "environment:\n  POSTGRES_PASSWORD: Xq7#mK2v!Lp9wZ4r\n" }];
+    const waived = policyContext({ objects: [], files, secretScanWaivers: [{ rule: "high-entropy-secret", path: "hosts/*/compose.yaml", reason: "a throwaway value for the local test database" }] });
+    assert.deepEqual(run(waived, "no-plaintext-secrets").violations, []);
+  });
+  it("accepts real sops-encrypted Secrets", (t) => {
+    const dir = join(SHARED, "fixtures", "sops", "flux");
+    if (!existsSync(dir)) {
+      if (process.env.CI === "true") assert.fail(`${dir} is missing`);
+      t.skip(`reference data not found at ${dir}`);
+      return;
+    }
+    const { objects } = loadManifests(["algorithms/age.yaml", "global/secret.yaml", "patches/merge1.yaml"], { cwd: dir });
+    assert.equal(objects.length, 3);
+    assert.ok(objects.every((o) => o.object.kind === "Secret" && "sops" in o.object));
+    assert.deepEqual(run(policyContext({ objects }), "no-plaintext-secrets").violations, []);
+  });
+});
+
+describe("the clean estate", () => {
+  it("passes every rule with the model, and every rule runs", () => {
+    const dir = join(import.meta.dirname, "fixtures", "clean");
+    const { objects } = loadManifests(["estate.yaml"], { cwd: dir });
+    const r = runPolicies(policyContext({ objects, model: modelFor(dir)!, kubernetesVersion: "1.34" }), { waivers: [], today: TODAY });
+    assert.deepEqual(r.notes, []);
+    assert.deepEqual(r.violations, []);
+    assert.ok(r.rules.every((o) => o.status === "ran"));
+  });
+});
+
+describe("shared helpers", () => {
+  it("parseImage splits tags and digests, not registry ports", () => {
+    assert.deepEqual(parseImage("registry:5000/a/b"), {});
+    assert.deepEqual(parseImage("registry:5000/a/b:1.2"), { tag: "1.2" });
+    assert.deepEqual(parseImage("a/b:1.2@sha256:abc"), { tag: "1.2", digest: "sha256:abc" });
+  });
+  it("refMatches treats * as any run of characters over the whole reference", () => {
+    assert.equal(refMatches("Deployment monitoring/*", "Deployment monitoring/grafana"), true);
+    assert.equal(refMatches("Deployment monitoring/*", "StatefulSet monitoring/loki"), false);
+    assert.equal(refMatches("DaemonSet *node-exporter", "DaemonSet monitoring/kps-prometheus-node-exporter"), true);
+    assert.equal(refMatches("ClusterRole a.b", "ClusterRole aXb"), false, "dots are literal");
+  });
+  it("subjectOf names Helm hooks that only have generateName", () => {
+    assert.equal(subjectOf(located({ apiVersion: "batch/v1", kind: "Job", metadata: { generateName: "migrate-", namespace: "db" } }).object), "Job db/migrate-*");
+  });
+  it("normalizeRepoURL ignores host case, a trailing slash and .git", () => {
+    assert.equal(normalizeRepoURL("HTTPS://Git.Example.org/Me/Repo.git/"), "https://git.example.org/Me/Repo");
+  });
+  it("selectorMatches treats unknown operators as matching nothing", () => {
+    assert.equal(selectorMatches({ matchExpressions: [{ key: "a", operator: "Gt", values: ["1"] }] }, { a: "2" }), false);
+    assert.equal(selectorMatches({}, { a: "1" }), true);
+  });
+  it("pathAtLine finds the field a line belongs to", () => {
+    const text = JSON.stringify({ spec: { containers: [{ name: "a", env: [{ name: "X", value: "y" }] }] } }, null, 2);
+    const line = text.split("\n").findIndex((l) => l.includes('"value"')) + 1;
+    assert.equal(pathAtLine(text, line), "/spec/containers/0/env/0/value");
+    assert.equal(pathAtLine("a:\n  b.c/d: 1\n", 2), "/a/b.c~1d");
+  });
+});
