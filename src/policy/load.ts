@@ -85,12 +85,11 @@ export function parseManifests(
     const document = i + 1;
     const [start = 0, end = text.length] = doc.range ?? [];
     if (doc.errors.length) {
-      for (const e of doc.errors) {
-        const line = e.linePos?.[0]?.line;
-        problems.push({ file, document, ...(line !== undefined && { line }), message: e.message.split("\n")[0]! });
-      }
+      for (const e of doc.errors) problems.push({ file, document, line: lineAt(text, e.pos[0]), message: e.message.split("\n")[0]! });
       return;
     }
+    // The line of the document's first node, not of its `---` marker or leading comments.
+    const line = lineAt(text, (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) {
       skipped++;
@@ -105,17 +104,17 @@ export function parseManifests(
     if (value.kind.endsWith("List") && Array.isArray(value.items)) {
       value.items.forEach((item, j) => {
         if (!looksLikeObject(item)) {
-          problems.push({ file, document, line: lineAt(text, start), message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
+          problems.push({ file, document, line, message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
           return;
         }
         const problem = metadataProblem(item);
-        if (problem) problems.push({ file, document, line: lineAt(text, start), message: `item ${j} of the ${value.kind}: ${problem}` });
+        if (problem) problems.push({ file, document, line, message: `item ${j} of the ${value.kind}: ${problem}` });
         else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j });
       });
       return;
     }
     const problem = metadataProblem(value);
-    if (problem) problems.push({ file, document, line: lineAt(text, start), message: problem });
+    if (problem) problems.push({ file, document, line, message: problem });
     else objects.push({ file, object: value as unknown as K8sObject, ...extra });
   });
   return { objects, skipped, problems };

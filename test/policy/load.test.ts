@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { loadFiles, loadManifests, ManifestLoadError, parseManifests } from "../../src/policy/index.ts";
+
+const DIR = join(import.meta.dirname, "fixtures", "load");
+
+describe("loadManifests", () => {
+  it("walks folders in name order, reads multi-document files, Lists and JSON, and skips hidden folders", () => {
+    const r = loadManifests(["tree"], { cwd: DIR });
+    assert.deepEqual(
+      r.objects.map((o) => [o.file, o.document, o.item ?? null, o.object.kind, o.object.metadata.name ?? null]),
+      [
+        ["tree/app/all.yaml", 1, null, "ConfigMap", "one"],
+        ["tree/app/all.yaml", 4, 0, "ConfigMap", "two"],
+        ["tree/app/all.yaml", 4, 1, "ConfigMap", "three"],
+        ["tree/nested/b.yml", 1, null, "Job", null],
+        ["tree/nested/deeper/object.json", 1, null, "ServiceAccount", "from-json"],
+      ],
+    );
+    // Passed over: the empty document, the comment-only one, the Kustomization and values.yaml's
+    // document; values.yaml is kept for the secret scan.
+    assert.equal(r.skippedDocuments, 4);
+    assert.deepEqual(r.otherFiles.map((f) => f.path), ["tree/app/values.yaml"]);
+  });
+
+  it("remembers Helm's # Source: comment", () => {
+    const r = loadManifests(["tree/nested/b.yml"], { cwd: DIR });
+    assert.equal(r.objects[0]!.source, "demo/templates/job.yaml");
+    assert.equal(loadManifests(["tree/app/all.yaml"], { cwd: DIR }).objects[0]!.source, undefined);
+  });
+
+  it("reads standard input for '-'", () => {
+    const r = loadManifests(["-"], { cwd: DIR, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: piped}\n" });
+    assert.deepEqual(r.objects.map((o) => [o.file, o.object.metadata.name]), [["<stdin>", "piped"]]);
+  });
+
+  it("loads a file named twice (directly and through its folder) once", () => {
+    const r = loadManifests(["tree/nested", "tree/nested/b.yml"], { cwd: DIR });
+    assert.equal(r.objects.length, 2);
+  });
+
+  it("reports every problem at once, with file, document and line, and returns nothing", () => {
+    let err: unknown;
+    try {
+      loadManifests(["broken-syntax.yaml", "broken-objects.yaml", "missing.yaml", "tree"], { cwd: DIR });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ManifestLoadError);
+    assert.deepEqual(
+      err.problems.map((p) => [p.file, p.document ?? null, p.line ?? null]),
+      [
+        ["missing.yaml", null, null],
+        ["broken-syntax.yaml", 2, 9],
+        ["broken-syntax.yaml", 3, 12],
+        ["broken-objects.yaml", 1, 1],
+        ["broken-objects.yaml", 2, 5],
+        ["broken-objects.yaml", 2, 5],
+      ],
+    );
+    assert.deepEqual(
+      err.problems.filter((p) => p.file === "broken-objects.yaml").map((p) => p.message),
+      [
+        "ConfigMap has no metadata",
+        "item 1 of the List is not a Kubernetes object (needs apiVersion and kind)",
+        "item 2 of the List: Secret s has metadata.labels that is not a map",
+      ],
+    );
+    assert.equal(err.problems[0]!.message, "no such file or folder");
+    assert.match(err.message, /^could not load 6 manifest problem\(s\):\n {2}- missing\.yaml: no such file or folder\n {2}- broken-syntax\.yaml \(document 2, line 8\): /);
+    assert.equal(err.exitCode, 1);
+  });
+});
+
+describe("parseManifests", () => {
+  it("skips scalars and maps without apiVersion/kind", () => {
+    const r = parseManifests("just text\n---\nfoo: bar\n---\n[1, 2]\n", "x.yaml");
+    assert.deepEqual([r.objects.length, r.skipped, r.problems.length], [0, 3, 0]);
+  });
+});
+
+describe("loadFiles", () => {
+  it("lists every file under a folder except hidden ones, and nothing for a missing folder", () => {
+    assert.deepEqual(
+      loadFiles("tree/app", { cwd: DIR }).map((f) => f.path),
+      ["tree/app/all.yaml", "tree/app/notes.txt", "tree/app/values.yaml"],
+    );
+    assert.deepEqual(loadFiles("no-such-dir", { cwd: DIR }), []);
+  });
+});
