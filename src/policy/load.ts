@@ -38,7 +38,7 @@ export interface LoadProblem {
 /** Every problem found while loading, reported at once. */
 export class ManifestLoadError extends UserError {
   constructor(readonly problems: readonly LoadProblem[]) {
-    super(`could not load ${problems.length} manifest problem(s):\n${problems.map((p) => "  - " + formatLoadProblem(p)).join("\n")}`);
+    super(`could not load the manifests (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => "  - " + formatLoadProblem(p)).join("\n")}`);
     this.name = "ManifestLoadError";
   }
 }

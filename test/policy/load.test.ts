@@ -68,7 +68,7 @@ describe("loadManifests", () => {
       ],
     );
     assert.equal(err.problems[0]!.message, "no such file or folder");
-    assert.match(err.message, /^could not load 6 manifest problem\(s\):\n {2}- missing\.yaml: no such file or folder\n {2}- broken-syntax\.yaml \(document 2, line 8\): /);
+    assert.match(err.message, /^could not load the manifests \(6 problems\):\n {2}- missing\.yaml: no such file or folder\n {2}- broken-syntax\.yaml \(document 2, line 9\): /);
     assert.equal(err.exitCode, 1);
   });
 });
