@@ -8,7 +8,7 @@ import { runPolicies, type PolicyReport, type RunOptions } from "./run.ts";
 import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, RbacAllowance } from "./types.ts";
 
 export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
-export { formatTable, formatJson, summaryLine } from "./format.ts";
+export { formatTable, formatJson, summaryLine, REPORT_FORMAT_VERSION } from "./format.ts";
 export { loadManifests, loadFiles, parseManifests, ManifestLoadError, type LoadedObject, type LoadedManifests } from "./load.ts";
 export { modelFromConfig } from "./model.ts";
 export { ALL_RULES } from "./rules/index.ts";

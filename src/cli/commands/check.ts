@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, loadVersions } from "../../config/load.ts";
 import { UserError } from "../../errors.ts";
+import { loadWaivers } from "../../secrets/scan-inputs.ts";
 import {
   ALL_RULES,
   DEFAULT_KUBERNETES_VERSION,
@@ -24,7 +25,8 @@ const HELP = `Usage: homelab check [paths...] [options]
 Runs the policy rules (Pod Security Standards, workload hygiene, the homelab's own principles).
 
 Without paths it checks the rendered tree (gitops/) and the host files (hosts/, when present)
-with the homelab model from homelab.config.ts and versions.yaml, applying the config's waivers.
+with the homelab model from homelab.config.ts and versions.yaml, applying the config's waivers
+(policy.waivers) and the secret scanner's (secrets/scan-waivers.yaml).
 With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
 Multi-document files, List objects and \`helm template\` output are understood. Rules that need
 the homelab model (backup, scrape and NetworkPolicy coverage, sources, HA shape) are listed as
@@ -113,6 +115,8 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
     files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],
     model: modelFromConfig(config, versions),
     kubernetesVersion: opts.kubernetesVersion ?? config.kubernetesVersion,
+    // The same reasoned false positives `homelab secrets scan` honours.
+    secretScanWaivers: loadWaivers(root),
   });
   return runPolicies(ctx, { waivers: config.policy.waivers, today, only: opts.rules, waiverSource: opts.config });
 }

@@ -1,0 +1,184 @@
+// `homelab check` end to end: the real binary for exit codes and streams, `runCheck` for the
+// no-path mode on a small homelab repository written to a temporary folder.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseCheckArgs, runCheck } from "../../src/cli/commands/check.ts";
+import { UserError } from "../../src/errors.ts";
+import { ALL_RULES, exitCodeFor } from "../../src/policy/index.ts";
+import { homelab } from "../helpers.ts";
+import { TODAY } from "./helpers.ts";
+
+const CORPUS = "test/policy/corpus";
+const RULES = "test/policy/fixtures/rules";
+
+describe("homelab check <paths>", () => {
+  it("exits 1 on errors and prints the table on stdout", () => {
+    const r = homelab(["check", `${CORPUS}/nodeport.yaml`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^ERRORS \(1\)\n/);
+    assert.match(r.stdout, /service-exposure +Service shop\/web +Service is of type NodePort +test\/policy\/corpus\/nodeport\.yaml \/spec\/type/);
+    assert.equal(r.stderr, "");
+  });
+
+  it("exits 0 when clean and 3 on warnings only (1 with --fail-on-warning)", () => {
+    assert.equal(homelab(["check", `${CORPUS}/good.yaml`]).code, 0);
+    const warn = homelab(["check", `${RULES}/deprecated-api/fail.yaml`]);
+    assert.equal(warn.code, 3);
+    assert.match(warn.stdout, /policy PASSED with warnings: 0 errors, 1 warning/);
+    assert.equal(homelab(["check", `${RULES}/deprecated-api/fail.yaml`, "--fail-on-warning"]).code, 1);
+  });
+
+  it("writes JSON with --format json and runs only the rules named by --rule", () => {
+    const r = homelab(["check", CORPUS, "--format", "json", "--rule", "image-pinned", "--rule", "service-exposure"]);
+    assert.equal(r.code, 1);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.rules.map((x: { id: string }) => x.id), ["image-pinned", "service-exposure"]);
+    assert.deepEqual(
+      doc.violations.map((v: { rule: string; file: string }) => `${v.rule} ${v.file}`),
+      [
+        "image-pinned test/policy/corpus/latest-tags.yaml",
+        "image-pinned test/policy/corpus/latest-tags.yaml",
+        "service-exposure test/policy/corpus/list-of-objects.yaml",
+        "service-exposure test/policy/corpus/nodeport.yaml",
+      ],
+    );
+  });
+
+  it("reads standard input for '-', e.g. piped `helm template` output", () => {
+    const r = homelab(["check", "-", "--format", "json"], { input: readFileSync(join(CORPUS, "helm-rendered.yaml"), "utf8") });
+    assert.equal(r.code, 1);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.violations.map((v: { file: string; source: string; rule: string }) => [v.file, v.source, v.rule]), [
+      ["<stdin>", "shop/templates/deployment.yaml", "probes"],
+      ["<stdin>", "shop/templates/deployment.yaml", "probes"],
+    ]);
+  });
+
+  it("names the file and document of unreadable input and exits 1 without a report", () => {
+    const r = homelab(["check", "test/policy/fixtures/load/broken-syntax.yaml", "no-such.yaml"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /homelab check: could not load the manifests \(3 problems\):/);
+    assert.match(r.stderr, /- no-such\.yaml: no such file or folder/);
+    assert.match(r.stderr, /- test\/policy\/fixtures\/load\/broken-syntax\.yaml \(document 3, line 12\): Map keys must be unique/);
+  });
+
+  it("lists the rules", () => {
+    const r = homelab(["check", "--list-rules"]);
+    assert.equal(r.code, 0);
+    const ids = r.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]);
+    assert.deepEqual(ids, [...ALL_RULES.map((x) => x.id), "waiver-expired", "waiver-invalid", "waiver-unused"]);
+    assert.match(r.stdout, /\nbackup-coverage +error +Every PersistentVolumeClaim is backed up or exempt with a reason \(needs the homelab model\)\n/);
+  });
+
+  it("rejects bad options with exit 2", () => {
+    assert.equal(homelab(["check", "--format", "xml"]).code, 2);
+    assert.equal(homelab(["check", "--bogus"]).code, 2);
+    const r = homelab(["check", CORPUS, "--rule", "no-such-rule"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown rule id 'no-such-rule'; known: /);
+  });
+});
+
+describe("parseCheckArgs", () => {
+  it("parses paths, repeated --rule and the version", () => {
+    assert.deepEqual(parseCheckArgs(["a.yaml", "dir", "--rule", "x", "--rule", "y", "--kubernetes-version", "1.31", "--format", "json"]), {
+      paths: ["a.yaml", "dir"],
+      format: "json",
+      rules: ["x", "y"],
+      kubernetesVersion: "1.31",
+      config: "homelab.config.ts",
+      versions: "versions.yaml",
+      failOnWarning: false,
+      listRules: false,
+    });
+  });
+  it("refuses a malformed Kubernetes version as a usage error", () => {
+    assert.throws(() => parseCheckArgs(["--kubernetes-version", "34"]), (e: unknown) => e instanceof UserError && e.exitCode === 2);
+  });
+});
+
+describe("homelab check (the homelab repository)", () => {
+  let root: string;
+  const estate = readFileSync(join(import.meta.dirname, "fixtures", "clean", "estate.yaml"), "utf8");
+
+  let configs = 0;
+  /** Writes the repository; returns the config file's name, fresh each time since imports are cached. */
+  function writeRepo(waivers: string, opts: { image?: string; hostFile?: string } = {}): string {
+    rmSync(join(root, "gitops"), { recursive: true, force: true });
+    rmSync(join(root, "hosts"), { recursive: true, force: true });
+    mkdirSync(join(root, "gitops", "shop"), { recursive: true });
+    mkdirSync(join(root, "hosts", "box"), { recursive: true });
+    writeFileSync(join(root, "gitops", "shop", "estate.yaml"), estate.replace("ghcr.io/example/shop:3.2.1", opts.image ?? "ghcr.io/example/shop:3.2.1"));
+    writeFileSync(join(root, "gitops", "shop", "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [estate.yaml]\n");
+    writeFileSync(join(root, "hosts", "box", "compose.yaml"), opts.hostFile ?? "services:\n  forgejo:\n    image: codeberg.org/forgejo/forgejo:11.0.3\n");
+    const config = `homelab-${++configs}.config.ts`;
+    writeFileSync(
+      join(root, config),
+      `export default {
+  name: "example",
+  domain: "example.org",
+  kubernetesVersion: "1.33",
+  nodes: [{ name: "box", address: "192.168.1.10", roles: ["control-plane", "worker"] }],
+  git: { url: "https://git.example.org", repo: "me/homelab" },
+  tunnels: { cluster: { name: "example-cluster" }, forgejo: { name: "example-forgejo", hostname: "git.example.org" } },
+  acme: { email: "ops@example.org" },
+  policy: { waivers: [${waivers}] },
+};
+`,
+    );
+    writeFileSync(join(root, "versions.yaml"), "charts:\n  cert-manager: {repo: https://charts.jetstack.io, version: v1.21.1}\nimages: {}\n");
+    return config;
+  }
+
+  const opts = (extra: Partial<ReturnType<typeof parseCheckArgs>> = {}) => ({ ...parseCheckArgs([]), ...extra });
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "homelab-check-"));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("checks gitops/ and hosts/ with the model and the config's Kubernetes version", async () => {
+    const r = await runCheck(opts({ config: writeRepo("") }), root, TODAY);
+    assert.equal(r.withModel, true);
+    assert.equal(r.kubernetesVersion, "1.33");
+    assert.equal(r.objects, 13);
+    // kustomization.yaml (no object) and the host's compose file are scanned as files.
+    assert.equal(r.files, 2);
+    assert.deepEqual(r.violations, []);
+    // Only what the model cannot know yet is left out.
+    assert.deepEqual(r.notes.map((n) => n.rule), ["alert-unit-tests"]);
+    assert.equal(exitCodeFor(r), 0);
+  });
+
+  it("applies the config's waivers, and fails on an expired one", async () => {
+    const valid = `{ rule: "image-pinned", object: "StatefulSet shop/*", reason: "upstream tags releases next week", expires: "2026-02-01" }`;
+    const ok = await runCheck(opts({ config: writeRepo(valid, { image: "ghcr.io/example/shop:latest" }) }), root, TODAY);
+    assert.deepEqual(ok.violations, []);
+    assert.deepEqual(ok.waived.map((w) => w.violation.subject), ["StatefulSet shop/shop"]);
+
+    const expired = `{ rule: "image-pinned", object: "StatefulSet shop/*", reason: "upstream tags releases next week", expires: "2026-01-14" }`;
+    const config = writeRepo(expired, { image: "ghcr.io/example/shop:latest" });
+    const bad = await runCheck(opts({ config }), root, TODAY);
+    assert.deepEqual(bad.violations.map((v) => [v.rule, v.file]), [
+      ["image-pinned", "gitops/shop/estate.yaml"],
+      ["waiver-expired", config],
+    ]);
+    assert.equal(exitCodeFor(bad), 1);
+  });
+
+  it("catches a plaintext secret in a host file", async () => {
+    const config = writeRepo("", { hostFile: "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: Xq7#mK2v!Lp9wZ4r\n" });
+    const r = await runCheck(opts({ config }), root, TODAY);
+    assert.deepEqual(r.violations.map((v) => [v.rule, v.subject, v.path]), [["no-plaintext-secrets", "hosts/box/compose.yaml", "line 4"]]);
+  });
+
+  it("says to build first when there is no rendered tree", async () => {
+    const config = writeRepo("");
+    rmSync(join(root, "gitops"), { recursive: true });
+    await assert.rejects(runCheck(opts({ config }), root, TODAY), (e: unknown) => e instanceof UserError && e.message === "no rendered tree at gitops/; run `homelab build` first");
+  });
+});
