@@ -3,7 +3,9 @@
  * `kustomize` binaries plus the age key, and the kustomize files that make ArgoCD decrypt a
  * component's `*.sops.yaml` while rendering.
  */
+import { parse } from "yaml";
 import { UserError } from "../errors.ts";
+import { inspectSopsText } from "./sops.ts";
 
 /** The Secret the bootstrap creates once from the password manager; never stored in Git. */
 export const SOPS_AGE_SECRET = { namespace: "argocd", name: "sops-age", key: "keys.txt" } as const;
@@ -157,4 +159,78 @@ export function bootstrapAgeSecretCommand(): string {
     `kubectl create namespace ${SOPS_AGE_SECRET.namespace} --dry-run=client -o yaml | kubectl apply -f - && ` +
     `kubectl -n ${SOPS_AGE_SECRET.namespace} create secret generic ${SOPS_AGE_SECRET.name} --from-file=${SOPS_AGE_SECRET.key}=/dev/stdin`
   );
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Structural check of a gitops folder that decrypts secrets with KSOPS, for what `kubectl kustomize`
+ * cannot run (it has no exec plugins): the kustomization lists each generator, each generator is a
+ * KSOPS exec function, every file it names exists and is a valid sops-encrypted Secret, no sops
+ * file is a plain resource, and no sops file is left out. `files` maps names in the folder to content.
+ */
+export function checkKsopsFolder(folder: string, files: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const at = (f: string) => `${folder}/${f}`;
+  const kName = ["kustomization.yaml", "kustomization.yml", "Kustomization"].find((n) => files.has(n));
+  if (!kName) return [`${folder}: no kustomization.yaml`];
+  let k: Record<string, unknown> | undefined;
+  try {
+    k = asRecord(parse(files.get(kName)!));
+  } catch (e) {
+    return [`${at(kName)}: invalid YAML: ${(e as Error).message.split("\n")[0]}`];
+  }
+  if (!k) return [`${at(kName)}: not a map`];
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  for (const r of list(k.resources)) {
+    if (/\.sops\.ya?ml$/.test(r)) problems.push(`${at(kName)}: ${r} is a resource and would be applied still encrypted`);
+    else if (!files.has(r) && !r.includes("/")) problems.push(`${at(kName)}: resource ${r} does not exist`);
+  }
+  const covered = new Set<string>();
+  for (const g of list(k.generators)) {
+    const text = files.get(g);
+    if (text === undefined) {
+      problems.push(`${at(kName)}: generator ${g} does not exist`);
+      continue;
+    }
+    let gen: Record<string, unknown> | undefined;
+    try {
+      gen = asRecord(parse(text));
+    } catch {
+      gen = undefined;
+    }
+    if (!gen || gen.apiVersion !== "viaduct.ai/v1" || gen.kind !== "ksops") {
+      problems.push(`${at(g)}: not a KSOPS generator (apiVersion viaduct.ai/v1, kind ksops)`);
+      continue;
+    }
+    const fn = asRecord(asRecord(gen.metadata)?.annotations)?.["config.kubernetes.io/function"];
+    let path: unknown;
+    try {
+      path = asRecord(asRecord(parse(String(fn ?? "")))?.exec)?.path;
+    } catch {
+      path = undefined;
+    }
+    if (path !== "ksops") problems.push(`${at(g)}: missing the exec function annotation (config.kubernetes.io/function: exec: path: ksops)`);
+    const names = list(gen.files);
+    if (names.length === 0) problems.push(`${at(g)}: lists no files`);
+    for (const f of names) {
+      covered.add(f);
+      const enc = files.get(f);
+      if (enc === undefined) {
+        problems.push(`${at(g)}: ${f} does not exist in the folder`);
+        continue;
+      }
+      const { problems: p, file } = inspectSopsText(enc, "yaml", at(f));
+      for (const x of p) problems.push(`${at(f)}: ${x}`);
+      const doc = file?.branches[0];
+      const kind = doc?.items.find((i) => i.key === "kind")?.value;
+      if (file && kind !== "Secret") problems.push(`${at(f)}: expected a Kubernetes Secret, found kind ${String(kind)}`);
+    }
+  }
+  for (const f of files.keys()) {
+    if (/\.sops\.ya?ml$/.test(f) && !covered.has(f)) problems.push(`${at(f)}: not listed in any ksops generator, so it is never deployed`);
+  }
+  return problems;
 }
