@@ -66,7 +66,7 @@ export function summaryLine(report: PolicyReport): string {
   const ran = report.rules.filter((r: RuleOutcome) => r.status === "ran" && !r.id.startsWith("waiver-")).length;
   const verdict = errors ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
   const extra = [waived ? `${waived} waived` : "", report.notes.length ? `${report.notes.length} rule(s) not run` : ""].filter(Boolean);
-  return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${ran} rules over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "file")}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
+  return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${plural(ran, "rule")} over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "file")}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
 }
 
 /** Machine-readable report (the site's policy page reads it). Stable key order, 2-space indent. */

@@ -52,7 +52,7 @@ describe("formatTable", () => {
 
   it("is one line when everything passes", () => {
     const clean = runPolicies(policyContext({ objects: [] }), { waivers: [], today: TODAY, only: ["image-pinned"] });
-    assert.equal(formatTable(clean), "policy PASSED: 0 errors, 0 warnings; 1 rules over 0 objects, Kubernetes 1.34, without the homelab model");
+    assert.equal(formatTable(clean), "policy PASSED: 0 errors, 0 warnings; 1 rule over 0 objects, Kubernetes 1.34, without the homelab model");
   });
 });
 

@@ -30,6 +30,9 @@ const TEMPLATE_AT: Readonly<Record<string, readonly string[]>> = {
 /** Kinds that run long-lived pods (probes, scraping and coverage rules apply to them). */
 export const LONG_RUNNING_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod"] as const;
 
+/** Kinds the coverage rules treat as workloads (one app each, long-running). */
+export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+
 /** Kinds whose pods are created from a template by a controller (selectors must match it). */
 export const CONTROLLER_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"] as const;
 

@@ -1,7 +1,6 @@
-import { podSpecs } from "../lib/pods.ts";
+import { podSpecs, WORKLOAD_KINDS } from "../lib/pods.ts";
 import { namespaceOf, ofKind, rec, violation } from "../lib/util.ts";
 import { selectorMatches } from "../lib/selectors.ts";
-import { WORKLOAD_KINDS } from "./scrape-coverage.ts";
 import type { Rule, Violation } from "../types.ts";
 
 export const networkPolicyCoverage: Rule = {

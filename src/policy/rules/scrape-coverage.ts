@@ -1,11 +1,9 @@
 import { exemptionReason, POLICY_ANNOTATIONS } from "../annotations.ts";
-import { podSpecs } from "../lib/pods.ts";
+import { podSpecs, WORKLOAD_KINDS } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorMatches } from "../lib/selectors.ts";
 import { arr, namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util.ts";
 import type { LocatedObject } from "../../model/k8s.ts";
 import type { Rule, Violation } from "../types.ts";
-
-export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
 
 /** Whether a ServiceMonitor/PodMonitor looks into namespace `ns`. */
 function watches(monitor: LocatedObject, ns: string | undefined): boolean {
