@@ -79,13 +79,12 @@ export function secretsCli(args: string[], opts: { cwd: string; env: NodeJS.Proc
 }
 
 /** Same, asynchronously, for tests that signal the process while it runs. */
-export function secretsCliAsync(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliResult & { signal: NodeJS.Signals | null }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(REPO, "bin", "homelab.mjs"), "secrets", ...args], { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code, signal) => done({ code: code ?? -1, signal, stdout, stderr }));
-  });
+export function secretsCliAsync(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): { pid: number; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [join(REPO, "bin", "homelab.mjs"), "secrets", ...args], { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on("exit", (code, signal) => resolve({ code: code ?? (signal ? -1 : -1), stdout, stderr })));
+  return { pid: child.pid!, done };
 }

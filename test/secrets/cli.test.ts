@@ -1,0 +1,330 @@
+/** `homelab secrets …` end to end: spawned like an operator would run it, keys generated per test. */
+import assert from "node:assert/strict";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, it } from "node:test";
+import { loadSopsFile } from "../../src/secrets/sops.ts";
+import { toPlain, getPath } from "../../src/secrets/tree.ts";
+import { EXAMPLE_KEY_FILE, REPO, isolatedEnv, needShared, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
+
+interface Ws {
+  readonly dir: string;
+  readonly home: string;
+  readonly key: Awaited<ReturnType<typeof newKeyFile>>;
+  readonly env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { input?: string; env?: Record<string, string> }): ReturnType<typeof secretsCli>;
+  cleanup(): void;
+}
+
+/** A repo-like directory with a .sops.yaml for a fresh key that lives outside it. */
+async function workspace(): Promise<Ws> {
+  const repo = tempDir("homelab-secrets-ws-");
+  const home = tempDir("homelab-secrets-home-");
+  const key = await newKeyFile(home.dir);
+  const env = isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: key.path });
+  writeFileSync(
+    join(repo.dir, ".sops.yaml"),
+    `stores:\n  yaml:\n    indent: 2\ncreation_rules:\n  - path_regex: (^|/)secrets/.+\\.sops\\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${key.recipient}\n  - path_regex: \\.sops\\.(ya?ml|json|env)$\n    age: ${key.recipient}\n`,
+  );
+  return {
+    dir: repo.dir,
+    home: home.dir,
+    key,
+    env,
+    run: (args, opts = {}) => secretsCli(args, { cwd: repo.dir, env: { ...env, ...opts.env }, input: opts.input ?? "" }),
+    cleanup: () => {
+      repo.cleanup();
+      home.cleanup();
+    },
+  };
+}
+
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+function rawValue(path: string, keyPath: string[]): unknown {
+  return toPlain(getPath(loadSopsFile(readFileSync(path, "utf8"), "yaml").branches[0]!, keyPath)!);
+}
+
+const SECRET = "secrets/ntfy/ntfy-token.sops.yaml";
+
+describe("homelab secrets (CLI)", () => {
+  it("set creates secrets/<app>/<name>.sops.yaml from stdin; decrypt prints it; the value is never on disk in clear", async () => {
+    const ws = await workspace();
+    try {
+      const r = ws.run(["set", SECRET, "token"], { input: "tk-value-1\n" });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /created secrets\/ntfy\/ntfy-token\.sops\.yaml with stringData\.token/);
+      const text = readFileSync(join(ws.dir, SECRET), "utf8");
+      assert.ok(!text.includes("tk-value-1"));
+      assert.match(text, /^kind: Secret\nmetadata:\n {2}name: ntfy-token\n {2}namespace: ntfy\n/m);
+      const before = allFiles(ws.dir);
+      const d = ws.run(["decrypt", SECRET]);
+      assert.equal(d.code, 0, d.stderr);
+      assert.equal(d.stdout, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ntfy-token\n  namespace: ntfy\ntype: Opaque\nstringData:\n  token: tk-value-1\n");
+      assert.deepEqual(allFiles(ws.dir), before);
+      // A second key: the first value keeps its ciphertext.
+      const tokenCipher = rawValue(join(ws.dir, SECRET), ["stringData", "token"]);
+      assert.equal(ws.run(["set", SECRET, "user"], { input: "alice" }).code, 0);
+      assert.equal(rawValue(join(ws.dir, SECRET), ["stringData", "token"]), tokenCipher);
+      assert.match(ws.run(["decrypt", SECRET]).stdout, /token: tk-value-1\n {2}user: alice\n$/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("set refuses a value on the command line and an empty value", async () => {
+    const ws = await workspace();
+    try {
+      const r = ws.run(["set", SECRET, "token", "s3cret"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /values are never taken from the command line/);
+      const e = ws.run(["set", SECRET, "token"], { input: "" });
+      assert.equal(e.code, 1);
+      assert.match(e.stderr, /no value given for token/);
+      assert.equal(existsSync(join(ws.dir, SECRET)), false);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("verify: ok, then tampered (exit 51), then the wrong key (exit 128, recipients listed)", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
+      const ok = ws.run(["verify"]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, `ok      ${SECRET} (opened with ${ws.key.recipient})\n`);
+      const wrong = await newKeyFile(ws.home, "wrong.txt");
+      const nokey = ws.run(["verify"], { env: { SOPS_AGE_KEY_FILE: wrong.path } });
+      assert.equal(nokey.code, 128);
+      assert.match(nokey.stdout, /^NO KEY  secrets\/ntfy\/ntfy-token\.sops\.yaml$/m);
+      assert.ok(nokey.stderr.includes(`  - ${ws.key.recipient}`));
+      const path = join(ws.dir, SECRET);
+      writeFileSync(path, readFileSync(path, "utf8").replace("namespace: ntfy", "namespace: other"));
+      const bad = ws.run(["verify"]);
+      assert.equal(bad.code, 51);
+      assert.match(bad.stdout, /^TAMPERED secrets\/ntfy\/ntfy-token\.sops\.yaml$/m);
+      assert.match(bad.stderr, /MAC mismatch/);
+      const dec = ws.run(["decrypt", SECRET]);
+      assert.equal(dec.code, 51);
+      assert.equal(dec.stdout, "");
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("encrypt works in place with the .sops.yaml rules and refuses to encrypt twice (exit 203)", async () => {
+    const ws = await workspace();
+    try {
+      mkdirSync(join(ws.dir, "secrets/app"), { recursive: true });
+      const p = join(ws.dir, "secrets/app/app-db.sops.yaml");
+      writeFileSync(p, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-db\n  namespace: app\nstringData:\n  password: pw\n");
+      const r = ws.run(["encrypt", "secrets/app/app-db.sops.yaml"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(rawValue(p, ["metadata", "name"]), "app-db");
+      assert.match(String(rawValue(p, ["stringData", "password"])), /^ENC\[AES256_GCM,/);
+      const again = ws.run(["encrypt", "secrets/app/app-db.sops.yaml"]);
+      assert.equal(again.code, 203);
+      assert.match(again.stderr, /already encrypted/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("edit: the editor's change is re-encrypted, untouched values keep their ciphertext, the temp file is gone", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "old-token" }).code, 0);
+      assert.equal(ws.run(["set", SECRET, "user"], { input: "alice" }).code, 0);
+      const userCipher = rawValue(join(ws.dir, SECRET), ["stringData", "user"]);
+      const marker = join(ws.home, "edited-path");
+      const editor = join(ws.home, "editor.sh");
+      writeFileSync(editor, `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(marker)}\nsed -i 's/old-token/new-token/' "$1"\n`);
+      chmodSync(editor, 0o755);
+      const r = ws.run(["edit", SECRET], { env: { EDITOR: editor } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(ws.run(["decrypt", SECRET]).stdout, /token: new-token\n {2}user: alice\n/);
+      assert.equal(rawValue(join(ws.dir, SECRET), ["stringData", "user"]), userCipher);
+      const tmp = readFileSync(marker, "utf8");
+      assert.match(tmp, /homelab-secrets-.*\/ntfy-token\.yaml$/);
+      assert.equal(existsSync(tmp), false);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("edit: a failing editor or no change leaves the file byte for byte as it was", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
+      const before = readFileSync(join(ws.dir, SECRET), "utf8");
+      const fail = ws.run(["edit", SECRET], { env: { EDITOR: "false" } });
+      assert.equal(fail.code, 1);
+      assert.match(fail.stderr, /editor exited with status 1; secrets\/ntfy\/ntfy-token\.sops\.yaml is unchanged/);
+      const same = ws.run(["edit", SECRET], { env: { EDITOR: "true" } });
+      assert.equal(same.code, 0);
+      assert.match(same.stderr, /no changes/);
+      const broken = ws.run(["edit", SECRET], { env: { EDITOR: `sh -c 'echo "a: [unclosed" > "$1"' sh` } });
+      assert.equal(broken.code, 1);
+      assert.match(broken.stderr, /invalid YAML/);
+      assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
+      assert.deepEqual(allFiles(ws.dir), [".sops.yaml", SECRET]);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("edit: SIGTERM while the editor is open shreds the plaintext and exits 143", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
+      const before = readFileSync(join(ws.dir, SECRET), "utf8");
+      const marker = join(ws.home, "edited-path");
+      const editor = join(ws.home, "editor.sh");
+      // Waits until the plaintext disappears, so no editor outlives the test.
+      writeFileSync(editor, `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(marker)}.part && mv ${JSON.stringify(marker)}.part ${JSON.stringify(marker)}\nwhile [ -e "$1" ]; do sleep 0.05; done\n`);
+      chmodSync(editor, 0o755);
+      const child = secretsCliAsync(["edit", SECRET], { cwd: ws.dir, env: { ...ws.env, EDITOR: editor } });
+      let tmp = "";
+      for (let i = 0; i < 400 && !tmp; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (existsSync(marker)) tmp = readFileSync(marker, "utf8");
+      }
+      assert.ok(tmp, "the editor was started");
+      assert.match(readFileSync(tmp, "utf8"), /token: t/);
+      process.kill(child.pid, "SIGTERM");
+      const res = await child.done;
+      assert.equal(res.code, 143, res.stderr);
+      assert.equal(existsSync(tmp), false);
+      assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("init prints a new identity once, never writes it into the repo, and replaces the example recipient", async (t) => {
+    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
+    const ws = await workspace();
+    try {
+      copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
+      const r = ws.run(["init"]);
+      assert.equal(r.code, 0, r.stderr);
+      const m = /^# public key: (age1[0-9a-z]+)\n(AGE-SECRET-KEY-1[0-9A-Z]+)\n$/m.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      const cfg = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
+      assert.equal(cfg.match(new RegExp(m[1]!, "g"))?.length, 2);
+      assert.ok(!cfg.includes("age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr\n"));
+      assert.match(cfg, /# Kubernetes Secrets: only data\/stringData are encrypted/);
+      for (const f of allFiles(ws.dir)) assert.ok(!readFileSync(join(ws.dir, f), "utf8").includes("AGE-SECRET-KEY"), f);
+      const again = ws.run(["init"]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already lists its own recipients .*pass --add/);
+      const inside = ws.run(["init", "--add", "--save-key", "keys.txt"]);
+      assert.equal(inside.code, 1);
+      assert.match(inside.stderr, /inside this repository; private keys never go into the repo/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("the documented migration: init, updatekeys with the example key, rotate with the new key", async (t) => {
+    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
+    const ws = await workspace();
+    try {
+      copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
+      mkdirSync(join(ws.dir, "secrets/cloudflared"), { recursive: true });
+      const ex = "secrets/cloudflared/cloudflared-credentials.sops.yaml";
+      copyFileSync(join(REPO, ex), join(ws.dir, ex));
+      const saved = join(ws.home, ".config/sops/age/keys.txt");
+      const init = ws.run(["init", "--save-key", saved]);
+      assert.equal(init.code, 0, init.stderr);
+      assert.equal(statSync(saved).mode & 0o777, 0o600);
+      const recipient = /# public key: (age1[0-9a-z]+)/.exec(init.stdout)![1]!;
+      const up = ws.run(["updatekeys"], { env: { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE } });
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stderr, new RegExp(`${ex}: \\+${recipient} -age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr`));
+      assert.match(up.stderr, /run `homelab secrets rotate/);
+      // The new key (found in ~/.config/sops/age/keys.txt) opens it; the example key no longer does.
+      const useSaved = { SOPS_AGE_KEY_FILE: "" };
+      assert.equal(ws.run(["verify"], { env: useSaved }).code, 0);
+      assert.equal(ws.run(["verify"], { env: { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE, XDG_CONFIG_HOME: join(ws.home, "elsewhere") } }).code, 128);
+      const before = rawValue(join(ws.dir, ex), ["stringData", "credentials.json"]);
+      const rot = ws.run(["rotate"], { env: useSaved });
+      assert.equal(rot.code, 0, rot.stderr);
+      assert.notEqual(rawValue(join(ws.dir, ex), ["stringData", "credentials.json"]), before);
+      assert.match(ws.run(["decrypt", ex], { env: useSaved }).stdout, /EXAMPLE-PLACEHOLDER-NOT-A-SECRET/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("updatekeys adds a recipient from .sops.yaml without re-encrypting values", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
+      const second = await newKeyFile(ws.home, "second.txt");
+      const cfg = join(ws.dir, ".sops.yaml");
+      writeFileSync(cfg, readFileSync(cfg, "utf8").replaceAll(`age: ${ws.key.recipient}`, `age: ${ws.key.recipient},${second.recipient}`));
+      const before = rawValue(join(ws.dir, SECRET), ["stringData", "token"]);
+      const r = ws.run(["updatekeys"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`\\+${second.recipient}`));
+      assert.equal(rawValue(join(ws.dir, SECRET), ["stringData", "token"]), before);
+      assert.equal(ws.run(["decrypt", SECRET], { env: { SOPS_AGE_KEY_FILE: second.path } }).code, 0);
+      assert.match(ws.run(["updatekeys"]).stderr, /recipients already up to date/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("scan: a plaintext Secret fails with file, line and rule; a reasoned waiver passes it", async () => {
+    const ws = await workspace();
+    try {
+      mkdirSync(join(ws.dir, "gitops/app"), { recursive: true });
+      writeFileSync(join(ws.dir, "gitops/app/secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n");
+      const r = ws.run(["scan"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml [plaintext-secret-object]\n");
+      mkdirSync(join(ws.dir, "secrets"), { recursive: true });
+      writeFileSync(join(ws.dir, "secrets/scan-waivers.yaml"), "waivers:\n  - rule: plaintext-secret-object\n    path: gitops/app/secret.yaml\n    reason: throw-away fixture Secret used by this test only\n");
+      const w = ws.run(["scan"]);
+      assert.equal(w.code, 0, w.stdout);
+      assert.match(w.stderr, /waived {2}gitops\/app\/secret\.yaml:6: .* — throw-away fixture Secret used by this test only/);
+      writeFileSync(join(ws.dir, "secrets/scan-waivers.yaml"), "waivers:\n  - rule: plaintext-secret-object\n    path: gitops/app/secret.yaml\n");
+      const noReason = ws.run(["scan"]);
+      assert.equal(noReason.code, 1);
+      assert.match(noReason.stderr, /a reason of at least a few words is required/);
+      assert.equal(ws.run(["scan", "--no-waivers", "secrets"]).code, 0);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("help and usage errors", async () => {
+    const ws = await workspace();
+    try {
+      const h = ws.run(["help", "set"]);
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, /^set <file> <key>/);
+      assert.match(h.stdout, /never from the command line/);
+      const full = ws.run(["--help"]);
+      assert.equal(full.code, 0);
+      for (const s of ["init", "set", "edit", "decrypt", "encrypt", "updatekeys", "rotate", "verify", "scan"]) assert.match(full.stdout, new RegExp(`^  ${s}\\b`, "m"));
+      assert.equal(ws.run(["bogus"]).code, 2);
+      assert.equal(ws.run(["decrypt", SECRET, "--bogus"]).code, 2);
+    } finally {
+      ws.cleanup();
+    }
+  });
+});
