@@ -1,0 +1,279 @@
+/**
+ * The local cache of Helm chart defaults (Chart.yaml, values.yaml, values.schema.json).
+ *
+ * A cache directory holds one folder per chart version. Folder names carry no meaning: a folder
+ * is matched by the `name` and `version` in its Chart.yaml, because two different charts may share
+ * a name (grafana's and grafana-community's `loki`). On a miss, and only when allowed, the chart is
+ * fetched from its classic HTTP repository (index.yaml + .tgz), its digest checked, and the three
+ * files of the top-level chart are stored atomically in the first cache directory.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { Parser, type ReadEntry } from "tar";
+import YAML from "yaml";
+import { UserError } from "../errors.ts";
+import { isPlainObject } from "../model/k8s.ts";
+
+export interface ChartRef {
+  /** Chart name as in its Chart.yaml. */
+  name: string;
+  /** Helm repository URL (the folder holding index.yaml). */
+  repo: string;
+  /** Exact chart version as in its Chart.yaml (a leading `v` is not significant). */
+  version: string;
+}
+
+export interface LoadChartOptions {
+  /** Folders searched in order; downloads go to the first. */
+  cacheDirs: string[];
+  /** Whether a chart missing from every cache directory may be fetched from its repository. */
+  download: boolean;
+  /**
+   * The HTTP client.
+   * @default globalThis.fetch
+   */
+  fetchImpl?: typeof fetch;
+}
+
+export type ChartDefaults = { values: unknown; schema?: unknown; dir: string };
+
+/** Where chart defaults are cached unless the caller says otherwise. */
+export function defaultCacheDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = env.HOMELAB_CHART_CACHE;
+  if (list !== undefined && list.trim() !== "") return list.split(":").filter((d) => d !== "");
+  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME !== "" ? env.XDG_CACHE_HOME : join(env.HOME || homedir(), ".cache");
+  return [join(base, "homelab", "charts")];
+}
+
+function normVersion(v: string): string {
+  return v.startsWith("v") ? v.slice(1) : v;
+}
+
+function chartKey(name: string, version: string): string {
+  return `${name}@${normVersion(version)}`;
+}
+
+// One scan per cache directory per process: the build looks up several charts in the same folders.
+const scans = new Map<string, Promise<Map<string, string>>>();
+
+async function scan(dir: string): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return found;
+    throw err;
+  }
+  await Promise.all(
+    names.sort().map(async (n) => {
+      if (n.startsWith(".")) return;
+      const chartYaml = join(dir, n, "Chart.yaml");
+      let text: string;
+      try {
+        text = await readFile(chartYaml, "utf8");
+      } catch {
+        return;
+      }
+      let meta: unknown;
+      try {
+        meta = YAML.parse(text, { schema: "failsafe" });
+      } catch (err) {
+        throw new UserError(`chart cache: cannot parse ${chartYaml}: ${(err as Error).message}`);
+      }
+      if (isPlainObject(meta) && typeof meta.name === "string" && meta.version !== undefined) {
+        const key = chartKey(meta.name, String(meta.version));
+        // Sorted names make the pick deterministic if a chart is cached twice.
+        if (!found.has(key)) found.set(key, join(dir, n));
+      }
+    }),
+  );
+  return found;
+}
+
+function scanned(dir: string): Promise<Map<string, string>> {
+  let p = scans.get(dir);
+  if (!p) {
+    p = scan(dir);
+    scans.set(dir, p);
+    p.catch(() => scans.delete(dir));
+  }
+  return p;
+}
+
+/** Forgets every directory scan (for callers that change cache folders behind our back). */
+export function clearChartCacheScans(): void {
+  scans.clear();
+}
+
+async function readDefaults(dir: string): Promise<ChartDefaults> {
+  const valuesPath = join(dir, "values.yaml");
+  let values: unknown = {};
+  try {
+    // Helm reads values with YAML merge keys enabled.
+    values = YAML.parse(await readFile(valuesPath, "utf8"), { merge: true }) ?? {};
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new UserError(`chart cache: cannot read ${valuesPath}: ${(err as Error).message}`);
+    }
+  }
+  const schemaPath = join(dir, "values.schema.json");
+  let schema: unknown;
+  try {
+    schema = JSON.parse(await readFile(schemaPath, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new UserError(`chart cache: cannot read ${schemaPath}: ${(err as Error).message}`);
+    }
+  }
+  return schema === undefined ? { values, dir } : { values, schema, dir };
+}
+
+/**
+ * The defaults of `ref` from the first cache directory that has them, downloading them into
+ * `cacheDirs[0]` when allowed. `{ missing }` explains a miss when downloads are not allowed.
+ * Download problems (network, missing version, digest mismatch) throw a {@link UserError} naming
+ * the chart, version and URL.
+ */
+export async function loadChartDefaults(ref: ChartRef, opts: LoadChartOptions): Promise<ChartDefaults | { missing: string }> {
+  const key = chartKey(ref.name, ref.version);
+  for (const dir of opts.cacheDirs) {
+    const hit = (await scanned(dir)).get(key);
+    if (hit) return readDefaults(hit);
+  }
+  if (!opts.download) {
+    return {
+      missing:
+        `chart ${ref.name} ${ref.version} (${ref.repo}) is not in the chart cache ` +
+        `(${opts.cacheDirs.join(", ") || "no cache folders"}); allow downloads or add its Chart.yaml and values.yaml there`,
+    };
+  }
+  const first = opts.cacheDirs[0];
+  if (first === undefined) throw new UserError(`chart ${ref.name} ${ref.version}: no chart cache folder to download into`);
+  const dir = await download(ref, first, opts.fetchImpl ?? globalThis.fetch);
+  (await scanned(first)).set(key, dir);
+  return readDefaults(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Download
+
+const WANTED = new Set(["Chart.yaml", "values.yaml", "values.schema.json"]);
+const TIMEOUT_MS = 120_000;
+
+async function get(fetchImpl: typeof fetch, url: string, what: string): Promise<Buffer> {
+  let res: Response;
+  try {
+    res = await fetchImpl(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    throw new UserError(`${what}: cannot fetch ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new UserError(`${what}: ${url} answered HTTP ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+function repoBase(repo: string): string {
+  return repo.endsWith("/") ? repo : repo + "/";
+}
+
+async function download(ref: ChartRef, cacheDir: string, fetchImpl: typeof fetch): Promise<string> {
+  const what = `chart ${ref.name} ${ref.version}`;
+  // Both end up in a folder name.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(ref.name) || !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(ref.version)) {
+    throw new UserError(`${what}: name and version may only contain letters, digits, '.', '_', '+' and '-'`);
+  }
+  if (!/^https?:\/\//.test(ref.repo)) {
+    throw new UserError(`${what}: repository ${ref.repo} is not an http(s) chart repository (OCI registries are not supported)`);
+  }
+  const indexUrl = new URL("index.yaml", repoBase(ref.repo)).href;
+  let index: unknown;
+  try {
+    // Strings only: an unquoted all-digit digest or a version like 1.10 must not turn into a number.
+    index = YAML.parse((await get(fetchImpl, indexUrl, what)).toString("utf8"), { schema: "failsafe", maxAliasCount: -1 });
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${what}: cannot parse ${indexUrl}: ${(err as Error).message}`);
+  }
+  const entries = isPlainObject(index) && isPlainObject(index.entries) ? index.entries[ref.name] : undefined;
+  if (!Array.isArray(entries)) throw new UserError(`${what}: ${indexUrl} has no chart named ${ref.name}`);
+  const entry = entries.find((e) => isPlainObject(e) && e.version !== undefined && normVersion(String(e.version)) === normVersion(ref.version));
+  if (!isPlainObject(entry)) throw new UserError(`${what}: ${indexUrl} lists no version ${ref.version} of ${ref.name}`);
+  const first = Array.isArray(entry.urls) ? entry.urls[0] : undefined;
+  if (typeof first !== "string") throw new UserError(`${what}: ${indexUrl} gives no download URL for it`);
+  const tgzUrl = new URL(first, repoBase(ref.repo)).href;
+  const tgz = await get(fetchImpl, tgzUrl, what);
+  if (typeof entry.digest === "string" && entry.digest !== "") {
+    const actual = createHash("sha256").update(tgz).digest("hex");
+    if (actual !== entry.digest.toLowerCase()) {
+      throw new UserError(`${what}: ${tgzUrl} has sha256 ${actual}, but ${indexUrl} says ${entry.digest}`);
+    }
+  }
+  let files: Map<string, Buffer>;
+  try {
+    files = await topLevelFiles(tgz);
+  } catch (err) {
+    throw new UserError(`${what}: ${tgzUrl} is not a readable chart archive: ${(err as Error).message}`);
+  }
+  const chartYaml = files.get("Chart.yaml");
+  if (!chartYaml) throw new UserError(`${what}: ${tgzUrl} has no top-level Chart.yaml`);
+  const meta: unknown = YAML.parse(chartYaml.toString("utf8"), { schema: "failsafe" });
+  if (!isPlainObject(meta) || meta.name !== ref.name || normVersion(String(meta.version)) !== normVersion(ref.version)) {
+    const got = isPlainObject(meta) ? `${String(meta.name)} ${String(meta.version)}` : "no name/version";
+    throw new UserError(`${what}: ${tgzUrl} contains ${got}`);
+  }
+
+  await mkdir(cacheDir, { recursive: true });
+  const target = join(cacheDir, `${ref.name}-${ref.version}`);
+  const tmp = await mkdtemp(join(cacheDir, `.tmp-${ref.name}-${ref.version}-`));
+  try {
+    for (const [name, data] of files) await writeFile(join(tmp, name), data);
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Someone else stored it first (or a stale folder has that name): keep theirs if it is this chart.
+      if ((code === "ENOTEMPTY" || code === "EEXIST") && (await sameChart(target, ref))) return target;
+      throw new UserError(`${what}: cannot store it in ${target}: ${(err as Error).message}`);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return target;
+}
+
+async function sameChart(dir: string, ref: ChartRef): Promise<boolean> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return false;
+    const meta: unknown = YAML.parse(await readFile(join(dir, "Chart.yaml"), "utf8"), { schema: "failsafe" });
+    return isPlainObject(meta) && meta.name === ref.name && normVersion(String(meta.version)) === normVersion(ref.version);
+  } catch {
+    return false;
+  }
+}
+
+/** Chart.yaml, values.yaml and values.schema.json of the archive's top folder; subcharts are skipped. */
+function topLevelFiles(tgz: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const files = new Map<string, Buffer>();
+    const parser = new Parser({
+      strict: true,
+      onReadEntry: (entry: ReadEntry) => {
+        const parts = entry.path.replace(/^\.\//, "").split("/");
+        const name = parts[1];
+        if (entry.type === "File" && parts.length === 2 && name !== undefined && WANTED.has(name)) {
+          const chunks: Buffer[] = [];
+          entry.on("data", (c: Buffer) => chunks.push(c));
+          entry.on("end", () => files.set(name, Buffer.concat(chunks)));
+        } else {
+          // A bare Parser waits until every entry's body has been consumed.
+          entry.resume();
+        }
+      },
+    });
+    parser.on("error", reject);
+    parser.on("end", () => resolve(files));
+    parser.end(tgz);
+  });
+}
