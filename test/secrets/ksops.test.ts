@@ -1,7 +1,7 @@
 /** KSOPS in ArgoCD: chart values checked against argo-cd 10.1.1's values.yaml, generator and kustomization files. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse, stringify } from "yaml";
@@ -18,7 +18,7 @@ import {
   kustomizationFor,
 } from "../../src/secrets/ksops.ts";
 import { encrypt } from "../../src/secrets/sops.ts";
-import { SHARED, needShared, needTool, newKeyFile, tempDir } from "./helpers.ts";
+import { REPO, SHARED, needShared, needTool, newKeyFile, tempDir } from "./helpers.ts";
 
 const IMAGE = "docker.io/viaductoss/ksops:v4.5.1";
 const ARGO_VALUES = join(SHARED, "charts", "argo-cd", "values.yaml");
@@ -186,5 +186,29 @@ describe("checkKsopsFolder", () => {
       "gitops/n/secret-generator.yaml: missing the exec function annotation (config.kubernetes.io/function: exec: path: ksops)",
       "gitops/n/s.sops.yaml: stringData.k holds plaintext where an encrypted value is required",
     ]);
+  });
+});
+
+describe("the rendered gitops tree", () => {
+  it("folders without a generator build with `kubectl kustomize`; folders with one pass the KSOPS check", (t) => {
+    const root = join(REPO, "gitops");
+    if (!existsSync(root)) {
+      t.skip("gitops/ is not rendered yet (homelab build)");
+      return;
+    }
+    if (!needTool(t, "kubectl")) return;
+    const folders = readdirSync(root).filter((d) => existsSync(join(root, d, "kustomization.yaml")));
+    assert.ok(folders.length > 0);
+    for (const d of folders) {
+      const dir = join(root, d);
+      const k = parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as { generators?: string[] };
+      if (k.generators?.length) {
+        const files = new Map(readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile()).map((n) => [n, readFileSync(join(dir, n), "utf8")] as const));
+        assert.deepEqual(checkKsopsFolder(`gitops/${d}`, files), [], d);
+      } else {
+        const res = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+        assert.equal(res.status, 0, `gitops/${d}: ${res.stderr}`);
+      }
+    }
   });
 });
