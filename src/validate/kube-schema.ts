@@ -10,8 +10,9 @@
  * rules the API server would enforce on apply (scope, names, labels) and a duplicate check across
  * all rendered files.
  *
- * Models are loaded on first use, one module per kind, so validating a build only pays for the kinds
- * it contains.
+ * Models are loaded per kind, only for the kinds a build contains. Current model packages are ES
+ * modules only, so callers await {@link loadSchemas} with the objects before the synchronous
+ * {@link validateObjects}; packages with a CommonJS build also load lazily without it.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -275,7 +276,8 @@ function plainCopy(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plainCopy);
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = plainCopy(x);
+    // Undefined values never reach the rendered YAML, so they are not fields either.
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = plainCopy(x);
     return out;
   }
   return v;

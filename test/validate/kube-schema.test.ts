@@ -220,6 +220,30 @@ describe("validateObjects", () => {
     ]);
   });
 
+  test("treats a node the validator enumerated as a map even if it also read single keys", async () => {
+    // Reads `limits.max` and counts keys with Reflect.ownKeys, which no per-key read accompanies.
+    const validateQuota: SchemaValidateFn = Object.assign(
+      (data: unknown): boolean => {
+        const d = data as Record<string, any>;
+        void [d.apiVersion, d.kind, d.metadata?.name, d.metadata?.namespace];
+        const limits = d.spec?.limits;
+        const ok = limits === undefined || (limits.max !== undefined && Reflect.ownKeys(limits).length <= 3);
+        validateQuota.errors = ok ? null : [{ instancePath: "/spec/limits", keyword: "maxProperties", message: "must have at most 3 keys" }];
+        return ok;
+      },
+      { errors: null },
+    );
+    registerSchema("example.org/v1", "Quota", validateQuota);
+    const quota = (limits: Record<string, number>): LocatedObject => ({
+      file: "q.yaml",
+      object: { apiVersion: "example.org/v1", kind: "Quota", metadata: { name: "q", namespace: "ns" }, spec: { limits } },
+    });
+    assert.deepEqual(brief(await check([quota({ max: 3, cpu: 1, memory: 2 })])), []);
+    assert.deepEqual(brief(await check([quota({ max: 3, cpu: 1, memory: 2, disk: 4 })])), [
+      ["Quota ns/q", "schema", "/spec/limits", "must have at most 3 keys"],
+    ]);
+  });
+
   test("leaves its input untouched and copes with frozen objects", async () => {
     const obj = {
       apiVersion: "v1",
