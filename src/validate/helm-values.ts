@@ -136,8 +136,6 @@ export function suggest(key: string, siblings: Iterable<string>): string | undef
 // ---------------------------------------------------------------------------------------------
 // Schema navigation (for keys the chart documents only in its schema)
 
-type Schema = Record<string, unknown> | boolean;
-
 function resolveRef(root: unknown, ref: string): unknown {
   if (!ref.startsWith("#")) return undefined;
   let cur: unknown = root;
