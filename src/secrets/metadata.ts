@@ -109,7 +109,8 @@ function readAge(v: Value | undefined, where: string, problems: string[]): AgeKe
     const e = entries(x);
     const recipient = text(e.get("recipient")) ?? "";
     const enc = text(e.get("enc")) ?? "";
-    if (!/^age1[0-9a-z]+$/.test(recipient)) problems.push(`${where}[${i}].recipient ${JSON.stringify(recipient)} is not an age recipient`);
+    // sops also files SSH recipients under age; they are kept, only an empty one is an error.
+    if (recipient.trim() === "") problems.push(`${where}[${i}].recipient is empty`);
     if (!enc.trim().startsWith(ARMOR_BEGIN)) problems.push(`${where}[${i}].enc is not an armored age file`);
     out.push({ recipient, enc });
   });
@@ -143,7 +144,6 @@ export function readMetadata(block: Value): { metadata?: SopsMetadata; problems:
   const mac = text(e.get("mac")) ?? "";
   if (!isEncryptedValue(mac)) problems.push("sops.mac is missing or not an ENC[AES256_GCM,…] value");
   const version = text(e.get("version")) ?? "";
-  if (!version) problems.push("sops.version is missing");
   const raw: Record<string, unknown> = {};
   for (const [k, name] of RULE_KEYS) {
     const v = text(e.get(k));
