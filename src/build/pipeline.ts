@@ -9,7 +9,11 @@ import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
 import { loadChartDefaults } from "../validate/chart-cache.ts";
 import { checkHelmValues } from "../validate/helm-values.ts";
-import { validateObjects } from "../validate/kube-schema.ts";
+import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
+import { collectSecretFiles } from "../secrets/declared.ts";
+import { scanReport } from "../secrets/scan.ts";
+import { checkPolicies, modelFromConfig, type PolicyReport } from "../policy/index.ts";
+import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 
 export interface BuildInputs {
   /** Repository root: config, versions and the rendered tree are relative to it. */
@@ -21,6 +25,8 @@ export interface BuildInputs {
   readonly download: boolean;
   /** In CI a chart missing from the cache is an error, not a warning. */
   readonly ci: boolean;
+  /** The day policy waivers are judged against. @default today */
+  readonly today?: Date;
 }
 
 export interface BuildResult {
@@ -29,6 +35,8 @@ export interface BuildResult {
   readonly platform: Platform;
   readonly plan: Plan;
   readonly issues: readonly Issue[];
+  /** Policy rules over the rendered tree; its errors fail the build like validation errors. */
+  readonly policy: PolicyReport;
   readonly warnings: readonly string[];
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<string, number>>;
@@ -50,11 +58,23 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   lap("config");
 
   const p = platform(config, versions);
-  const plan = render(p);
+  const declared = collectSecretFiles(
+    p.components.flatMap((c) => c.secrets),
+    inputs.root,
+  );
+  const secretFiles = new Map(declared.files.map((f) => [f.path.replace(/^gitops\//, "").replace(/\.sops\.yaml$/, ""), f.content]));
+  const plan = render(p, { secretFiles });
   lap("render");
 
-  const issues: Issue[] = [...validateObjects(plan.objects)];
+  const issues: Issue[] = [...declared.issues];
+  await loadSchemas(plan.objects);
+  issues.push(...validateObjects(plan.objects));
   lap("schemas");
+
+  // Plaintext in the sources the operator edits (the rendered tree is scanned by the policy rule).
+  const scan = scanReport(readScanTargets(inputs.root, ["homelab.config.ts", "versions.yaml", "secrets"]), loadWaivers(inputs.root));
+  for (const f of scan.findings) issues.push({ file: f.file, subject: `line ${f.line}`, path: "", message: f.message, check: `secret-scan/${f.rule}` });
+  lap("secret-scan");
 
   const warnings: string[] = [];
   const charts: BuildResult["charts"][number][] = [];
@@ -93,5 +113,18 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   charts.sort((a, b) => a.name.localeCompare(b.name));
   lap("helm-values");
 
-  return { config, versions, platform: p, plan, issues, warnings, timings, charts };
+  const objectFiles = new Set(plan.objects.map((o) => o.file));
+  const policy = checkPolicies(
+    {
+      objects: plan.objects,
+      files: plan.files.filter((f) => !objectFiles.has(f.path)),
+      model: modelFromConfig(config, versions),
+      kubernetesVersion: config.kubernetesVersion,
+      secretScanWaivers: loadWaivers(inputs.root),
+    },
+    { waivers: config.policy.waivers, today: inputs.today ?? new Date() },
+  );
+  lap("policy");
+
+  return { config, versions, platform: p, plan, issues, policy, warnings, timings, charts };
 }

@@ -6,7 +6,9 @@ import type { Chart } from "cdk8s";
 import { stringify } from "yaml";
 import type { K8sObject, LocatedObject } from "../model/k8s.ts";
 import type { Platform } from "../platform/platform.ts";
-import type { Component, SecretDecl } from "../platform/lib/component.ts";
+import type { Component } from "../platform/lib/component.ts";
+import type { SecretDecl } from "../secrets/declared.ts";
+import { KSOPS_GENERATOR_FILE, ksopsGenerator, kustomizationFor } from "../secrets/ksops.ts";
 
 export const HEADER = "# Rendered by `homelab build` from homelab.config.ts and versions.yaml. Do not edit: edit the source and rebuild.\n";
 
@@ -44,21 +46,19 @@ function fileName(o: K8sObject, taken: Set<string>): string {
 }
 
 export interface RenderOptions {
-  /** Extra files per folder (e.g. encrypted secrets), keyed by folder name. */
-  readonly extraFiles?: ReadonlyMap<string, readonly RenderedFile[]>;
-  /** Builds the kustomization of a folder; the default lists its resources. */
-  readonly kustomization?: (folder: Folder, resources: readonly string[]) => Record<string, unknown>;
-}
-
-export function defaultKustomization(_folder: Folder, resources: readonly string[]): Record<string, unknown> {
-  return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...resources] };
+  /**
+   * The encrypted file of each declared Secret, keyed by `<app>/<name>`; copied next to the folder's
+   * kustomization, where a KSOPS generator decrypts it inside Argo CD. Missing ones are left out here;
+   * the build reports them.
+   */
+  readonly secretFiles?: ReadonlyMap<string, string>;
 }
 
 export function render(p: Platform, opts: RenderOptions = {}): Plan {
   const gitPath = p.ctx.config.git.path;
   const charts: { chart: Chart; secrets: readonly SecretDecl[] }[] = [
     { chart: p.root, secrets: [] },
-    ...p.components.map((c: Component) => ({ chart: c as Chart, secrets: c.secrets })),
+    ...p.components.map((c: Component) => ({ chart: c, secrets: c.secrets })),
   ];
   const files: RenderedFile[] = [];
   const objects: LocatedObject[] = [];
@@ -75,9 +75,19 @@ export function render(p: Platform, opts: RenderOptions = {}): Plan {
     }
     const folder: Folder = { name, dir, objects: located, secrets };
     const resources = located.map((l) => l.file.slice(dir.length + 1)).sort();
-    const kustomization = (opts.kustomization ?? defaultKustomization)(folder, resources);
+    const encrypted = secrets
+      .map((d) => ({ file: `${d.name}.sops.yaml`, content: opts.secretFiles?.get(`${d.app}/${d.name}`) }))
+      .filter((e): e is { file: string; content: string } => e.content !== undefined)
+      .sort((a, b) => a.file.localeCompare(b.file));
+    for (const e of encrypted) files.push({ path: `${dir}/${e.file}`, content: e.content });
+    if (encrypted.length) {
+      files.push({
+        path: `${dir}/${KSOPS_GENERATOR_FILE}`,
+        content: HEADER + toYaml(ksopsGenerator(`${name}-secrets`, encrypted.map((e) => e.file))),
+      });
+    }
+    const kustomization = kustomizationFor(resources, encrypted.length ? [KSOPS_GENERATOR_FILE] : []);
     files.push({ path: `${dir}/kustomization.yaml`, content: HEADER + toYaml(kustomization) });
-    files.push(...(opts.extraFiles?.get(name) ?? []));
     objects.push(...located);
     folders.push(folder);
   }

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
+import { formatTable, summaryLine } from "../../policy/index.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { defaultCacheDirs } from "../../validate/chart-cache.ts";
 import { EXIT, type Command } from "../command.ts";
@@ -74,8 +75,10 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
     ci,
   });
   for (const w of result.warnings) console.error(`WARNING: ${w}`);
-  if (result.issues.length > 0) {
-    console.error(`homelab build: ${result.issues.length} validation error(s); nothing was written:`);
+  const policyErrors = result.policy.counts.errors;
+  if (result.policy.violations.length > 0) console.error(formatTable(result.policy));
+  if (result.issues.length > 0 || policyErrors > 0) {
+    console.error(`homelab build: ${result.issues.length} validation error(s), ${policyErrors} policy error(s); nothing was written.`);
     for (const i of result.issues) console.error(`  - ${formatIssue(i)}`);
     return EXIT.failed;
   }
@@ -126,6 +129,7 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w();
   const checked = r.charts.filter((c) => !c.defaults.startsWith("MISSING")).length;
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${checked}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
+  w(`Policy: ${summaryLine(r.policy)}`);
   w(`Timing (ms): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@ import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
 import { peer } from "../lib/network.ts";
 import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
+import { KSOPS_FREEFORM_VALUES } from "../../secrets/ksops.ts";
 
 export interface ArgoCdProps {
   /** Host name label of the UI under the domain. @default "argocd" */
@@ -85,7 +86,7 @@ export class ArgoCd extends Component {
       releaseName: "argocd",
       values: deepMerge(values, props.extraValues ?? {}),
       freeform: [
-        { path: "configs.cm", reason: "argocd-cm ConfigMap: free-form settings" },
+        ...KSOPS_FREEFORM_VALUES,
         { path: "configs.params", reason: "argocd-cmd-params-cm ConfigMap: free-form settings" },
         { path: "server.ingress.annotations", reason: "Ingress annotations, empty by default" },
       ],

@@ -25,7 +25,7 @@ export class Cloudflared extends Component {
     const { config, shape } = ctx;
     const name = "cloudflared";
     const selector = { "app.kubernetes.io/name": name };
-    const labels = this.labels({ ...selector, "app.kubernetes.io/component": "tunnel" });
+    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/component": "tunnel" });
     const secret = this.secret(CREDENTIALS_SECRET, ["credentials.json"]);
 
     const tunnelConfig = stringify(

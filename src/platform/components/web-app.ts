@@ -16,7 +16,7 @@ export class WebApp extends Component {
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
-    const labels = this.labels({ ...selector, "app.kubernetes.io/version": app.tag.replace(/^sha256:/, "").slice(0, 63) });
+    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": app.tag.replace(/^sha256:/, "").slice(0, 63) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
 
     this.add(serviceAccount(app.name, ns, labels));

@@ -7,16 +7,10 @@
 import { ApiObject, Chart } from "cdk8s";
 import type { Construct } from "constructs";
 import type { K8sObject } from "../../model/k8s.ts";
+import type { SecretDecl } from "../../secrets/declared.ts";
 import type { PlatformContext } from "./context.ts";
 import { apiServerFlow, defaultDeny, dnsFlow, networkPolicy, type Flow, type Selector } from "./network.ts";
 
-/** A Secret the component reads, supplied encrypted from `secrets/<app>/<name>.sops.yaml`. */
-export interface SecretDecl {
-  readonly app: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly keys: readonly string[];
-}
 
 /** A Helm chart the component installs through its ArgoCD Application. */
 export interface HelmRelease {
@@ -73,7 +67,7 @@ export abstract class Component extends Chart {
   }
 
   /** Labels every object of this component carries. */
-  labels(extra: Record<string, string> = {}): Record<string, string> {
+  commonLabels(extra: Record<string, string> = {}): Record<string, string> {
     return { "app.kubernetes.io/part-of": this.ctx.config.name, "app.kubernetes.io/managed-by": MANAGED_BY, ...extra };
   }
 
@@ -109,7 +103,7 @@ export abstract class Component extends Chart {
       metadata: {
         name: this.name,
         labels: {
-          ...this.labels(),
+          ...this.commonLabels(),
           "pod-security.kubernetes.io/enforce": level,
           "pod-security.kubernetes.io/enforce-version": `v${this.ctx.config.kubernetesVersion}`,
           "pod-security.kubernetes.io/audit": "restricted",

@@ -1,6 +1,7 @@
-import type { PlatformContext } from "./context.ts";
+import { ksopsArgoCdValues } from "../../secrets/ksops.ts";
+import { imageRef, type PlatformContext } from "./context.ts";
 
-/** The KSOPS wiring of Argo CD's repo-server (see src/secrets/ksops.ts). */
-export function argoCdKsopsValues(_ctx: PlatformContext): Record<string, unknown> {
-  return {};
+/** The KSOPS wiring of Argo CD's repo-server, with the image pinned in versions.yaml. */
+export function argoCdKsopsValues(ctx: PlatformContext): Record<string, unknown> {
+  return ksopsArgoCdValues({ ksopsImage: imageRef(ctx.versions, "ksops") });
 }
