@@ -32,20 +32,4 @@ export default defineHomelab({
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },
   ],
-  policy: {
-    waivers: [
-      {
-        rule: "scrape-coverage",
-        object: "Deployment cloudflared/cloudflared",
-        reason: "The ServiceMonitor CRD arrives with the monitoring component, which is not rendered yet; cloudflared already serves metrics on :2000.",
-        expires: "2027-03-31",
-      },
-      {
-        rule: "scrape-coverage",
-        object: "Deployment site/site",
-        reason: "The ServiceMonitor CRD arrives with the monitoring component, which is not rendered yet; the site already serves /metrics.",
-        expires: "2027-03-31",
-      },
-    ],
-  },
 });

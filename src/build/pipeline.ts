@@ -12,7 +12,7 @@ import { checkHelmValues } from "../validate/helm-values.ts";
 import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
 import { collectSecretFiles } from "../secrets/declared.ts";
 import { scanReport } from "../secrets/scan.ts";
-import { checkPolicies, modelFromConfig, type PolicyReport } from "../policy/index.ts";
+import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/index.ts";
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 
 export interface BuildInputs {
@@ -118,7 +118,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
     {
       objects: plan.objects,
       files: plan.files.filter((f) => !objectFiles.has(f.path)),
-      model: modelFromConfig(config, versions),
+      model: modelFromPlatform(p),
       kubernetesVersion: config.kubernetesVersion,
       secretScanWaivers: loadWaivers(inputs.root),
     },

@@ -10,7 +10,7 @@ import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, Rbac
 export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
 export { formatTable, formatJson, summaryLine, REPORT_FORMAT_VERSION } from "./format.ts";
 export { loadManifests, loadFiles, parseManifests, ManifestLoadError, type LoadedObject, type LoadedManifests } from "./load.ts";
-export { modelFromConfig } from "./model.ts";
+export { modelFromConfig, modelFromPlatform } from "./model.ts";
 export { ALL_RULES } from "./rules/index.ts";
 export { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
 export { POLICY_ANNOTATIONS } from "./annotations.ts";

@@ -1,5 +1,6 @@
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { contextFor } from "../platform/lib/context.ts";
+import type { Platform } from "../platform/platform.ts";
 import type { HomelabModel } from "./types.ts";
 
 /**
@@ -9,7 +10,7 @@ import type { HomelabModel } from "./types.ts";
 export function modelFromConfig(
   config: HomelabConfig,
   versions: Versions,
-  extra: Pick<HomelabModel, "backupCoveredPVCs" | "testedAlerts"> = {},
+  extra: Pick<HomelabModel, "backupCoveredPVCs" | "testedAlerts" | "monitoring"> = {},
 ): HomelabModel {
   return {
     nodes: config.nodes.length,
@@ -17,4 +18,9 @@ export function modelFromConfig(
     allowedChartRepos: [...new Set(Object.values(versions.charts).map((c) => c.repo))].sort(),
     ...extra,
   };
+}
+
+/** The model of a rendered platform: the config's view plus what only the components know. */
+export function modelFromPlatform(p: Platform, extra: Pick<HomelabModel, "backupCoveredPVCs" | "testedAlerts"> = {}): HomelabModel {
+  return modelFromConfig(p.ctx.config, p.ctx.versions, { ...extra, monitoring: p.components.some((c) => c.name === "monitoring") });
 }

@@ -82,6 +82,12 @@ export interface HomelabModel {
    * @default undefined: the alert-unit-tests rule is skipped with a note
    */
   readonly testedAlerts?: ReadonlySet<string>;
+  /**
+   * Whether the homelab renders a Prometheus that scrapes ServiceMonitors/PodMonitors. Without one,
+   * scrape coverage cannot be met and the scrape-coverage rule is skipped with a note.
+   * @default true
+   */
+  readonly monitoring?: boolean;
 }
 
 /** Everything a rule may look at. Rules are pure functions of this. */

@@ -1,14 +1,14 @@
 // `homelab check` end to end: the real binary for exit codes and streams, `runCheck` for the
 // no-path mode on a small homelab repository written to a temporary folder.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseCheckArgs, runCheck } from "../../src/cli/commands/check.ts";
 import { UserError } from "../../src/errors.ts";
 import { ALL_RULES, exitCodeFor } from "../../src/policy/index.ts";
-import { homelab } from "../helpers.ts";
+import { REPO, homelab } from "../helpers.ts";
 import { TODAY } from "./helpers.ts";
 
 const CORPUS = "test/policy/corpus";
@@ -130,7 +130,7 @@ describe("homelab check (the homelab repository)", () => {
 };
 `,
     );
-    writeFileSync(join(root, "versions.yaml"), "charts:\n  cert-manager: {repo: https://charts.jetstack.io, version: v1.21.1}\nimages: {}\n");
+    copyFileSync(join(REPO, "versions.yaml"), join(root, "versions.yaml"));
     return config;
   }
 
@@ -150,7 +150,7 @@ describe("homelab check (the homelab repository)", () => {
     assert.equal(r.files, 2);
     assert.deepEqual(r.violations, []);
     // Only what the model cannot know yet is left out.
-    assert.deepEqual(r.notes.map((n) => n.rule), ["alert-unit-tests"]);
+    assert.deepEqual(r.notes.map((n) => n.rule), ["scrape-coverage", "alert-unit-tests"]);
     assert.equal(exitCodeFor(r), 0);
   });
 

@@ -130,6 +130,7 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   const checked = r.charts.filter((c) => !c.defaults.startsWith("MISSING")).length;
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${checked}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Policy: ${summaryLine(r.policy)}`);
+  for (const n of r.policy.notes) w(`  not run: ${n.rule}: ${n.message}`);
   w(`Timing (ms): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { loadConfig, loadVersions } from "../../config/load.ts";
 import { UserError } from "../../errors.ts";
 import { loadWaivers } from "../../secrets/scan-inputs.ts";
+import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
   DEFAULT_KUBERNETES_VERSION,
@@ -12,7 +13,7 @@ import {
   formatTable,
   loadFiles,
   loadManifests,
-  modelFromConfig,
+  modelFromPlatform,
   policyContext,
   runPolicies,
   WAIVER_RULES,
@@ -113,7 +114,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   const ctx = policyContext({
     objects: loaded.objects,
     files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],
-    model: modelFromConfig(config, versions),
+    model: modelFromPlatform(platform(config, versions)),
     kubernetesVersion: opts.kubernetesVersion ?? config.kubernetesVersion,
     // The same reasoned false positives `homelab secrets scan` honours.
     secretScanWaivers: loadWaivers(root),

@@ -6,6 +6,7 @@
  */
 import { ApiObject, Chart } from "cdk8s";
 import type { Construct } from "constructs";
+import { UserError } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { SecretDecl } from "../../secrets/declared.ts";
 import type { PlatformContext } from "./context.ts";
@@ -92,7 +93,8 @@ export abstract class Component extends Chart {
 
   /** Installs a Helm chart as part of this component's Application. */
   protected release(release: HelmRelease): void {
-    if (!this.ctx.versions.charts[release.chart]) throw new Error(`versions.yaml has no chart '${release.chart}'`);
+    if (!this.ctx.versions.charts[release.chart])
+      throw new UserError(`versions.yaml: charts.${release.chart} is missing; component ${this.name} installs it`);
     this.helm = release;
   }
 

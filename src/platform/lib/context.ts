@@ -1,5 +1,6 @@
 import type { HomelabConfig, Versions } from "../../config/schema.ts";
 import { shapeFor, type Shape } from "./topology.ts";
+import { UserError } from "../../errors.ts";
 
 /** What every component may read: the validated config, the pinned versions and the topology's shape. */
 export interface PlatformContext {
@@ -19,9 +20,9 @@ export function contextFor(config: HomelabConfig, versions: Versions): PlatformC
   };
 }
 
-/** `image:tag` from versions.yaml; an unknown name is a bug in the component, not in the config. */
+/** `image:tag` from versions.yaml. */
 export function imageRef(versions: Versions, name: string): string {
   const img = versions.images[name];
-  if (!img) throw new Error(`versions.yaml has no image '${name}'`);
+  if (!img) throw new UserError(`versions.yaml: images.${name} is missing; the platform needs it`);
   return `${img.image}:${img.tag}`;
 }

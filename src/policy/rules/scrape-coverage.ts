@@ -21,6 +21,8 @@ export const scrapeCoverage: Rule = {
   why: "A workload Prometheus does not scrape has no alerts and no dashboards: it fails silently. Components own their observability.",
   fix: `Add a ServiceMonitor (for a Service in front of the pods) or a PodMonitor whose selector matches the pod labels. A workload with no metrics endpoint carries the annotation \`${POLICY_ANNOTATIONS.scrapeExempt}: <reason>\`.`,
   needsModel: true,
+  skip: (ctx) =>
+    ctx.model?.monitoring === false ? "skipped: the homelab renders no monitoring stack yet, so nothing could scrape a ServiceMonitor" : undefined,
   check(ctx) {
     const podMonitors = ofKind(ctx.objects, "PodMonitor");
     const serviceMonitors = ofKind(ctx.objects, "ServiceMonitor");
