@@ -3,6 +3,7 @@ import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
 import { peer } from "../lib/network.ts";
+import type { ArgoCdValues } from "../values/argo-cd.ts";
 import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
 import { KSOPS_FREEFORM_VALUES } from "../../secrets/ksops.ts";
 
@@ -49,7 +50,7 @@ export class ArgoCd extends Component {
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
 
-    const values = {
+    const values: ArgoCdValues = {
       global: { domain: this.host, networkPolicy: { create: false } },
       crds: { install: true, keep: true },
       configs: {

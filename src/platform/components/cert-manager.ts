@@ -2,6 +2,7 @@ import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
+import type { CertManagerValues } from "../values/cert-manager.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 
 /** Let's Encrypt endpoints; staging first when rebuilding, to stay clear of the production rate limits. */
@@ -34,19 +35,20 @@ export class CertManager extends Component {
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
 
+    const values: CertManagerValues = {
+      crds: { enabled: true, keep: true },
+      // The lease lives with cert-manager rather than in kube-system, so its RBAC stays in its own namespace.
+      global: { leaderElection: { namespace: "cert-manager" } },
+      replicaCount: replicas,
+      podDisruptionBudget: pdb,
+      resources: resources("10m", "64Mi", "256Mi"),
+      prometheus: { enabled: true },
+      webhook: { replicaCount: replicas, podDisruptionBudget: pdb, resources: resources("10m", "32Mi", "128Mi") },
+      cainjector: { replicaCount: replicas, podDisruptionBudget: pdb, resources: resources("10m", "64Mi", "256Mi") },
+    };
     this.release({
       chart: "cert-manager",
-      values: {
-        crds: { enabled: true, keep: true },
-        // The lease lives with cert-manager rather than in kube-system, so its RBAC stays in its own namespace.
-        global: { leaderElection: { namespace: "cert-manager" } },
-        replicaCount: replicas,
-        podDisruptionBudget: pdb,
-        resources: resources("10m", "64Mi", "256Mi"),
-        prometheus: { enabled: true },
-        webhook: { replicaCount: replicas, podDisruptionBudget: pdb, resources: resources("10m", "32Mi", "128Mi") },
-        cainjector: { replicaCount: replicas, podDisruptionBudget: pdb, resources: resources("10m", "64Mi", "256Mi") },
-      },
+      values,
       freeform: [
         { path: "resources", reason: "Kubernetes ResourceRequirements, empty by default" },
         { path: "webhook.resources", reason: "Kubernetes ResourceRequirements, empty by default" },

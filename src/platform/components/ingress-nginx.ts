@@ -2,6 +2,7 @@ import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
+import type { IngressNginxValues } from "../values/ingress-nginx.ts";
 
 export interface IngressNginxProps {
   /** Extra controller ConfigMap entries, merged over ours. @default {} */
@@ -24,31 +25,32 @@ export class IngressNginx extends Component {
     const replicas = shape.replicas(2);
     const affinity = shape.affinity(CONTROLLER_LABELS);
 
+    const values: IngressNginxValues = {
+      controller: {
+        replicaCount: replicas,
+        maxUnavailable: 1,
+        unhealthyPodEvictionPolicy: "AlwaysAllow",
+        ingressClassResource: { name: "nginx", default: true },
+        service: { type: "ClusterIP" },
+        config: {
+          // cloudflared is the only client: trust its forwarding headers, from pod addresses only.
+          "use-forwarded-headers": "true",
+          "forwarded-for-header": "CF-Connecting-IP",
+          "compute-full-forwarded-for": "true",
+          "proxy-real-ip-cidr": config.network.podCIDR,
+          "allow-snippet-annotations": "false",
+          "server-tokens": "false",
+          "hsts-include-subdomains": "false",
+          ...props.config,
+        },
+        metrics: { enabled: true },
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        ...(affinity ? { affinity } : {}),
+      },
+    };
     this.release({
       chart: "ingress-nginx",
-      values: {
-        controller: {
-          replicaCount: replicas,
-          maxUnavailable: 1,
-          unhealthyPodEvictionPolicy: "AlwaysAllow",
-          ingressClassResource: { name: "nginx", default: true },
-          service: { type: "ClusterIP" },
-          config: {
-            // cloudflared is the only client: trust its forwarding headers, from pod addresses only.
-            "use-forwarded-headers": "true",
-            "forwarded-for-header": "CF-Connecting-IP",
-            "compute-full-forwarded-for": "true",
-            "proxy-real-ip-cidr": config.network.podCIDR,
-            "allow-snippet-annotations": "false",
-            "server-tokens": "false",
-            "hsts-include-subdomains": "false",
-            ...props.config,
-          },
-          metrics: { enabled: true },
-          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-          ...(affinity ? { affinity } : {}),
-        },
-      },
+      values,
       freeform: [
         { path: "controller.config", reason: "ingress-nginx ConfigMap: free-form keys, empty by default" },
         { path: "controller.maxUnavailable", reason: "documented in the chart's values.yaml but commented out there" },
