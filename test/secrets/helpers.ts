@@ -2,28 +2,22 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { newIdentity } from "../../src/secrets/age.ts";
 import { parseIdentities } from "../../src/secrets/keys.ts";
 import { keyRingOf } from "../../src/secrets/sops.ts";
 import type { KeyRing } from "../../src/secrets/keys.ts";
+import { needShared as needSharedAt, REPO, SHARED } from "../helpers.ts";
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const SHARED = resolve(REPO, "..", "shared");
+export { REPO, SHARED };
 export const SOPS_FIXTURES = join(SHARED, "fixtures", "sops");
 /** The published test-only key the example secrets are encrypted to. */
 export const EXAMPLE_KEY_FILE = join(SOPS_FIXTURES, "sops-age", "key.txt");
 
-/** Reference data beside the repo: skip with a printed reason outside CI, fail in CI. */
+/** Reference data beside the repo (the sops fixtures unless told): skip outside CI, fail in CI. */
 export function needShared(t: TestContext, path = SOPS_FIXTURES): boolean {
-  if (existsSync(path)) return true;
-  const reason = `reference data not found at ${path}`;
-  if (process.env.CI === "true") throw new Error(`${reason}; CI must provide it`);
-  console.log(`SKIP: ${reason}`);
-  t.skip(reason);
-  return false;
+  return needSharedAt(t, path);
 }
 
 /** A real tool on PATH: skip outside CI when missing (scripts/ensure-tools.sh installs it), fail in CI. */
