@@ -2,7 +2,7 @@ import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
-import { peer } from "../lib/network.ts";
+import { acmeSolverFlow, peer } from "../lib/network.ts";
 import type { ArgoCdValues } from "../values/argo-cd.ts";
 import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
 import { KSOPS_FREEFORM_VALUES } from "../../secrets/ksops.ts";
@@ -103,6 +103,7 @@ export class ArgoCd extends Component {
       peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
       ports: [{ port: 8080 }],
     });
+    this.allow(acmeSolverFlow);
     // Forgejo and the chart repositories are reached by their public names, through Cloudflare.
     this.allow({ name: "git-and-charts", direction: "egress", peers: [peer.internet()], ports: [{ port: 443 }] });
     this.allow({ name: "metrics-from-monitoring", direction: "ingress", peers: [peer.ns("monitoring")], ports: [{ port: 8082 }, { port: 8083 }, { port: 8084 }] });

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer } from "../lib/network.ts";
+import { INGRESS_CONTROLLER, peer } from "../lib/network.ts";
 import type { IngressNginxValues } from "../values/ingress-nginx.ts";
 
 export interface IngressNginxProps {
@@ -9,7 +9,7 @@ export interface IngressNginxProps {
   readonly config?: Record<string, string>;
 }
 
-export const CONTROLLER_LABELS = { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" };
+export const CONTROLLER_LABELS = INGRESS_CONTROLLER.labels;
 /** Where the cluster tunnel sends `*.<domain>`. */
 export const INGRESS_SERVICE = "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80";
 

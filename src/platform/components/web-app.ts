@@ -2,7 +2,7 @@ import type { Construct } from "constructs";
 import type { AppConfig } from "../../config/schema.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer } from "../lib/network.ts";
+import { acmeSolverFlow, peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
 
@@ -56,14 +56,7 @@ export class WebApp extends Component {
     });
 
     this.allow({ name: "from-ingress-nginx", direction: "ingress", pods: selector, peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)], ports: [{ port: app.port }] });
-    // cert-manager starts its HTTP-01 solver pod in this namespace while a certificate is issued.
-    this.allow({
-      name: "acme-solver-from-ingress-nginx",
-      direction: "ingress",
-      pods: { "acme.cert-manager.io/http01-solver": "true" },
-      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
-      ports: [{ port: 8089 }],
-    });
+    this.allow(acmeSolverFlow);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }

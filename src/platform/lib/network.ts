@@ -85,6 +85,24 @@ export function defaultDeny(namespace: string): K8sObject {
   };
 }
 
+/** ingress-nginx's controller pods: every request from outside arrives from them. */
+export const INGRESS_CONTROLLER = {
+  namespace: "ingress-nginx",
+  labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } as Selector,
+};
+
+/**
+ * While cert-manager issues a certificate for an Ingress, it runs an HTTP-01 solver pod in the Ingress's
+ * namespace, and Let's Encrypt reaches it through the tunnel and ingress-nginx.
+ */
+export const acmeSolverFlow: Flow = {
+  name: "acme-solver-from-ingress-nginx",
+  direction: "ingress",
+  pods: { "acme.cert-manager.io/http01-solver": "true" },
+  peers: [peer.ns(INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER.labels)],
+  ports: [{ port: 8089 }],
+};
+
 /** Cluster DNS, which every pod needs. */
 export const dnsFlow: Flow = {
   name: "dns",
