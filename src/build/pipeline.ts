@@ -2,6 +2,8 @@
  * `homelab build` without the disk writes: load, render, validate. Every check runs and every finding is
  * collected, so one run shows everything that is wrong.
  */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { loadConfig, loadVersions } from "../config/load.ts";
 import { UserError, type Issue } from "../errors.ts";
@@ -62,6 +64,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
     p.components.flatMap((c) => c.secrets),
     inputs.root,
   );
+  const orphans = undeclaredSecretFiles(inputs.root, new Set(declared.files.map((f) => f.path.replace(/^gitops\//, "secrets/"))));
   const secretFiles = new Map(declared.files.map((f) => [f.path.replace(/^gitops\//, "").replace(/\.sops\.yaml$/, ""), f.content]));
   const plan = render(p, { secretFiles });
   lap("render");
@@ -76,7 +79,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   for (const f of scan.findings) issues.push({ file: f.file, subject: `line ${f.line}`, path: "", message: f.message, check: `secret-scan/${f.rule}` });
   lap("secret-scan");
 
-  const warnings: string[] = [];
+  const warnings: string[] = orphans.map((f) => `${f} is not declared by any component, so nothing deploys it; declare it with secret() in the component or delete it`);
   const charts: BuildResult["charts"][number][] = [];
   await Promise.all(
     p.components.map(async (c) => {
@@ -127,4 +130,19 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   lap("policy");
 
   return { config, versions, platform: p, plan, issues, policy, warnings, timings, charts };
+}
+
+/** Encrypted files under secrets/<app>/ that no component declares. */
+function undeclaredSecretFiles(root: string, declared: ReadonlySet<string>): string[] {
+  const dir = join(root, "secrets");
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const app of readdirSync(dir, { withFileTypes: true })) {
+    if (!app.isDirectory()) continue;
+    for (const f of readdirSync(join(dir, app.name))) {
+      const path = `secrets/${app.name}/${f}`;
+      if (/\.sops\.ya?ml$/.test(f) && !declared.has(path)) out.push(path);
+    }
+  }
+  return out.sort();
 }

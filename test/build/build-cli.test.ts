@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -73,6 +73,22 @@ describe("homelab build / --check", () => {
     assert.equal(res.code, 1);
     assert.match(res.stderr, /components\.ingressNginx\.config\.ssl-protocols/);
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0, "the tree was changed by a failed build");
+  });
+
+  it("fails when a declared secret has no encrypted file, and warns about an undeclared one", (t) => {
+    if (!needShared(t, SHARED_CHARTS)) return;
+    const src = join(dir, "secrets/cloudflared/cloudflared-credentials.sops.yaml");
+    const moved = join(dir, "secrets/cloudflared/renamed.sops.yaml");
+    renameSync(src, moved);
+    try {
+      const res = homelab(["build", "--check"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /Secret cloudflared\/cloudflared-credentials \/: declared secret has no encrypted file secrets\/cloudflared\/cloudflared-credentials\.sops\.yaml/);
+      assert.match(res.stderr, /WARNING: secrets\/cloudflared\/renamed\.sops\.yaml is not declared by any component/);
+    } finally {
+      renameSync(moved, src);
+    }
+    assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
   });
 
   it("CI fails when a chart's defaults are missing from the cache; elsewhere it warns loudly", () => {
