@@ -1,7 +1,6 @@
 // Behaviour the per-rule fixtures do not pin down: version gates, other topologies, custom
 // allowlists, files beside the manifests, and the helpers the rules share.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseImage } from "../../src/policy/rules/image-pinned.ts";
@@ -11,6 +10,7 @@ import { pathAtLine } from "../../src/policy/lib/yaml-path.ts";
 import { selectorMatches } from "../../src/policy/lib/selectors.ts";
 import { loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyContext } from "../../src/policy/index.ts";
 import { located, modelFor, SHARED, TODAY } from "./helpers.ts";
+import { needShared } from "../helpers.ts";
 
 function run(ctx: PolicyContext, rule: string) {
   return runPolicies(ctx, { waivers: [], today: TODAY, only: [rule] });
@@ -138,11 +138,7 @@ describe("no-plaintext-secrets beyond objects", () => {
   });
   it("accepts real sops-encrypted Secrets", (t) => {
     const dir = join(SHARED, "fixtures", "sops", "flux");
-    if (!existsSync(dir)) {
-      if (process.env.CI === "true") assert.fail(`${dir} is missing`);
-      t.skip(`reference data not found at ${dir}`);
-      return;
-    }
+    if (!needShared(t, dir)) return;
     const { objects } = loadManifests(["algorithms/age.yaml", "global/secret.yaml", "patches/merge1.yaml"], { cwd: dir });
     assert.equal(objects.length, 3);
     assert.ok(objects.every((o) => o.object.kind === "Secret" && "sops" in o.object));

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { create } from "tar";
 import { UserError } from "../../src/errors.ts";
+import { needShared } from "../helpers.ts";
 import { defaultCacheDirs, loadChartDefaults, type ChartRef } from "../../src/validate/chart-cache.ts";
 
 const SHARED_CHARTS = fileURLToPath(new URL("../../../shared/charts", import.meta.url));
@@ -40,11 +40,7 @@ describe("loadChartDefaults from the reference charts", () => {
   ];
 
   test("finds all nine pinned charts by Chart.yaml name and version", async (t) => {
-    if (!existsSync(SHARED_CHARTS)) {
-      const reason = `reference charts not found at ${SHARED_CHARTS}`;
-      if (process.env.CI === "true") assert.fail(reason);
-      return t.skip(reason);
-    }
+    if (!needShared(t, SHARED_CHARTS)) return;
     for (const [name, version, folder, hasSchema] of pinned) {
       const found = await loadChartDefaults({ name, version, repo: "https://unused.invalid" }, { cacheDirs: ["/nonexistent/dir", SHARED_CHARTS], download: false });
       assert.ok(!("missing" in found), `${name} ${version}: ${JSON.stringify(found)}`);
@@ -57,11 +53,7 @@ describe("loadChartDefaults from the reference charts", () => {
   });
 
   test("reports a version that is not cached when downloads are off", async (t) => {
-    if (!existsSync(SHARED_CHARTS)) {
-      const reason = `reference charts not found at ${SHARED_CHARTS}`;
-      if (process.env.CI === "true") assert.fail(reason);
-      return t.skip(reason);
-    }
+    if (!needShared(t, SHARED_CHARTS)) return;
     const found = await loadChartDefaults(
       { name: "loki", version: "6.0.0", repo: "https://grafana-community.github.io/helm-charts" },
       { cacheDirs: [SHARED_CHARTS], download: false },

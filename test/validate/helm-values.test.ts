@@ -4,18 +4,15 @@ import { describe, test, type TestContext } from "node:test";
 import YAML from "yaml";
 import type { Issue } from "../../src/errors.ts";
 import { checkHelmValues, coalesceValues, editDistance, suggest } from "../../src/validate/helm-values.ts";
+import { needShared } from "../helpers.ts";
+import { fileURLToPath } from "node:url";
 
 const SHARED_CHARTS = new URL("../../../shared/charts/", import.meta.url);
 
 /** The pinned chart's real defaults from ../shared, or a skip (a failure in CI) when they are absent. */
 function chart(t: TestContext, folder: string): { values: unknown; schema?: unknown } | undefined {
   const dir = new URL(`${folder}/`, SHARED_CHARTS);
-  if (!existsSync(new URL("values.yaml", dir))) {
-    const reason = `reference chart ${folder} not found at ${dir.pathname}`;
-    if (process.env.CI === "true") assert.fail(reason);
-    t.skip(reason);
-    return undefined;
-  }
+  if (!needShared(t, fileURLToPath(new URL("values.yaml", dir)))) return undefined;
   const values: unknown = YAML.parse(readFileSync(new URL("values.yaml", dir), "utf8"), { merge: true });
   const schemaUrl = new URL("values.schema.json", dir);
   return existsSync(schemaUrl) ? { values, schema: JSON.parse(readFileSync(schemaUrl, "utf8")) } : { values };
