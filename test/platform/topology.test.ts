@@ -59,6 +59,20 @@ describe("HA shape", () => {
       "10.96.0.1/32",
     ]);
   });
+  it("only control-plane nodes count as API server and webhook callers", () => {
+    const mixed = plan({
+      nodes: [
+        { name: "cp", address: "192.168.1.21", roles: ["control-plane"] },
+        { name: "w1", address: "192.168.1.22", roles: ["worker"] },
+        { name: "w2", address: "192.168.1.23", roles: ["worker"] },
+      ],
+    });
+    const api = find(mixed, "NetworkPolicy", "allow-kube-apiserver", "argocd");
+    assert.deepEqual((at(api, "spec.egress.0.to") as { ipBlock: { cidr: string } }[]).map((t) => t.ipBlock.cidr), ["192.168.1.21/32", "10.96.0.1/32"]);
+    const hook = find(mixed, "NetworkPolicy", "allow-webhook-from-apiserver", "cert-manager");
+    assert.deepEqual(at(hook, "spec.ingress.0.from"), [{ ipBlock: { cidr: "192.168.1.21/32" } }]);
+    assert.equal(at(find(mixed, "Deployment", "site", "site"), "spec.replicas"), 2, "two workers make the HA shape");
+  });
 });
 
 // One golden render per component, in the HA shape (the single-node shape is the committed gitops/ tree,

@@ -71,7 +71,7 @@ export class CertManager extends Component {
       name: "webhook-from-apiserver",
       direction: "ingress",
       pods: { "app.kubernetes.io/name": "webhook" },
-      peers: config.nodes.map((n) => peer.cidr(`${n.address}/32`)),
+      peers: ctx.apiServerAddresses.map((a) => peer.cidr(`${a}/32`)),
       ports: [{ port: 10250 }],
     });
     this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: controller, peers: [peer.ns("monitoring")], ports: [{ port: 9402 }] });

@@ -65,7 +65,7 @@ export class IngressNginx extends Component {
       name: "webhook-from-apiserver",
       direction: "ingress",
       pods: CONTROLLER_LABELS,
-      peers: config.nodes.map((n) => peer.cidr(`${n.address}/32`)),
+      peers: ctx.apiServerAddresses.map((a) => peer.cidr(`${a}/32`)),
       ports: [{ port: 8443 }],
     });
     // Backends live in every app namespace, on whatever port they listen on.

@@ -62,8 +62,7 @@ export abstract class Component extends Chart {
     this.allow(dnsFlow);
     const api = props.needsApiServer;
     if (api) {
-      const { nodes, network } = ctx.config;
-      this.allow(apiServerFlow(nodes.map((n) => n.address), network.serviceCIDR, api === true ? undefined : api));
+      this.allow(apiServerFlow(ctx.apiServerAddresses, ctx.config.network.serviceCIDR, api === true ? undefined : api));
     }
   }
 

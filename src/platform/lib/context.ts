@@ -9,6 +9,8 @@ export interface PlatformContext {
   readonly shape: Shape;
   /** `https://git.example.org/owner/repo.git`: the repository ArgoCD watches. */
   readonly gitRepoURL: string;
+  /** Addresses of the nodes that run the API server (webhook calls come from them). */
+  readonly apiServerAddresses: readonly string[];
 }
 
 export function contextFor(config: HomelabConfig, versions: Versions): PlatformContext {
@@ -17,6 +19,7 @@ export function contextFor(config: HomelabConfig, versions: Versions): PlatformC
     versions,
     shape: shapeFor(config.nodes),
     gitRepoURL: `${config.git.url.replace(/\/$/, "")}/${config.git.repo}.git`,
+    apiServerAddresses: config.nodes.filter((n) => n.roles.includes("control-plane")).map((n) => n.address),
   };
 }
 
