@@ -26,16 +26,20 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   const ctx = contextFor(config, versions);
   const c = config.components;
 
+  const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, extraValues: argoCdKsopsValues(ctx) }),
     // Edge: *.<domain> → Cloudflare tunnel → cloudflared → ingress-nginx; cert-manager issues every certificate.
     new CertManager(app, ctx),
-    new IngressNginx(app, ctx, { config: c.ingressNginx.config }),
+    ingress,
     new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {}),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
+
+  // ingress-nginx may reach exactly the backends the Ingresses name.
+  ingress.routeTo(components.flatMap((x) => x.ingressBackends));
 
   const root = new GitOpsRoot(app, ctx, components);
   return { app, ctx, components, root };

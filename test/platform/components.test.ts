@@ -43,12 +43,25 @@ describe("argocd", () => {
       enabled: true,
       ingressClassName: "nginx",
       hostname: "argocd.skypalette.ai",
-      annotations: { "cert-manager.io/cluster-issuer": "letsencrypt-production" },
+      annotations: { "cert-manager.io/cluster-issuer": "letsencrypt-production", "argocd.argoproj.io/ignore-healthcheck": "true" },
       tls: true,
     });
     assert.equal(at(v, "configs.params")?.constructor, Object);
     assert.equal((at(v, "configs.params") as Record<string, unknown>)["server.insecure"], true);
-    assert.match((at(v, "configs.cm") as Record<string, string>)["resource.customizations.health.argoproj.io_Application"] ?? "", /obj\.status\.health\.status/);
+  });
+  it("child Applications count as healthy only when Synced too; the root app never waits on itself", () => {
+    const lua = (at(values("argocd"), "configs.cm") as Record<string, string>)["resource.customizations.health.argoproj.io_Application"] ?? "";
+    assert.match(lua, /if obj\.metadata\.name == "root" then\n  hs\.status = "Healthy"\n  return hs\nend/);
+    assert.match(lua, /hs\.status = obj\.status\.health\.status/);
+    assert.match(lua, /if hs\.status == "Healthy" and \(obj\.status == nil or obj\.status\.sync == nil or obj\.status\.sync\.status ~= "Synced"\) then\n  hs\.status = "Progressing"/);
+  });
+  it("admits ingress-nginx to argocd-server and cert-manager's solver, and opens every metrics port to monitoring", () => {
+    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-from-ingress-nginx-8080", "argocd"), "spec.podSelector"), { matchLabels: { "app.kubernetes.io/name": "argocd-server" } });
+    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-acme-solver-from-ingress-nginx", "argocd"), "spec.ingress.0.ports"), [{ protocol: "TCP", port: 8089 }]);
+    assert.deepEqual(
+      (at(find(p, "NetworkPolicy", "allow-metrics-from-monitoring", "argocd"), "spec.ingress.0.ports") as { port: number }[]).map((x) => x.port),
+      [8080, 8082, 8083, 8084, 9001],
+    );
   });
   it("the root app-of-apps watches gitops/root and the project admits only our repo and the pinned chart repos", () => {
     const root = find(p, "Application", "root", "argocd");
@@ -111,28 +124,54 @@ describe("ingress-nginx", () => {
     assert.deepEqual(at(v, "controller.metrics"), { enabled: true });
     assert.deepEqual(at(v, "controller.ingressClassResource"), { name: "nginx", default: true });
   });
-  it("accepts traffic from cloudflared only, on port 80", () => {
+  it("accepts traffic from cloudflared only, on 443 (and 80 for ACME challenges)", () => {
     const np = find(p, "NetworkPolicy", "allow-from-cloudflared", "ingress-nginx");
     assert.deepEqual(at(np, "spec.ingress"), [
-      { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } } }], ports: [{ protocol: "TCP", port: 80 }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } } }],
+        ports: [{ protocol: "TCP", port: 80 }, { protocol: "TCP", port: 443 }],
+      },
+    ]);
+  });
+  it("may reach exactly the Ingress backends: one flow per namespace, the backend port and the solver port", () => {
+    const flows = p.objects
+      .filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "ingress-nginx" && o.object.metadata.name.startsWith("allow-to-"))
+      .map((o) => [o.object.metadata.name, at(o.object, "spec.egress.0.to.0.namespaceSelector.matchLabels"), (at(o.object, "spec.egress.0.ports") as { port: number }[]).map((x) => x.port)]);
+    assert.deepEqual(flows, [
+      ["allow-to-argocd", { "kubernetes.io/metadata.name": "argocd" }, [8080, 8089]],
+      ["allow-to-site", { "kubernetes.io/metadata.name": "site" }, [8080, 8089]],
     ]);
   });
 });
 
 describe("cloudflared", () => {
-  it("routes *.<domain> to ingress-nginx and answers 404 for anything else", () => {
-    const cm = find(p, "ConfigMap", "cloudflared", "cloudflared");
-    const cfg = parse((cm.data as Record<string, string>)["config.yaml"]!);
-    assert.deepEqual(cfg, {
+  const tunnel = (q: typeof p) => parse((find(q, "ConfigMap", "cloudflared", "cloudflared").data as Record<string, string>)["config.yaml"]!);
+  it("routes *.<domain> to ingress-nginx over verified TLS, ACME challenges over HTTP, and 404 for anything else", () => {
+    assert.deepEqual(tunnel(p), {
       tunnel: "skypalette-cluster",
       "credentials-file": "/etc/cloudflared/creds/credentials.json",
       metrics: "0.0.0.0:2000",
       "no-autoupdate": true,
       ingress: [
-        { hostname: "*.skypalette.ai", service: "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80" },
+        {
+          hostname: "*.skypalette.ai",
+          path: "^/\\.well-known/acme-challenge/",
+          service: "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80",
+        },
+        {
+          hostname: "*.skypalette.ai",
+          service: "https://ingress-nginx-controller.ingress-nginx.svc.cluster.local:443",
+          originRequest: { matchSNItoHost: true },
+        },
         { service: "http_status:404" },
       ],
     });
+    assert.ok(new RegExp(tunnel(p).ingress[0].path).test("/.well-known/acme-challenge/abc"));
+    assert.ok(!new RegExp(tunnel(p).ingress[0].path).test("/.well-known/acme-challengeX"));
+  });
+  it("skips TLS verification only while certificates come from the untrusted staging issuer", () => {
+    const staging = plan({ acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-staging" } });
+    assert.deepEqual(tunnel(staging).ingress[1].originRequest, { matchSNItoHost: true, noTLSVerify: true });
   });
   it("reads its credentials from the encrypted Secret and runs locked down", () => {
     const d = find(p, "Deployment", "cloudflared", "cloudflared");
@@ -170,7 +209,7 @@ describe("apps", () => {
     assert.equal(ing.metadata.annotations?.["cert-manager.io/cluster-issuer"], "letsencrypt-production");
     assert.deepEqual(at(ing, "spec.tls"), [{ hosts: ["docs.skypalette.ai"], secretName: "site-tls" }]);
     assert.deepEqual(at(find(p, "Service", "site", "site"), "spec.ports"), [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
-    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-from-ingress-nginx", "site"), "spec.ingress.0.ports"), [{ protocol: "TCP", port: 8080 }]);
+    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-from-ingress-nginx-8080", "site"), "spec.ingress.0.ports"), [{ protocol: "TCP", port: 8080 }]);
   });
   it("a new app is a few lines of config", () => {
     const q = plan({

@@ -2,9 +2,9 @@ import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
-import { acmeSolverFlow, peer } from "../lib/network.ts";
+import { peer } from "../lib/network.ts";
 import type { ArgoCdValues } from "../values/argo-cd.ts";
-import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
+import { ROOT } from "../lib/argo.ts";
 import { KSOPS_FREEFORM_VALUES } from "../../secrets/ksops.ts";
 
 export interface ArgoCdProps {
@@ -15,20 +15,32 @@ export interface ArgoCdProps {
 }
 
 /**
- * Without this, Argo CD reports child Applications healthy at once, so sync waves in the root app would not
- * wait for cert-manager's CRDs before starting the apps that use them.
+ * Health of child Applications, so the root app's sync waves wait for each wave to be up before the next
+ * starts (cert-manager's CRDs and webhook before the objects that use them). A child counts as healthy
+ * only when it is also Synced: since Argo CD 3.4 a missing resource no longer lowers app health. The
+ * root app is exempt: it syncs itself, and waiting on its own health would wait on every child at once.
  */
-const APPLICATION_HEALTH_LUA = `hs = {}
+export function applicationHealthLua(rootApp: string): string {
+  return `hs = {}
 hs.status = "Progressing"
 hs.message = ""
+if obj.metadata.name == "${rootApp}" then
+  hs.status = "Healthy"
+  return hs
+end
 if obj.status ~= nil and obj.status.health ~= nil then
   hs.status = obj.status.health.status
   if obj.status.health.message ~= nil then
     hs.message = obj.status.health.message
   end
 end
+if hs.status == "Healthy" and (obj.status == nil or obj.status.sync == nil or obj.status.sync.status ~= "Synced") then
+  hs.status = "Progressing"
+  hs.message = "waiting for the Application to be Synced"
+end
 return hs
 `;
+}
 
 /**
  * Argo CD manages itself from its own chart: the bootstrap installs the same chart once, then this
@@ -55,7 +67,7 @@ export class ArgoCd extends Component {
       crds: { install: true, keep: true },
       configs: {
         cm: {
-          "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+          "resource.customizations.health.argoproj.io_Application": applicationHealthLua(ROOT),
           "timeout.reconciliation": "180s",
           "exec.enabled": "false",
           "admin.enabled": "true",
@@ -74,7 +86,12 @@ export class ArgoCd extends Component {
           enabled: true,
           ingressClassName: "nginx",
           hostname: this.host,
-          annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer },
+          annotations: {
+            "cert-manager.io/cluster-issuer": config.acme.defaultIssuer,
+            // Argo CD comes before ingress-nginx, which is what marks an Ingress healthy: without this the
+            // argocd Application would wait on a later wave, and go unhealthy whenever ingress-nginx is down.
+            "argocd.argoproj.io/ignore-healthcheck": "true",
+          },
           tls: true,
         },
       },
@@ -96,16 +113,15 @@ export class ArgoCd extends Component {
     // Argo CD's own pods talk to each other (server, repo-server, controller, redis).
     this.allow({ name: "within-namespace", direction: "ingress", peers: [peer.same()], ports: [] });
     this.allow({ name: "within-namespace-egress", direction: "egress", peers: [peer.same()], ports: [] });
-    this.allow({
-      name: "server-from-ingress-nginx",
-      direction: "ingress",
-      pods: { "app.kubernetes.io/name": "argocd-server" },
-      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
-      ports: [{ port: 8080 }],
-    });
-    this.allow(acmeSolverFlow);
+    this.servedByIngress({ "app.kubernetes.io/name": "argocd-server" }, 8080);
     // Forgejo and the chart repositories are reached by their public names, through Cloudflare.
     this.allow({ name: "git-and-charts", direction: "egress", peers: [peer.internet()], ports: [{ port: 443 }] });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", peers: [peer.ns("monitoring")], ports: [{ port: 8082 }, { port: 8083 }, { port: 8084 }] });
+    // controller 8082, server 8083, repo-server 8084, applicationset 8080, notifications 9001.
+    this.allow({
+      name: "metrics-from-monitoring",
+      direction: "ingress",
+      peers: [peer.ns("monitoring")],
+      ports: [8080, 8082, 8083, 8084, 9001].map((port) => ({ port })),
+    });
   }
 }

@@ -74,7 +74,8 @@ export class CertManager extends Component {
       peers: ctx.apiServerAddresses.map((a) => peer.cidr(`${a}/32`)),
       ports: [{ port: 10250 }],
     });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: controller, peers: [peer.ns("monitoring")], ports: [{ port: 9402 }] });
+    // The controller, webhook and cainjector all serve metrics on 9402.
+    this.allow({ name: "metrics-from-monitoring", direction: "ingress", peers: [peer.ns("monitoring")], ports: [{ port: 9402 }] });
   }
 }
 

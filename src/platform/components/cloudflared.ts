@@ -34,7 +34,20 @@ export class Cloudflared extends Component {
         "credentials-file": "/etc/cloudflared/creds/credentials.json",
         metrics: `0.0.0.0:${METRICS_PORT}`,
         "no-autoupdate": true,
-        ingress: [{ hostname: `*.${config.domain}`, service: INGRESS_SERVICE }, { service: "http_status:404" }],
+        ingress: [
+          // Let's Encrypt's HTTP-01 challenges over plain HTTP: before a certificate exists there is nothing to verify.
+          { hostname: `*.${config.domain}`, path: "^/\\.well-known/acme-challenge/", service: INGRESS_SERVICE.http },
+          {
+            hostname: `*.${config.domain}`,
+            service: INGRESS_SERVICE.https,
+            // TLS all the way to ingress-nginx, verified against the requested host name, so the
+            // certificates cert-manager issues are the ones that protect the traffic inside the cluster.
+            // Staging certificates chain to an untrusted root: verification is off while that issuer is in use.
+            originRequest:
+              config.acme.defaultIssuer === "letsencrypt-staging" ? { matchSNItoHost: true, noTLSVerify: true } : { matchSNItoHost: true },
+          },
+          { service: "http_status:404" },
+        ],
       },
       { lineWidth: 0 },
     );
@@ -86,7 +99,13 @@ export class Cloudflared extends Component {
       // 7844 carries the tunnel (QUIC on UDP, HTTP/2 on TCP as fallback).
       ports: [{ port: 7844, protocol: "UDP" }, { port: 7844, protocol: "TCP" }, { port: 443 }],
     });
-    this.allow({ name: "to-ingress-nginx", direction: "egress", pods: selector, peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)], ports: [{ port: 80 }] });
+    this.allow({
+      name: "to-ingress-nginx",
+      direction: "egress",
+      pods: selector,
+      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
+      ports: [{ port: 443 }, { port: 80 }],
+    });
     this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: METRICS_PORT }] });
   }
 }

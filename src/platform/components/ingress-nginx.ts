@@ -1,7 +1,8 @@
 import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { INGRESS_CONTROLLER, peer } from "../lib/network.ts";
+import { ACME_SOLVER_PORT, INGRESS_CONTROLLER, peer } from "../lib/network.ts";
+import type { IngressBackend } from "../lib/component.ts";
 import type { IngressNginxValues } from "../values/ingress-nginx.ts";
 
 export interface IngressNginxProps {
@@ -10,8 +11,11 @@ export interface IngressNginxProps {
 }
 
 export const CONTROLLER_LABELS = INGRESS_CONTROLLER.labels;
-/** Where the cluster tunnel sends `*.<domain>`. */
-export const INGRESS_SERVICE = "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80";
+/** Where the cluster tunnel sends `*.<domain>`: HTTPS for traffic, plain HTTP for ACME challenges only. */
+export const INGRESS_SERVICE = {
+  https: "https://ingress-nginx-controller.ingress-nginx.svc.cluster.local:443",
+  http: "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local:80",
+};
 
 /**
  * ingress-nginx behind the Cloudflare tunnel. No LoadBalancer: the only way in is the in-cluster cloudflared,
@@ -59,7 +63,7 @@ export class IngressNginx extends Component {
       ],
     });
 
-    this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared")], ports: [{ port: 80 }] });
+    this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared")], ports: [{ port: 80 }, { port: 443 }] });
     this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("monitoring")], ports: [{ port: 10254 }] });
     this.allow({
       name: "webhook-from-apiserver",
@@ -68,7 +72,27 @@ export class IngressNginx extends Component {
       peers: ctx.apiServerAddresses.map((a) => peer.cidr(`${a}/32`)),
       ports: [{ port: 8443 }],
     });
-    // Backends live in every app namespace, on whatever port they listen on.
-    this.allow({ name: "to-backends", direction: "egress", pods: CONTROLLER_LABELS, peers: [peer.cidr(config.network.podCIDR)], ports: [] });
+  }
+
+  /**
+   * Egress to the backends of every Ingress, one flow per namespace and port (the Ingress owners are
+   * known only once the whole platform is composed).
+   */
+  routeTo(backends: readonly IngressBackend[]): void {
+    const byNamespace = new Map<string, Set<number>>();
+    for (const b of backends) {
+      const ports = byNamespace.get(b.namespace) ?? new Set<number>();
+      for (const p of [b.port, ACME_SOLVER_PORT]) ports.add(p);
+      byNamespace.set(b.namespace, ports);
+    }
+    for (const [namespace, ports] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) {
+      this.allow({
+        name: `to-${namespace}`,
+        direction: "egress",
+        pods: CONTROLLER_LABELS,
+        peers: [peer.ns(namespace)],
+        ports: [...ports].sort((a, b) => a - b).map((port) => ({ port })),
+      });
+    }
   }
 }

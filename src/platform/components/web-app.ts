@@ -2,9 +2,8 @@ import type { Construct } from "constructs";
 import type { AppConfig } from "../../config/schema.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { acmeSolverFlow, peer } from "../lib/network.ts";
+import { peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
-import { CONTROLLER_LABELS } from "./ingress-nginx.ts";
 
 /**
  * An operator's own web app, from a few lines of config: Deployment, Service, Ingress with a cert-manager
@@ -55,8 +54,7 @@ export class WebApp extends Component {
       },
     });
 
-    this.allow({ name: "from-ingress-nginx", direction: "ingress", pods: selector, peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)], ports: [{ port: app.port }] });
-    this.allow(acmeSolverFlow);
+    this.servedByIngress(selector, app.port);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }

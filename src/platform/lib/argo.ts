@@ -22,10 +22,24 @@ const CLUSTER_KINDS = [
   ["admissionregistration.k8s.io", "MutatingWebhookConfiguration"],
   ["networking.k8s.io", "IngressClass"],
   ["cert-manager.io", "ClusterIssuer"],
-  ["scheduling.k8s.io", "PriorityClass"],
-  ["apiregistration.k8s.io", "APIService"],
-  ["storage.k8s.io", "StorageClass"],
 ] as const;
+
+/**
+ * Objects that exist in our namespaces without being in Git, by design: certificates and keys the
+ * controllers generate, and the bootstrap-made age key. Anything else unmanaged is reported.
+ */
+const EXPECTED_UNMANAGED = [
+  { kind: "Secret", name: "*-tls" },
+  { kind: "Secret", name: "letsencrypt-*-account-key" },
+  { kind: "Secret", name: "cert-manager-webhook-ca" },
+  { kind: "Secret", name: "ingress-nginx-admission" },
+  { kind: "Secret", name: "argocd-secret" },
+  { kind: "Secret", name: "argocd-initial-admin-secret" },
+  { kind: "Secret", name: "argocd-redis" },
+  { kind: "Secret", name: "sops-age" },
+  { kind: "ConfigMap", name: "kube-root-ca.crt" },
+  { kind: "ServiceAccount", name: "default" },
+];
 
 /** Retry with backoff: the first bootstrap converges even when a webhook is still starting. */
 export const RETRY = { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
@@ -52,7 +66,7 @@ export class GitOpsRoot extends Chart {
         sourceRepos: [ctx.gitRepoURL, ...chartRepoURLs(ctx, components)],
         destinations: namespaces.map((namespace) => ({ server: IN_CLUSTER, namespace })),
         clusterResourceWhitelist: CLUSTER_KINDS.map(([group, kind]) => ({ group, kind })),
-        orphanedResources: { warn: true },
+        orphanedResources: { warn: true, ignore: EXPECTED_UNMANAGED.map((o) => ({ group: "", ...o })) },
       },
     });
     add(application(ctx, ROOT, { wave: -10, namespace: ARGOCD_NAMESPACE, path: `${config.git.path}/${ROOT}`, prune: true }));

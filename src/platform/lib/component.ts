@@ -10,7 +10,7 @@ import { UserError } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { SecretDecl } from "../../secrets/declared.ts";
 import type { PlatformContext } from "./context.ts";
-import { apiServerFlow, defaultDeny, dnsFlow, networkPolicy, type Flow, type Selector } from "./network.ts";
+import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, type Flow, type Selector } from "./network.ts";
 
 
 /** A Helm chart the component installs through its ArgoCD Application. */
@@ -23,6 +23,12 @@ export interface HelmRelease {
   readonly freeform?: readonly { path: string; reason: string }[];
   /** @default the component name */
   readonly releaseName?: string;
+}
+
+/** A Service port an Ingress of the component sends traffic to (the pod port NetworkPolicies see). */
+export interface IngressBackend {
+  readonly namespace: string;
+  readonly port: number;
 }
 
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
@@ -50,6 +56,8 @@ export abstract class Component extends Chart {
   helm?: HelmRelease;
   readonly secrets: SecretDecl[] = [];
   readonly flows: Flow[] = [];
+  /** Pod ports behind this component's Ingresses; ingress-nginx gets egress to exactly these. */
+  readonly ingressBackends: IngressBackend[] = [];
   private seq = 0;
 
   constructor(scope: Construct, name: string, ctx: PlatformContext, props: ComponentProps) {
@@ -75,6 +83,16 @@ export abstract class Component extends Chart {
   add<T extends { toJSON?: () => unknown }>(obj: T | K8sObject): ApiObject {
     const json = (typeof (obj as { toJSON?: unknown }).toJSON === "function" ? (obj as { toJSON: () => unknown }).toJSON() : obj) as K8sObject;
     return new ApiObject(this, `o${this.seq++}`, json as never);
+  }
+
+  /**
+   * Declares that an Ingress of this component routes to `port` on its pods: admits ingress-nginx there
+   * and cert-manager's HTTP-01 solver, which runs in this namespace while a certificate is issued.
+   */
+  protected servedByIngress(pods: Selector, port: number): void {
+    this.ingressBackends.push({ namespace: this.name, port });
+    this.allow({ name: `from-ingress-nginx-${port}`, direction: "ingress", pods, peers: [peer.ns(INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER.labels)], ports: [{ port }] });
+    if (!this.flows.some((f) => f.name === acmeSolverFlow.name)) this.allow(acmeSolverFlow);
   }
 
   /** Allows one network flow; the default is deny-all. */

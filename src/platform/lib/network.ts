@@ -95,12 +95,14 @@ export const INGRESS_CONTROLLER = {
  * While cert-manager issues a certificate for an Ingress, it runs an HTTP-01 solver pod in the Ingress's
  * namespace, and Let's Encrypt reaches it through the tunnel and ingress-nginx.
  */
+export const ACME_SOLVER_PORT = 8089;
+
 export const acmeSolverFlow: Flow = {
   name: "acme-solver-from-ingress-nginx",
   direction: "ingress",
   pods: { "acme.cert-manager.io/http01-solver": "true" },
   peers: [peer.ns(INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER.labels)],
-  ports: [{ port: 8089 }],
+  ports: [{ port: ACME_SOLVER_PORT }],
 };
 
 /** Cluster DNS, which every pod needs. */
