@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import type { PolicyFile } from "./types.ts";
@@ -17,11 +17,29 @@ export interface LoadedObject extends LocatedObject {
   readonly item?: number;
   /** Template named by Helm's `# Source:` comment, when the file is Helm output. */
   readonly source?: string;
+  /**
+   * Plain scalars read as booleans only because the file is read as YAML 1.1 (`on`, `yes`, `n`, …).
+   * @default none
+   */
+  readonly yaml11Booleans?: readonly Yaml11Boolean[];
+}
+
+/** A plain scalar such as `on` or `no` that YAML 1.1 reads as a boolean and YAML 1.2 as a string. */
+export interface Yaml11Boolean {
+  /** JSON pointer of the value inside its object. */
+  readonly path: string;
+  /** The scalar as written. */
+  readonly text: string;
+  /** What YAML 1.1 (kubectl, Argo CD) reads. */
+  readonly value: boolean;
 }
 
 export interface LoadedManifests {
   readonly objects: readonly LoadedObject[];
-  /** Files that hold YAML but no Kubernetes object (values files, Compose files); the secret scan reads them. */
+  /**
+   * Files that hold YAML but no Kubernetes object (values files, Compose files), and SOPS-encrypted
+   * files (only their encrypted documents); the secret scan reads them.
+   */
   readonly otherFiles: readonly PolicyFile[];
   /** Documents passed over because they are empty or not Kubernetes objects. */
   readonly skippedDocuments: number;
@@ -58,6 +76,60 @@ function isBuildTimeOnly(apiVersion: string): boolean {
   return apiVersion.startsWith("kustomize.config.k8s.io/") || apiVersion.startsWith("viaduct.ai/") || apiVersion.startsWith("config.kubernetes.io/");
 }
 
+/**
+ * The YAML that kubectl apply and Argo CD read: both decode manifests with sigs.k8s.io/yaml, which is
+ * YAML 1.1 (go-yaml v2). So merge keys (`<<: *base`) are honoured and `on`/`off`/`yes`/`no`/`y`/`n` are
+ * booleans; reading YAML 1.2 instead would let `privileged: on` or a merged-in securityContext pass
+ * unseen. go-yaml v2 hands timestamps and `1:30` back as strings, so those two YAML 1.1 types are left out.
+ */
+export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: "1.1",
+  merge: true,
+  customTags: (tags) => tags.filter((t) => typeof t === "string" || (t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME")),
+};
+
+/** The only spellings of a boolean YAML 1.2 agrees with. */
+const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
+
+/** Plain scalars under `node` that are booleans in YAML 1.1 only. Aliases are reported where their anchor is. */
+function yaml11Booleans(node: unknown, segments: (string | number)[], out: Yaml11Boolean[]): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = pair.key;
+      // Keys of a merged-in map land in the map holding the `<<`.
+      if (isScalar(key) && typeof key.value === "symbol") {
+        yaml11Booleans(pair.value, segments, out);
+        continue;
+      }
+      const here = [...segments, isScalar(key) ? String(key.value) : "?"];
+      // A key such as `y` or `no` becomes "true"/"false" on the cluster.
+      if (isScalar(key)) yaml11Booleans(key, here, out);
+      yaml11Booleans(pair.value, here, out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => yaml11Booleans(item, [...segments, i], out));
+  } else if (isScalar(node) && node.type === "PLAIN" && typeof node.value === "boolean" && !YAML12_BOOLEAN.test(node.source ?? "")) {
+    out.push({ path: segments.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join(""), text: String(node.source), value: node.value });
+  }
+}
+
+/** The node of `items[j]` in a List document. */
+function listItemNode(doc: Document, j: number): unknown {
+  const items = isMap(doc.contents) ? doc.contents.get("items", true) : undefined;
+  return isSeq(items) ? items.items[j] : undefined;
+}
+
+function booleansOf(node: unknown): { yaml11Booleans?: Yaml11Boolean[] } {
+  const out: Yaml11Boolean[] = [];
+  yaml11Booleans(node, [], out);
+  return out.length ? { yaml11Booleans: out } : {};
+}
+
+/** A document SOPS encrypted: its values are ciphertext and the `sops` block holds the keys and MAC. */
+function isSopsDocument(v: unknown): boolean {
+  return isPlainObject(v) && isPlainObject(v.sops);
+}
+
 function looksLikeObject(v: unknown): v is Record<string, unknown> & { apiVersion: string; kind: string } {
   return isPlainObject(v) && typeof v.apiVersion === "string" && typeof v.kind === "string";
 }
@@ -69,17 +141,20 @@ function lineAt(text: string, offset: number): number {
 }
 
 /**
- * Parses one file's text. Multi-document files, `kind: List` (and `*List`) documents and Helm output
- * are understood; empty and non-Kubernetes documents are skipped. Problems are returned, not thrown.
+ * Parses one file's text the way kubectl does (see KUBECTL_YAML). Multi-document files, `kind: List`
+ * (and `*List`) documents and Helm output are understood; empty and non-Kubernetes documents are
+ * skipped. SOPS-encrypted documents are not objects: `encrypted` is the text of just those documents
+ * (the others blanked, lines kept) for the secret scan. Problems are returned, not thrown.
  */
 export function parseManifests(
   text: string,
   file: string,
-): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[] } {
+): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[]; encrypted?: string } {
   const objects: LoadedObject[] = [];
   const problems: LoadProblem[] = [];
   let skipped = 0;
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const sopsRanges: [number, number][] = [];
+  const docs = parseAllDocuments(text, { ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, i) => {
     const document = i + 1;
@@ -92,6 +167,11 @@ export function parseManifests(
     const line = lineAt(text, (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) {
+      skipped++;
+      return;
+    }
+    if (isSopsDocument(value)) {
+      sopsRanges.push([start, end]);
       skipped++;
       return;
     }
@@ -109,15 +189,26 @@ export function parseManifests(
         }
         const problem = metadataProblem(item);
         if (problem) problems.push({ file, document, line, message: `item ${j} of the ${value.kind}: ${problem}` });
-        else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j });
+        else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
       });
       return;
     }
     const problem = metadataProblem(value);
     if (problem) problems.push({ file, document, line, message: problem });
-    else objects.push({ file, object: value as unknown as K8sObject, ...extra });
+    else objects.push({ file, object: value as unknown as K8sObject, ...extra, ...booleansOf(doc.contents) });
   });
-  return { objects, skipped, problems };
+  return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }) };
+}
+
+/** `text` with everything outside `ranges` blanked, newlines kept so line numbers still hold. */
+function onlyRanges(text: string, ranges: readonly [number, number][]): string {
+  let out = "";
+  let at = 0;
+  for (const [start, end] of ranges) {
+    out += text.slice(at, start).replace(/[^\n]/g, "") + text.slice(start, end);
+    at = end;
+  }
+  return out + text.slice(at).replace(/[^\n]/g, "");
 }
 
 function metadataProblem(o: Record<string, unknown> & { kind: string }): string | undefined {
@@ -199,7 +290,8 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
     problems.push(...res.problems);
     objects.push(...res.objects);
     skippedDocuments += res.skipped;
-    if (res.objects.length === 0 && res.problems.length === 0 && text.trim() !== "") otherFiles.push({ path: file, content: text });
+    if (res.encrypted !== undefined) otherFiles.push({ path: file, content: res.objects.length ? res.encrypted : text });
+    else if (res.objects.length === 0 && res.problems.length === 0 && text.trim() !== "") otherFiles.push({ path: file, content: text });
   }
   if (problems.length) throw new ManifestLoadError(problems);
   return { objects, otherFiles, skippedDocuments };

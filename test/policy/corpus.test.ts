@@ -30,6 +30,11 @@ const EXPECTED: Record<string, readonly string[]> = {
   "privileged-pod.yaml": ["pss-privilege-escalation", "pss-privileged"],
   "removed-api.yaml": ["removed-api"],
   "wildcard-clusterrole.yaml": ["rbac-least-privilege"],
+  // Merge keys are honoured as kubectl honours them: the merged container is privileged, adds
+  // SYS_ADMIN and, having no allowPrivilegeEscalation of its own, may escalate.
+  "yaml-merge-keys.yaml": ["pss-capabilities", "pss-privilege-escalation", "pss-privileged"],
+  // Read as kubectl reads it (true), and the spelling is flagged.
+  "yaml-1-1-boolean.yaml": ["pss-privilege-escalation", "pss-privileged", "yaml-booleans"],
 };
 
 function check(file: string) {

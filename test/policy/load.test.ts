@@ -78,6 +78,70 @@ describe("parseManifests", () => {
     const r = parseManifests("just text\n---\nfoo: bar\n---\n[1, 2]\n", "x.yaml");
     assert.deepEqual([r.objects.length, r.skipped, r.problems.length], [0, 3, 0]);
   });
+
+  it("honours merge keys, as kubectl does", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: Pod",
+      "metadata: {name: p, namespace: demo}",
+      "spec:",
+      "  containers:",
+      "    - &base {name: a, image: 'x:1'}",
+      "    - <<: *base",
+      "      name: b",
+      "      securityContext:",
+      "        <<: {privileged: true, capabilities: {add: [SYS_ADMIN]}}",
+      "",
+    ].join("\n");
+    const r = parseManifests(text, "x.yaml");
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual((r.objects[0]!.object.spec as { containers: unknown[] }).containers, [
+      { name: "a", image: "x:1" },
+      { name: "b", image: "x:1", securityContext: { privileged: true, capabilities: { add: ["SYS_ADMIN"] } } },
+    ]);
+  });
+
+  it("reads YAML 1.1 booleans as kubectl does and records where they are; dates and 1:30 stay strings", () => {
+    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: d, labels: {a/b: yes}}\ndata: {x: on, w: 'on', z: True, t: 2024-01-01, s: 1:30, n: 1}\n";
+    const r = parseManifests(text, "x.yaml");
+    const o = r.objects[0]!;
+    assert.deepEqual(o.object.data, { x: true, w: "on", z: true, t: "2024-01-01", s: "1:30", false: 1 });
+    assert.deepEqual(o.yaml11Booleans, [
+      { path: "/metadata/labels/a~1b", text: "yes", value: true },
+      { path: "/data/x", text: "on", value: true },
+      { path: "/data/false", text: "n", value: false },
+    ]);
+    assert.equal(parseManifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "x.yaml").objects[0]!.yaml11Booleans, undefined);
+  });
+
+  it("treats SOPS-encrypted documents as an encrypted file, not as objects", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: ConfigMap",
+      "metadata: {name: plain, namespace: d}",
+      "---",
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata: {name: s, namespace: d}",
+      "data: {token: 'ENC[AES256_GCM,data:abc,iv:abc,tag:abc,type:str]'}",
+      "sops: {lastmodified: '2026-01-01T00:00:00Z', mac: 'ENC[AES256_GCM,data:abc,iv:abc,tag:abc,type:str]'}",
+      "",
+    ].join("\n");
+    const r = parseManifests(text, "x.yaml");
+    assert.deepEqual(r.objects.map((o) => o.object.metadata.name), ["plain"]);
+    assert.equal(r.skipped, 1);
+    // Only the encrypted document is left, on its own lines.
+    assert.deepEqual(r.encrypted!.split("\n"), ["", "", "", ...text.split("\n").slice(3)]);
+  });
+});
+
+describe("loadManifests and SOPS files", () => {
+  it("hands an encrypted Secret to the secret scan as a file, like the build does", () => {
+    const text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: d}\nstringData: {a: 'ENC[AES256_GCM,data:abc,iv:abc,tag:abc,type:str]'}\nsops: {mac: x}\n";
+    const r = loadManifests(["-"], { stdin: text });
+    assert.deepEqual(r.objects, []);
+    assert.deepEqual(r.otherFiles, [{ path: "<stdin>", content: text }]);
+  });
 });
 
 describe("loadFiles", () => {

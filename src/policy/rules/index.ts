@@ -30,6 +30,7 @@ import { scrapeCoverage } from "./scrape-coverage.ts";
 import { selectorMatch } from "./selector-match.ts";
 import { serviceAccountToken } from "./service-account-token.ts";
 import { serviceExposure } from "./service-exposure.ts";
+import { yamlBooleans } from "./yaml-booleans.ts";
 
 /** Pod Security Standards, restricted profile. */
 export const PSS_RULES: readonly Rule[] = [
@@ -57,6 +58,7 @@ export const HYGIENE_RULES: readonly Rule[] = [
   rbacLeastPrivilege,
   removedApi,
   deprecatedApi,
+  yamlBooleans,
 ];
 
 /** The homelab's own design principles. */
