@@ -1,3 +1,4 @@
+import type { LoadProblem } from "./load.ts";
 import type { PolicyReport, RuleOutcome } from "./run.ts";
 import type { Severity, Violation } from "./types.ts";
 
@@ -81,6 +82,34 @@ export function formatJson(report: PolicyReport): string {
       violations: report.violations,
       waived: report.waived,
       notes: report.notes,
+    },
+    null,
+    2,
+  );
+}
+
+/** Why no report could be made: the input did not load, or held nothing to check. */
+export interface ReportFailure {
+  /** `load`: unreadable files or broken documents; `nothing-to-check`: no Kubernetes object; `input`: anything else (config, waiver file). */
+  readonly kind: "load" | "nothing-to-check" | "input";
+  readonly message: string;
+  /** Every load problem, for `load`. @default [] */
+  readonly problems?: readonly LoadProblem[];
+}
+
+/**
+ * The JSON document for a run that produced no report: same `version`, an `error` instead of
+ * `summary`/`rules`/`violations`, so a tool reading stdout always gets JSON.
+ */
+export function formatJsonFailure(failure: ReportFailure): string {
+  return JSON.stringify(
+    {
+      version: REPORT_FORMAT_VERSION,
+      error: {
+        kind: failure.kind,
+        message: failure.message,
+        problems: (failure.problems ?? []).map((p) => ({ file: p.file, document: p.document ?? null, line: p.line ?? null, message: p.message })),
+      },
     },
     null,
     2,

@@ -41,8 +41,10 @@ export interface LoadedManifests {
    * files (only their encrypted documents); the secret scan reads them.
    */
   readonly otherFiles: readonly PolicyFile[];
-  /** Documents passed over because they are empty or not Kubernetes objects. */
+  /** Documents passed over because they are empty, encrypted or not Kubernetes objects. */
   readonly skippedDocuments: number;
+  /** Every file read, in order (`<stdin>` for standard input). */
+  readonly filesRead: readonly string[];
 }
 
 export interface LoadProblem {
@@ -294,7 +296,7 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
     else if (res.objects.length === 0 && res.problems.length === 0 && text.trim() !== "") otherFiles.push({ path: file, content: text });
   }
   if (problems.length) throw new ManifestLoadError(problems);
-  return { objects, otherFiles, skippedDocuments };
+  return { objects, otherFiles, skippedDocuments, filesRead: [...seen] };
 }
 
 /** Every regular file below a folder (for host files: Compose stacks, configs), with display paths. */

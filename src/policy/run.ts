@@ -7,9 +7,10 @@ export type { Waiver } from "./types.ts";
 
 /**
  * Exit codes of `homelab check` (and of a build's policy gate).
- * 0: no errors and no warnings; 1: at least one error; 3: warnings only.
+ * 0: no errors and no warnings; 1: at least one error; 3: warnings only;
+ * 4: nothing was checked (the input held no Kubernetes object), which must never pass as clean.
  */
-export const POLICY_EXIT = { clean: 0, errors: 1, warningsOnly: 3 } as const;
+export const POLICY_EXIT = { clean: 0, errors: 1, warningsOnly: 3, nothingChecked: 4 } as const;
 
 /** What the runner itself reports about waivers. Listed with the rules in the docs and the JSON. */
 export const WAIVER_RULES = [

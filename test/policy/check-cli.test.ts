@@ -5,11 +5,18 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parseCheckArgs, runCheck } from "../../src/cli/commands/check.ts";
+import { NothingToCheckError, parseCheckArgs, runCheck } from "../../src/cli/commands/check.ts";
 import { UserError } from "../../src/errors.ts";
 import { ALL_RULES, exitCodeFor } from "../../src/policy/index.ts";
 import { REPO, homelab } from "../helpers.ts";
-import { TODAY } from "./helpers.ts";
+import { scannerRules, TODAY } from "./helpers.ts";
+
+/** `secrets/scan-waivers.yaml` waiving, for files matching `path`, every scanner rule a violation message names. */
+function waiverFile(message: string, path: string): string {
+  const rules = scannerRules(message);
+  assert.ok(rules.length > 0, message);
+  return "waivers:\n" + rules.map((rule) => `  - rule: ${rule}\n    path: ${path}\n    reason: throwaway password of the local test database\n`).join("");
+}
 
 const CORPUS = "test/policy/corpus";
 const RULES = "test/policy/fixtures/rules";
@@ -64,6 +71,53 @@ describe("homelab check <paths>", () => {
     assert.match(r.stderr, /homelab check: could not load the manifests \(3 problems\):/);
     assert.match(r.stderr, /- no-such\.yaml: no such file or folder/);
     assert.match(r.stderr, /- test\/policy\/fixtures\/load\/broken-syntax\.yaml \(document 3, line 12\): Map keys must be unique/);
+  });
+
+  it("prints the load problems as JSON with --format json", () => {
+    const r = homelab(["check", "test/policy/fixtures/load/broken-syntax.yaml", "no-such.yaml", "--format", "json"]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      version: 1,
+      error: {
+        kind: "load",
+        message: "could not load the manifests (3 problems)",
+        problems: [
+          { file: "no-such.yaml", document: null, line: null, message: "no such file or folder" },
+          { file: "test/policy/fixtures/load/broken-syntax.yaml", document: 2, line: 9, message: "Flow sequence in block collection must be sufficiently indented and end with a ]" },
+          { file: "test/policy/fixtures/load/broken-syntax.yaml", document: 3, line: 12, message: "Map keys must be unique" },
+        ],
+      },
+    });
+    assert.match(r.stderr, /could not load the manifests \(3 problems\)/);
+  });
+
+  it("refuses to pass when there was nothing to check (exit 4)", () => {
+    const why = "(empty, comments only, encrypted, or YAML that is not a Kubernetes object)";
+    for (const input of ["", "\n", "# only a comment\n---\n"]) {
+      const r = homelab(["check", "-"], { input });
+      assert.equal(r.code, 4, JSON.stringify(input));
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, `homelab check: nothing to check: standard input holds no Kubernetes object ${why}\n`);
+    }
+    const empty = mkdtempSync(join(tmpdir(), "homelab-empty-"));
+    try {
+      const r = homelab(["check", empty]);
+      assert.equal(r.code, 4);
+      assert.equal(r.stderr, `homelab check: nothing to check: ${empty} has no .yaml, .yml or .json file\n`);
+      writeFileSync(join(empty, "values.yaml"), "replicas: 2\n");
+      writeFileSync(join(empty, "empty.yaml"), "");
+      const values = homelab(["check", empty]);
+      assert.equal(values.code, 4);
+      assert.equal(values.stderr, `homelab check: nothing to check: none of the 2 files read from ${empty} holds a Kubernetes object ${why}: ${empty}/empty.yaml, ${empty}/values.yaml\n`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    const json = homelab(["check", "-", "--format", "json"], { input: "" });
+    assert.equal(json.code, 4);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      version: 1,
+      error: { kind: "nothing-to-check", message: `nothing to check: standard input holds no Kubernetes object ${why}`, problems: [] },
+    });
   });
 
   it("lists the rules", () => {
@@ -177,15 +231,21 @@ describe("homelab check (the homelab repository)", () => {
 
     // The secret scanner's own waiver file applies here too.
     mkdirSync(join(root, "secrets"), { recursive: true });
-    writeFileSync(
-      join(root, "secrets", "scan-waivers.yaml"),
-      "waivers:\n  - rule: high-entropy-secret\n    path: hosts/*/compose.yaml\n    reason: throwaway password of the local test database\n",
-    );
+    writeFileSync(join(root, "secrets", "scan-waivers.yaml"), waiverFile(r.violations[0]!.message, "hosts/*/compose.yaml"));
     try {
       assert.deepEqual((await runCheck(opts({ config }), root, TODAY)).violations, []);
     } finally {
       rmSync(join(root, "secrets"), { recursive: true });
     }
+  });
+
+  it("refuses a rendered tree without objects", async () => {
+    const config = writeRepo("");
+    rmSync(join(root, "gitops", "shop", "estate.yaml"));
+    await assert.rejects(
+      runCheck(opts({ config }), root, TODAY),
+      (e: unknown) => e instanceof NothingToCheckError && e.exitCode === 4 && /^nothing to check: gitops\/shop\/kustomization\.yaml holds no Kubernetes object/.test(e.message),
+    );
   });
 
   it("says to build first when there is no rendered tree", async () => {

@@ -10,14 +10,19 @@ import {
   DEFAULT_KUBERNETES_VERSION,
   exitCodeFor,
   formatJson,
+  formatJsonFailure,
   formatTable,
   loadFiles,
   loadManifests,
+  ManifestLoadError,
   modelFromPlatform,
+  POLICY_EXIT,
   policyContext,
   runPolicies,
   WAIVER_RULES,
+  type LoadedManifests,
   type PolicyReport,
+  type ReportFailure,
 } from "../../policy/index.ts";
 import { type Command } from "../command.ts";
 
@@ -44,7 +49,31 @@ Options:
   --list-rules                Print the rules (id, severity, title) and exit.
   -h, --help                  Show this help.
 
-Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 2 usage, 70 internal error.`;
+Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 4 nothing to check (no
+Kubernetes object in the input), 2 usage, 70 internal error.`;
+
+/** The input held no Kubernetes object: a check of nothing must not look like a clean check. */
+export class NothingToCheckError extends UserError {
+  constructor(message: string) {
+    super(message, POLICY_EXIT.nothingChecked);
+    this.name = "NothingToCheckError";
+  }
+}
+
+/** Refuses input without a single object, saying what was read. */
+function requireObjects(loaded: LoadedManifests, what: string): void {
+  if (loaded.objects.length > 0) return;
+  const files = loaded.filesRead;
+  const why = "empty, comments only, encrypted, or YAML that is not a Kubernetes object";
+  let detail: string;
+  if (files.length === 0) detail = `${what} has no .yaml, .yml or .json file`;
+  else if (files.length === 1) detail = `${files[0] === "<stdin>" ? "standard input" : files[0]} holds no Kubernetes object (${why})`;
+  else {
+    const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
+    detail = `none of the ${files.length} files read from ${what} holds a Kubernetes object (${why}): ${shown}`;
+  }
+  throw new NothingToCheckError(`nothing to check: ${detail}`);
+}
 
 export interface CheckOptions {
   readonly paths: readonly string[];
@@ -99,6 +128,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   if (opts.paths.length) {
     const stdin = opts.paths.includes("-") ? readFileSync(0, "utf8") : undefined;
     const loaded = loadManifests(opts.paths, { cwd: root, ...(stdin !== undefined && { stdin }) });
+    requireObjects(loaded, opts.paths.map((p) => (p === "-" ? "standard input" : p)).join(", "));
     const ctx = policyContext({
       objects: loaded.objects,
       files: loaded.otherFiles,
@@ -111,6 +141,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   const tree = config.git.path;
   if (!existsSync(resolve(root, tree))) throw new UserError(`no rendered tree at ${tree}/; run \`homelab build\` first`);
   const loaded = loadManifests([tree], { cwd: root });
+  requireObjects(loaded, `${tree}/ (run \`homelab build\`)`);
   const ctx = policyContext({
     objects: loaded.objects,
     files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],
@@ -127,9 +158,23 @@ export async function runCheckCommand(opts: CheckOptions, root = process.cwd()):
     console.log(listRules());
     return 0;
   }
-  const report = await runCheck(opts, root);
+  let report: PolicyReport;
+  try {
+    report = await runCheck(opts, root);
+  } catch (err) {
+    // Whoever reads the JSON from stdout still gets JSON; the message also goes to stderr.
+    if (opts.format === "json" && err instanceof UserError) console.log(formatJsonFailure(failureOf(err)));
+    throw err;
+  }
   console.log(opts.format === "json" ? formatJson(report) : formatTable(report));
   return exitCodeFor(report, { failOnWarning: opts.failOnWarning });
+}
+
+function failureOf(err: UserError): ReportFailure {
+  if (err instanceof ManifestLoadError)
+    return { kind: "load", message: `could not load the manifests (${err.problems.length} problem${err.problems.length === 1 ? "" : "s"})`, problems: err.problems };
+  if (err instanceof NothingToCheckError) return { kind: "nothing-to-check", message: err.message };
+  return { kind: "input", message: err.message };
 }
 
 export const check: Command = {
