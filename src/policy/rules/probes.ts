@@ -20,21 +20,42 @@ export const probes: Rule = {
       if (kind === "Pod" && (pod.spec.restartPolicy === "Never" || pod.spec.restartPolicy === "OnFailure")) continue;
       for (const c of containersOf(pod, ["initContainers", "containers"])) {
         if (c.kind === "initContainers" && !isSidecar(c)) continue;
-        for (const probe of REQUIRED) {
-          if (c.container[probe] === undefined) out.push(violation(this, pod.owner, `${c.path}/${probe}`, `container '${c.name}' has no ${probe}`));
+        for (const probe of PROBES) {
+          const value = c.container[probe];
+          // `livenessProbe:` with nothing after it is null: no probe at all.
+          if (value === undefined || value === null) {
+            if ((REQUIRED as readonly string[]).includes(probe)) out.push(violation(this, pod.owner, `${c.path}/${probe}`, `container '${c.name}' has no ${probe}`));
+            continue;
+          }
+          const handler = handlerOf(value);
+          if (!handler) {
+            // The API server refuses a probe without an action, so `{}` is no probe either.
+            out.push(violation(this, pod.owner, `${c.path}/${probe}`, `${probe} of container '${c.name}' has no action (exec, httpGet, tcpSocket or grpc)`));
+            continue;
+          }
+          if (handler === "exec") {
+            if (!arr(rec(rec(value).exec).command).length)
+              out.push(violation(this, pod.owner, `${c.path}/${probe}/exec/command`, `${probe} of container '${c.name}' runs no command`));
+            continue;
+          }
+          out.push(...portProblems(this, c, probe, handler));
         }
-        for (const probe of PROBES) out.push(...portProblems(this, c, probe));
       }
     }
     return out;
   },
 };
 
-function portProblems(rule: Rule, c: ContainerAt, probe: (typeof PROBES)[number]): Violation[] {
-  const p = rec(c.container[probe]);
-  const handler = (["httpGet", "tcpSocket", "grpc"] as const).find((h) => p[h] !== undefined);
-  if (!handler) return [];
-  const port = rec(p[handler]).port;
+const HANDLERS = ["exec", "httpGet", "tcpSocket", "grpc"] as const;
+
+/** The probe's action; a null one (`httpGet:` left empty) is no action. */
+function handlerOf(probe: unknown): (typeof HANDLERS)[number] | undefined {
+  const p = rec(probe);
+  return HANDLERS.find((h) => p[h] !== undefined && p[h] !== null);
+}
+
+function portProblems(rule: Rule, c: ContainerAt, probe: (typeof PROBES)[number], handler: Exclude<(typeof HANDLERS)[number], "exec">): Violation[] {
+  const port = rec(rec(c.container[probe])[handler]).port;
   const declared = arr(c.container.ports).map(rec);
   const at = `${c.path}/${probe}/${handler}/port`;
   if (typeof port === "string" && !/^\d+$/.test(port)) {

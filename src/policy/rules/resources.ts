@@ -2,6 +2,11 @@ import { allContainers } from "../lib/pods.ts";
 import { rec, violation } from "../lib/util.ts";
 import type { Rule, Violation } from "../types.ts";
 
+/** A value that sets a quantity: `cpu: null` or `memory: ""` sets nothing, the API server drops it. */
+function isQuantity(v: unknown): boolean {
+  return (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v.trim() !== "");
+}
+
 export const resources: Rule = {
   id: "resources",
   title: "CPU and memory requests, and a memory limit",
@@ -17,10 +22,10 @@ export const resources: Rule = {
       const limits = rec(res.limits);
       const missing: string[] = [];
       // The API server copies a limit into a missing request, so a limit alone is a request too.
-      if (requests.cpu === undefined && limits.cpu === undefined) missing.push("requests.cpu");
-      if (requests.memory === undefined && limits.memory === undefined) missing.push("requests.memory");
-      if (limits.memory === undefined) missing.push("limits.memory");
-      if (missing.length) out.push(violation(this, c.pod.owner, `${c.path}/resources`, `container '${c.name}' has no ${missing.join(", ")}`));
+      if (!isQuantity(requests.cpu) && !isQuantity(limits.cpu)) missing.push("requests.cpu");
+      if (!isQuantity(requests.memory) && !isQuantity(limits.memory)) missing.push("requests.memory");
+      if (!isQuantity(limits.memory)) missing.push("limits.memory");
+      if (missing.length) out.push(violation(this, c.pod.owner, `${c.path}/resources`, `container '${c.name}' has no ${missing.join(", ")} (null and empty values set nothing)`));
     }
     return out;
   },
