@@ -3,7 +3,18 @@
  * out) so the build, the policy engine and `homelab secrets scan` share it. Findings never repeat the
  * secret itself, only where it is and what it looks like.
  */
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node as YNode, type Scalar as YScalar, type YAMLMap } from "yaml";
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Document,
+  type Node as YNode,
+  type YAMLMap,
+} from "yaml";
 import { UserError } from "../errors.ts";
 import { isEncryptedValue } from "./cipher.ts";
 import { hasSopsBlock, inspectSopsText } from "./sops.ts";
@@ -15,6 +26,18 @@ export interface Finding {
   readonly line: number;
   readonly rule: string;
   readonly message: string;
+}
+
+/** One file to scan. */
+export interface ScanInput {
+  /** Path relative to the repo root (waivers match it). */
+  readonly path: string;
+  readonly content: string;
+  /**
+   * Why the content could not be read (too large, unreadable); the file is then reported as an
+   * `unscanned-file` finding instead of being skipped silently.
+   */
+  readonly unscanned?: string;
 }
 
 /** An accepted false positive. The reason is mandatory and is printed with every waived finding. */
@@ -39,9 +62,11 @@ interface TokenRule {
   readonly re: RegExp;
 }
 
+const PRIVATE_KEY_HEADER = /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----/;
+
 /** Literal formats that are secrets wherever they appear. */
 const TOKEN_RULES: readonly TokenRule[] = [
-  { rule: "private-key", what: "a PEM private key", re: /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----/ },
+  { rule: "private-key", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
   { rule: "age-secret-key", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
   { rule: "github-token", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
   { rule: "gitlab-token", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
@@ -60,7 +85,8 @@ const TOKEN_RULES: readonly TokenRule[] = [
   {
     rule: "credentials-in-url",
     what: "a password inside a URL",
-    re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`$<{]+:(?![$<{*x]+@)[^\s:/@"'`$<{]{3,}@[^\s]/,
+    // The user may be empty (`redis://:password@host`); `$VAR`, `<placeholder>`, `{{ tpl }}` and `***` are not passwords.
+    re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`$<{]*:(?![$<{*x]+@)[^\s:/@"'`$<{]{2,}@[^\s]/,
   },
 ];
 
@@ -68,15 +94,67 @@ const TOKEN_RULES: readonly TokenRule[] = [
 export const SCAN_RULES: readonly { readonly rule: string; readonly what: string }[] = [
   { rule: "plaintext-secret-object", what: "a Kubernetes Secret with readable data/stringData values" },
   ...TOKEN_RULES.map(({ rule, what }) => ({ rule, what })),
-  { rule: "high-entropy-secret", what: "a random-looking value under a key named like password/token/secret/key" },
+  { rule: "literal-password", what: "a literal value (not a reference or placeholder) under a name ending in password/passwd/pass/pwd/passphrase/token/secret" },
+  { rule: "high-entropy-secret", what: "a random-looking value under a key named like secret/key/credential/auth" },
   { rule: "sops-block-invalid", what: "a *.sops.* file (or any file with a sops block) whose sops block or encrypted values are broken" },
   { rule: "sops-file-as-resource", what: "a *.sops.yaml listed as a kustomize resource, which would be applied still encrypted" },
+  { rule: "unparsable-file", what: "a YAML/JSON file that does not parse, so its structure could not be checked" },
+  { rule: "unscanned-file", what: "a file that could not be scanned in full: too large, unreadable or binary" },
 ];
 
-const SENSITIVE_KEY = /passw(?:or)?d|passwd|secret|token|api[-_]?key|apikey|private[-_]?key|access[-_]?key|credential|auth/i;
-/** Keys that name or point to a secret rather than hold one. */
-const REFERENCE_KEY = /(?:name|ref|file|path|dir|url|uri|endpoint|enabled|length|type|mode|field|header|ttl|expiry|expires|key[-_]?id|secretkey[-_]?ref|existing[-_]?secret.*|template|format|policy|source)$/i;
-const PLACEHOLDER = /^(?:x+|\*+|changeme|change[-_]?me|replace[-_]?me|todo|example.*|placeholder.*|redacted|none|null|dummy.*|fake.*)$/i;
+// ---------------------------------------------------------------- what a name says about its value
+
+/** `smtp_auth_password` → smtp, auth, password; `adminPassword` → admin, password; `checksum/secret` → checksum, secret. */
+function words(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/** Last words that make a name point to, describe or configure a secret instead of holding one. */
+const REFERENCE_WORDS = new Set(
+  (
+    "name names ref refs file files path paths dir directory url urls uri endpoint enabled enable disabled length type types mode field fields " +
+    "header headers ttl expiry expires expiration id ids template format policy source env var vars variable provider providers method methods " +
+    "scheme strategy hash hashed checksum digest fingerprint algorithm algo version duration timeout seconds minutes hours days period interval " +
+    "count size max min limit annotation annotations label labels selector mount volume location backend store class kind realm issuer " +
+    "audience scope scopes role roles user username login email host port prefix suffix regex pattern required create rotation namespace " +
+    "reference keys level cache lifetime age"
+  ).split(" "),
+);
+/** Any of these words anywhere in the name (existingSecret, checksum/secret) means it is not the secret itself. */
+const REFERENCE_ANYWHERE = new Set(["existing", "checksum", "sha256", "sha1", "md5"]);
+/** Names whose value is a password or token: any literal there is a leak, however short. */
+const STRONG_LAST = /^(?:password|passwd|pass|pwd|passphrase|token|secret)$|(?:password|passwd|passphrase|token|secret)$/;
+const PASSWORD_FAMILY = /(?:password|passwd|passphrase)$|^(?:pass|pwd)$/;
+/** Words that make a name sensitive anywhere in it; the value must then look random to be flagged. */
+const SENSITIVE_WORD = /^(?:.*password|.*passwd|passphrase|.*token|.*secret|credentials?|auth|authorization|apikey|privatekey|accesskey|secretkey)$/;
+/** `<qualifier> key` names a key that is a secret (api key, private key), unlike `passwordKey` (a key name). */
+const KEY_QUALIFIERS = new Set(["api", "private", "access", "secret", "signing", "encryption", "master", "shared", "client", "license", "ssh", "deploy", "session", "cookie", "auth", "webhook", "hmac", "app"]);
+
+type Tier = "strong" | "medium";
+
+/** How strongly a key name says its value is a secret, or undefined when it does not. */
+export function secretTier(key: string): Tier | undefined {
+  const w = words(key);
+  const last = w[w.length - 1];
+  if (!last || w.some((x) => REFERENCE_ANYWHERE.has(x))) return undefined;
+  if (REFERENCE_WORDS.has(last)) return undefined;
+  if (STRONG_LAST.test(last)) return "strong";
+  if (last === "key") {
+    const before = w[w.length - 2];
+    if (before && KEY_QUALIFIERS.has(before)) return before === "secret" || before === "api" ? "strong" : "medium";
+    return undefined;
+  }
+  if (last === "apikey" || last === "secretkey") return "strong";
+  return w.some((x) => SENSITIVE_WORD.test(x)) ? "medium" : undefined;
+}
+
+const PLACEHOLDER =
+  /^(?:x+|\*+|\.+|-+|_+|#+|changeme|change[-_ ]?me|change[-_ ]?it|replace[-_ ]?me|to[-_ ]?be[-_ ]?replaced|todo|tbd|fixme|example.*|placeholder.*|redacted|hidden|masked|none|null|nil|undefined|unset|dummy.*|fake.*|sample.*|your[-_ ].*|.*[-_ ]here|true|false|yes|no|on|off|~)$/i;
 
 function entropy(s: string): number {
   const counts = new Map<string, number>();
@@ -89,33 +167,112 @@ function entropy(s: string): number {
   return h;
 }
 
-/** A value that reads like a generated secret (or a real password), not a name, path, URL or template. */
-export function looksSecret(v: string): boolean {
-  if (v.length < 12 || /\s/.test(v)) return false;
-  if (isEncryptedValue(v) || PLACEHOLDER.test(v)) return false;
-  if (/^(?:\$|\{\{|<|\/|~\/|\.\/|[a-z][a-z0-9+.-]*:\/\/)/i.test(v)) return false;
-  // Kubernetes names and DNS names (with separators) are identifiers, not secrets.
-  if (/^[a-z0-9]+(?:[-.][a-z0-9]+)+$/.test(v)) return false;
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(v)).length;
-  return classes >= 2 && entropy(v) >= 3.0;
+function looksRandom(s: string): boolean {
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(s)).length;
+  return s.length >= 12 && classes >= 2 && entropy(s) >= 3.0;
 }
 
-function sensitiveKey(k: string): boolean {
-  return SENSITIVE_KEY.test(k) && !REFERENCE_KEY.test(k);
+/** `/run/secrets/db`, `./creds`, `~/.config/x`: a path, unless one segment is random-looking (a base64 token may start with `/`). */
+function isPathLike(v: string): boolean {
+  const m = /^(?:~|\.{1,2})?\/(.*)$/.exec(v);
+  if (!m || /[+=\s]/.test(v)) return false;
+  return m[1]!.split("/").every((seg) => /^[A-Za-z0-9._@-]*$/.test(seg) && !(seg.length >= 16 && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && /[0-9]/.test(seg)));
+}
+
+/** A value that names or points to a secret (template, variable, path, URL, function call) rather than being one. */
+function isReference(v: string): boolean {
+  return (
+    /^(?:\$|\{\{|<|%\(|@\w|\[\[)/.test(v) ||
+    /\{\{.*\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$__\w+\{/.test(v) ||
+    isPathLike(v) ||
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ||
+    // A call or an attribute path in a config language: env("X"), sys.env("X"), local.file.token.content.
+    /^[A-Za-z_][\w.]*\(/.test(v) ||
+    /^[a-z_]\w*(?:\.[A-Za-z_]\w*)+$/.test(v) ||
+    // An environment variable name, e.g. POSTGRES_PASSWORD_FILE.
+    /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(v)
+  );
+}
+
+/** The token part of `Bearer <token>` / `Basic <creds>`. */
+function credentialPart(v: string): string {
+  const m = /^(?:bearer|basic|token)\s+(\S+)$/i.exec(v.trim());
+  return m ? m[1]! : v.trim();
+}
+
+/** A value that reads like a generated secret (or a real password), not a name, path, URL or template. */
+export function looksSecret(value: string): boolean {
+  const v = credentialPart(value);
+  if (v.length < 12 || /\s/.test(v)) return false;
+  if (isEncryptedValue(v) || PLACEHOLDER.test(v) || isReference(v)) return false;
+  // Kubernetes names and DNS names (with separators) are identifiers, not secrets.
+  if (/^[a-z0-9]+(?:[-.][a-z0-9]+)+$/.test(v)) return false;
+  // snake_case identifiers such as generic_oauth.
+  if (/^[a-z]+(?:_[a-z]+)+$/.test(v)) return false;
+  return looksRandom(v);
+}
+
+/** A literal the operator typed in: anything but a placeholder, a reference or an encrypted value. */
+function isLiteral(value: string, key: string): boolean {
+  const v = credentialPart(value);
+  if (v === "" || isEncryptedValue(v) || PLACEHOLDER.test(v) || isReference(v)) return false;
+  // Under `secret`/`token` names a Kubernetes-style name is usually the name of a Secret object.
+  if (!PASSWORD_FAMILY.test(words(key).pop() ?? "") && /^[a-z0-9]+(?:[-.][a-z0-9]+)*$/.test(v) && /[-.]/.test(v)) return false;
+  return true;
+}
+
+/** What is wrong with `value` under `key`, as a rule and a message, or undefined. */
+function judge(key: string, raw: string | number, opts: { literal: boolean } = { literal: true }): { rule: string; message: string } | undefined {
+  const tier = secretTier(key);
+  if (!tier) return undefined;
+  const value = String(raw);
+  // A number under a password name (PIN, numeric password) is a literal too; under token/secret it is a setting.
+  const passwordName = PASSWORD_FAMILY.test(words(key).pop() ?? "");
+  if (tier === "strong" && opts.literal && isLiteral(value, key) && (passwordName || !/^\d+$/.test(value))) {
+    return { rule: "literal-password", message: `${JSON.stringify(key)} holds a literal value: ${redact(value)}` };
+  }
+  if (typeof raw === "string" && looksSecret(value)) return { rule: "high-entropy-secret", message: `value of ${JSON.stringify(key)} looks like a secret: ${redact(value)}` };
+  return undefined;
 }
 
 function redact(s: string): string {
   return `${s.slice(0, Math.min(4, Math.floor(s.length / 4)))}… (${s.length} chars)`;
 }
 
+/** File types whose unquoted right-hand sides are expressions (variables), not literals. */
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|rb|java|kt|rs|cs|php|swift|c|h|cc|cpp|hpp|lua)$/i;
+/** Documentation: `password: see the runbook` is prose, so only random-looking values count there. */
+const PROSE_FILE = /\.(?:md|markdown|txt|rst|adoc|html?)$/i;
+
+/**
+ * How line-based text is read: `config` (env, ini, properties, text inside YAML strings) where a
+ * right-hand side is a literal; `code` where only quoted ones are; `prose` where only random ones count.
+ */
+type TextKind = "config" | "code" | "prose";
+
+/** Keys whose string values are documentation (JSON schema descriptions, help texts). */
+const PROSE_KEY = /^(?:description|summary|help|title|comment|comments|message|note|notes|usage|doc|docs|example|examples|markdownDescription)$/i;
+
+function textKind(path: string): TextKind {
+  return CODE_FILE.test(path) ? "code" : PROSE_FILE.test(path) ? "prose" : "config";
+}
+
+// ---------------------------------------------------------------- one file
+
 interface RawFinding extends Finding {
   /** The offending line, used only to match waivers. */
   readonly text: string;
 }
 
+/** `key = value`, `key: "value"`, `"key": "value"`, `--key=value` (the `=` form of a flag included). */
+// Not `$password := …` (a template variable) nor `==`, `=>`, `=~` (comparisons).
+const ASSIGNMENT = /(?<![\w$.])(["'`]?)([A-Za-z_][A-Za-z0-9_.-]*)\1\s*(?::(?!=)|=(?![=>~]))\s*(["'`]?)([^"'`\s,;)=:][^"'`\s,;)]*)\3/g;
+/** `--password value` inside a command line. */
+const FLAG_VALUE = /(?:^|\s)--?([A-Za-z][A-Za-z0-9_.-]*)\s+(["']?)([^\s"'-][^\s"']*)\2/g;
+
 class FileScan {
   readonly out: RawFinding[] = [];
-  private readonly lines: string[];
+  readonly lines: string[];
   constructor(
     readonly path: string,
     readonly content: string,
@@ -127,100 +284,258 @@ class FileScan {
     this.out.push({ file: this.path, line, rule, message, text: this.lines[line - 1] ?? "" });
   }
 
-  tokens(): void {
-    this.lines.forEach((l, i) => {
+  tokens(lines: readonly string[] = this.lines): void {
+    lines.forEach((l, i) => {
       for (const r of TOKEN_RULES) {
         const m = r.re.exec(l);
-        if (m) this.add(i + 1, r.rule, `${r.what}: ${redact(m[0])}`);
+        if (!m) continue;
+        if (r.rule === "private-key" && !hasKeyMaterial(lines, i, m.index + m[0].length)) continue;
+        this.add(i + 1, r.rule, `${r.what}: ${redact(m[0])}`);
       }
     });
   }
 
-  /** Line-based `key = value` / `key: "value"` check for files that are not YAML/JSON. */
-  assignments(): void {
-    const re = /(["'`]?)([A-Za-z_][A-Za-z0-9_.-]*)\1\s*[:=]\s*(["'`]?)([^"'`\s,;)]+)\3/g;
-    this.lines.forEach((l, i) => {
-      for (const m of l.matchAll(re)) {
-        const key = m[2]!;
-        const value = m[4]!;
-        if (sensitiveKey(key) && looksSecret(value)) {
-          this.add(i + 1, "high-entropy-secret", `value of ${JSON.stringify(key)} looks like a secret: ${redact(value)}`);
-        }
+  /**
+   * Line-based `key = value` / `key: "value"` / `--key value` checks, for files that are not
+   * YAML/JSON and for text embedded in YAML/JSON strings (config files, env lists, command lines).
+   * `at` maps an index in `lines` to a line of the file.
+   */
+  assignments(lines: readonly string[], opts: { kind: TextKind; at: (i: number, needles: readonly string[]) => number; skip?: ReadonlySet<number> }): void {
+    const add = (line: number, j: { rule: string; message: string }) => {
+      if (!opts.skip?.has(line)) this.add(line, j.rule, j.message);
+    };
+    lines.forEach((l, i) => {
+      if (/^\s*(?:#|\/\/|;|\*|--\s)/.test(l)) return;
+      for (const m of l.matchAll(ASSIGNMENT)) {
+        const [, , key, quote, value] = m as unknown as [string, string, string, string, string];
+        // `secret: secretName: x` in a one-line example: the "value" is the next key.
+        if (!quote && value.endsWith(":")) continue;
+        // In code an unquoted right-hand side is a variable or an expression.
+        if (opts.kind === "code" && !quote) continue;
+        const j = judge(key, value, { literal: opts.kind !== "prose" });
+        if (j) add(opts.at(i, [key, value]), j);
+      }
+      if (opts.kind === "code") return;
+      // `--password value` is only flagged when the value looks generated: prose says "--token is required".
+      for (const m of l.matchAll(FLAG_VALUE)) {
+        const [, flag, , value] = m as unknown as [string, string, string, string];
+        if (secretTier(flag) !== "strong") continue;
+        const j = judge(flag, value, { literal: false });
+        if (j) add(opts.at(i, [flag, value]), j);
       }
     });
   }
+}
+
+/** A PEM header followed by base64 key material; header-only examples (`...`) are not keys. */
+function hasKeyMaterial(lines: readonly string[], i: number, afterHeader: number): boolean {
+  const material = (s: string) => /[A-Za-z0-9+/]{32,}/.test(s.replace(/\\n/g, "\n").replace(/^[\s#"'|>-]*/gm, ""));
+  if (material(lines[i]!.slice(afterHeader))) return true;
+  for (let j = i + 1; j < Math.min(lines.length, i + 8); j++) {
+    const l = lines[j]!;
+    if (/-----END /.test(l)) return false;
+    if (material(l)) return true;
+  }
+  return false;
 }
 
 function lineOf(lc: LineCounter, n: { range?: [number, number, number] | null } | null | undefined): number {
   return n?.range ? lc.linePos(n.range[0]).line : 1;
 }
 
-function scalarString(n: unknown): string | undefined {
-  return isScalar(n) && typeof n.value === "string" ? n.value : undefined;
+function endLineOf(lc: LineCounter, n: { range?: [number, number, number] | null } | null | undefined): number {
+  return n?.range ? lc.linePos(Math.max(n.range[0], n.range[1] - 1)).line : 1;
 }
 
-function mapGet(m: YAMLMap, key: string): unknown {
-  for (const p of m.items) if (isPair(p) && isScalar(p.key) && p.key.value === key) return p.value;
-  return undefined;
+function isMergeKey(k: unknown): boolean {
+  if (!isScalar(k)) return false;
+  const v = k.value;
+  return (typeof v === "symbol" && v.description === "<<") || (v === "<<" && (!k.type || k.type === "PLAIN"));
 }
 
-/** Walks YAML/JSON structure for Secret objects, sensitive keys and kustomizations. */
-function structural(fs: FileScan, encryptedFile: boolean): void {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(fs.content, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
-  if (!Array.isArray(docs)) return;
-  const isKustomization = /(^|\/)kustomization\.ya?ml$/i.test(fs.path);
+interface Entry {
+  readonly key: string;
+  readonly keyNode: YNode;
+  readonly value: unknown;
+  /** Pulled in through a `<<` merge key: reported at the merge key's line. */
+  readonly merged?: YNode;
+}
 
-  const visit = (n: unknown, topLevel: boolean): void => {
+/**
+ * Walks YAML/JSON structure for Secret objects, sensitive keys, secrets embedded in strings and
+ * kustomizations. Merge keys (`<<: *anchor`) and aliases are followed, as kubectl does.
+ */
+class Structure {
+  private readonly lc = new LineCounter();
+  private readonly docs: Document.Parsed[];
+  private doc!: Document.Parsed;
+  private readonly isKustomization: boolean;
+  /** data/stringData maps of Secret objects: already reported as plaintext-secret-object. */
+  private readonly secretData = new Set<unknown>();
+
+  constructor(
+    private readonly fs: FileScan,
+    private readonly encryptedFile: boolean,
+  ) {
+    this.docs = parseAllDocuments(fs.content, { lineCounter: this.lc, uniqueKeys: false, prettyErrors: false, merge: true }) as Document.Parsed[];
+    this.isKustomization = /(^|\/)kustomization\.ya?ml$/i.test(fs.path);
+  }
+
+  /** Reports parse errors; returns false when the structure could not be read at all. */
+  run(): boolean {
+    if (!Array.isArray(this.docs)) return false;
+    let ok = true;
+    for (const d of this.docs) {
+      if (d.errors.length) {
+        ok = false;
+        const e = d.errors[0]!;
+        const line = e.pos ? this.lc.linePos(e.pos[0]).line : 1;
+        this.fs.add(line, "unparsable-file", `does not parse as YAML/JSON (${e.message.split("\n")[0]}); nothing in it was checked structurally`);
+      }
+      this.doc = d;
+      // A broken document still yields a partial tree; what can be read is checked.
+      this.visit(d.contents, true, new Set());
+    }
+    return ok;
+  }
+
+  private deref(n: unknown, seen: Set<unknown> = new Set()): unknown {
+    let cur = n;
+    while (isAlias(cur)) {
+      if (seen.has(cur)) return undefined;
+      seen.add(cur);
+      try {
+        cur = cur.resolve(this.doc);
+      } catch {
+        return undefined;
+      }
+    }
+    return cur;
+  }
+
+  /** A map's entries, merge keys resolved: own keys win over merged ones, earlier merge sources over later. */
+  private entries(m: YAMLMap, seen: Set<unknown> = new Set()): Entry[] {
+    if (seen.has(m)) return [];
+    seen.add(m);
+    const own: Entry[] = [];
+    const merged: Entry[] = [];
+    for (const p of m.items) {
+      if (!isPair(p)) continue;
+      if (isMergeKey(p.key)) {
+        const src = this.deref(p.value);
+        const sources = isSeq(src) ? src.items.map((x) => this.deref(x)) : [src];
+        for (const s of sources) {
+          if (!isMap(s)) continue;
+          for (const e of this.entries(s, seen)) merged.push({ ...e, merged: e.merged ?? (p.key as YNode) });
+        }
+        continue;
+      }
+      if (!isScalar(p.key)) continue;
+      own.push({ key: String(p.key.value), keyNode: p.key as YNode, value: p.value });
+    }
+    const out = [...own];
+    for (const e of merged) if (!out.some((o) => o.key === e.key)) out.push(e);
+    return out;
+  }
+
+  private get(m: YAMLMap, key: string): unknown {
+    return this.deref(this.entries(m).find((e) => e.key === key)?.value);
+  }
+
+  private str(m: YAMLMap, key: string): string | undefined {
+    const v = this.get(m, key);
+    return isScalar(v) && typeof v.value === "string" ? v.value : undefined;
+  }
+
+  private at(e: Entry, node: unknown): number {
+    return lineOf(this.lc, e.merged ?? (node as YNode) ?? e.keyNode);
+  }
+
+  /** Checks a scalar found under `key` (a map key, or the `name` of a name/value pair). */
+  private value(key: string, node: unknown, line: number): void {
+    if (!isScalar(node)) return;
+    const v = node.value;
+    const j = typeof v === "string" ? judge(key, v) : typeof v === "number" || typeof v === "bigint" ? judge(key, Number(v)) : undefined;
+    if (j) this.fs.add(line, j.rule, j.message);
+  }
+
+  /** Text inside a string value: config files, env lists, command lines. `key` is the map key above it, if any. */
+  private embedded(node: unknown, key?: string): void {
+    if (!isScalar(node) || typeof node.value !== "string") return;
+    const text = node.value;
+    if (!/[:=]|\s-/.test(text)) return;
+    const from = lineOf(this.lc, node);
+    const to = endLineOf(this.lc, node);
+    const block = node.type === "BLOCK_LITERAL";
+    this.fs.assignments(text.split(/\r?\n/), {
+      kind: key !== undefined && PROSE_KEY.test(key) ? "prose" : "config",
+      at: (i, needles) => {
+        // A literal block maps line for line; elsewhere (folded, quoted, JSON-escaped) find the source line.
+        if (block && from + 1 + i <= to) return from + 1 + i;
+        for (let l = from; l <= to; l++) if (needles.every((n) => this.fs.lines[l - 1]?.includes(n))) return l;
+        return from;
+      },
+    });
+  }
+
+  private secretObject(n: YAMLMap): void {
+    if (this.str(n, "kind") !== "Secret" || this.str(n, "apiVersion") !== "v1") return;
+    for (const field of ["data", "stringData"]) {
+      const d = this.get(n, field);
+      if (!isMap(d)) continue;
+      this.secretData.add(d);
+      for (const e of this.entries(d)) {
+        const v = this.deref(e.value);
+        const s = isScalar(v) ? v.value : v;
+        if (s === null || s === "" || s === undefined) continue;
+        if (typeof s === "string" && isEncryptedValue(s)) continue;
+        this.fs.add(this.at(e, e.keyNode), "plaintext-secret-object", `Secret ${field}.${e.key} is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml`);
+      }
+    }
+  }
+
+  private visit(n: unknown, topLevel: boolean, seen: Set<unknown>): void {
+    if (!n || seen.has(n)) return;
+    seen.add(n);
     if (isSeq(n)) {
-      for (const it of n.items) visit(it, false);
+      n.items.forEach((it, i) => {
+        if (isScalar(it)) this.embedded(it);
+        // `["--password", "value"]`: a flag and its value as separate arguments.
+        const flag = isScalar(it) && typeof it.value === "string" ? /^--?([A-Za-z][A-Za-z0-9_.-]*)$/.exec(it.value) : null;
+        const next = n.items[i + 1];
+        if (flag && secretTier(flag[1]!) === "strong" && isScalar(next)) this.value(flag[1]!, next, lineOf(this.lc, next as YNode));
+        this.visit(it, false, seen);
+      });
       return;
     }
     if (!isMap(n)) return;
     // The sops block holds only ciphertext and armored age stanzas.
-    const skipSops = topLevel && encryptedFile;
-    if (mapGet(n, "kind") !== undefined && scalarString(mapGet(n, "kind")) === "Secret" && scalarString(mapGet(n, "apiVersion")) === "v1") {
-      for (const field of ["data", "stringData"]) {
-        const d = mapGet(n, field);
-        if (!isMap(d)) continue;
-        for (const p of d.items) {
-          if (!isPair(p)) continue;
-          const v = p.value;
-          const s = isScalar(v) ? v.value : v;
-          if (s === null || s === "" || s === undefined) continue;
-          if (typeof s === "string" && isEncryptedValue(s)) continue;
-          const k = isScalar(p.key) ? String(p.key.value) : "?";
-          fs.add(lineOf(lc, p.key as YNode), "plaintext-secret-object", `Secret ${field}.${k} is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml`);
-        }
-      }
-    }
-    const name = scalarString(mapGet(n, "name"));
-    const value = mapGet(n, "value");
-    if (name && sensitiveKey(name) && isScalar(value) && typeof value.value === "string" && looksSecret(value.value)) {
-      fs.add(lineOf(lc, value), "high-entropy-secret", `value of ${JSON.stringify(name)} looks like a secret: ${redact(value.value)}`);
+    const skipSops = topLevel && this.encryptedFile;
+    this.secretObject(n);
+    if (this.secretData.has(n)) return;
+    const name = this.str(n, "name");
+    if (name !== undefined) {
+      const valueEntry = this.entries(n).find((e) => e.key === "value");
+      if (valueEntry) this.value(name, this.deref(valueEntry.value), this.at(valueEntry, this.deref(valueEntry.value)));
     }
     for (const p of n.items) {
-      if (!isPair(p) || !isScalar(p.key)) continue;
+      if (!isPair(p) || !isScalar(p.key) || isMergeKey(p.key)) continue;
       const key = String(p.key.value);
       if (skipSops && key === "sops") continue;
-      const v = p.value as YScalar | null;
-      if (isScalar(v) && typeof v.value === "string" && sensitiveKey(key) && looksSecret(v.value)) {
-        fs.add(lineOf(lc, v), "high-entropy-secret", `value of ${JSON.stringify(key)} looks like a secret: ${redact(v.value)}`);
-      }
-      if (isKustomization && key === "resources" && isSeq(p.value)) {
+      const target = this.deref(p.value);
+      this.value(key, target, lineOf(this.lc, (p.value as YNode) ?? (p.key as YNode)));
+      if (isScalar(p.value)) this.embedded(p.value, key);
+      if (this.isKustomization && key === "resources" && isSeq(p.value)) {
         for (const r of p.value.items) {
-          const s = scalarString(r);
+          const s = isScalar(r) && typeof r.value === "string" ? r.value : undefined;
           if (s && /\.sops\.(ya?ml|json)$/.test(s)) {
-            fs.add(lineOf(lc, r as YNode), "sops-file-as-resource", `${s} is listed as a resource and would be applied encrypted; list it in a ksops generator`);
+            this.fs.add(lineOf(this.lc, r as YNode), "sops-file-as-resource", `${s} is listed as a resource and would be applied encrypted; list it in a ksops generator`);
           }
         }
       }
-      visit(p.value, false);
+      // Aliases are checked where their anchor is defined.
+      if (!isAlias(p.value)) this.visit(p.value, false, seen);
     }
-  };
-  for (const d of docs) {
-    if (d.errors.length) continue;
-    visit(d.contents, true);
   }
 }
 
@@ -254,32 +569,47 @@ export function checkWaivers(waivers: readonly Waiver[]): void {
   if (bad.length) throw new UserError(`invalid scan waivers:\n${bad.map((b) => `  - ${b}`).join("\n")}`);
 }
 
-function scanOne(path: string, content: string): RawFinding[] {
-  if (content.includes("\u0000")) return [];
+function scanOne(f: ScanInput): RawFinding[] {
+  const { path, content } = f;
+  if (f.unscanned !== undefined) {
+    const fs = new FileScan(path, "");
+    fs.add(1, "unscanned-file", `not scanned: ${f.unscanned}`);
+    return fs.out;
+  }
+  if (content.includes("\u0000")) {
+    // Binary: the printable text can still carry a key or token in a known format.
+    const fs = new FileScan(path, content.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " "));
+    fs.tokens();
+    fs.add(1, "unscanned-file", "binary content (NUL bytes): only known token formats were checked; keep binaries out of the scanned tree or waive the file with a reason");
+    return fs.out;
+  }
   const fs = new FileScan(path, content);
   fs.tokens();
   const format = formatForPath(path);
   const named = /\.sops\.(ya?ml|json|env)$/i.test(path);
+  const lineAt = (i: number) => i + 1;
   if (format === "yaml" || format === "json") {
     const encrypted = hasSopsBlock(content, format);
     if (named || encrypted) sopsChecks(fs, format);
-    structural(fs, encrypted);
+    // Unparsable: fall back to the line-based checks so a `password: …` line is still named
+    // (unless what could be parsed already reported that line).
+    if (!new Structure(fs, encrypted).run()) fs.assignments(fs.lines, { kind: "config", at: lineAt, skip: new Set(fs.out.map((f) => f.line)) });
   } else if (format === "dotenv" && (named || hasSopsBlock(content, "dotenv"))) {
     sopsChecks(fs, "dotenv");
   } else {
-    fs.assignments();
+    fs.assignments(fs.lines, { kind: textKind(path), at: lineAt });
   }
   return fs.out;
 }
 
 /** Scans and sorts findings; waived ones are reported separately, with unused waivers. */
-export function scanReport(files: readonly { path: string; content: string }[], waivers: readonly Waiver[] = []): ScanReport {
+export function scanReport(files: readonly ScanInput[], waivers: readonly Waiver[] = []): ScanReport {
   checkWaivers(waivers);
   const compiled = waivers.map((w) => ({ w, re: globRe(w.path), used: false }));
   const findings: Finding[] = [];
   const waived: { finding: Finding; waiver: Waiver }[] = [];
   for (const f of files) {
-    for (const raw of scanOne(f.path, f.content)) {
+    for (const raw of scanOne(f)) {
       const { text, ...finding } = raw;
       const hit = compiled.find((c) => c.w.rule === finding.rule && c.re.test(finding.file) && (c.w.match === undefined || text.includes(c.w.match)));
       if (hit) {
@@ -294,7 +624,7 @@ export function scanReport(files: readonly { path: string; content: string }[], 
 }
 
 /** Findings that no waiver covers. */
-export function scanFiles(files: readonly { path: string; content: string }[], waivers?: readonly Waiver[]): Finding[] {
+export function scanFiles(files: readonly ScanInput[], waivers?: readonly Waiver[]): Finding[] {
   return [...scanReport(files, waivers).findings];
 }
 
