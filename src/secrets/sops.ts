@@ -144,20 +144,30 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
   return { plain, stash };
 }
 
-/** Recovers the data key with any identity of the key ring. */
+/**
+ * Recovers the data key with any identity of the key ring. Like sops, every stanza is tried: one
+ * broken stanza (another recipient's, say) must not lock out the recipients whose stanzas are fine.
+ */
 export async function unwrapFileKey(f: SopsFile, keys: KeyRing): Promise<{ dataKey: Buffer; openedBy: string }> {
   const identities = keys.entries.map((e) => e.identity);
+  const broken: string[] = [];
   for (const a of f.metadata.age) {
     let k: Uint8Array | null;
     try {
       k = await unwrapDataKey(a.enc, identities);
     } catch (e) {
-      throw new SopsFormatError(`${f.file}: age recipient ${a.recipient}: ${(e as Error).message}`);
+      broken.push(`age recipient ${a.recipient}: ${(e as Error).message}`);
+      continue;
     }
-    if (k) {
-      if (k.length !== DATA_KEY_BYTES) throw new SopsFormatError(`${f.file}: the data key is ${k.length} bytes, expected ${DATA_KEY_BYTES}`);
-      return { dataKey: Buffer.from(k), openedBy: a.recipient };
+    if (!k) continue;
+    if (k.length !== DATA_KEY_BYTES) {
+      broken.push(`age recipient ${a.recipient}: the data key is ${k.length} bytes, expected ${DATA_KEY_BYTES}`);
+      continue;
     }
+    return { dataKey: Buffer.from(k), openedBy: a.recipient };
+  }
+  if (broken.length) {
+    throw new SopsFormatError(`${f.file}: no age stanza could be opened; broken stanzas:\n${broken.map((b) => `  - ${b}`).join("\n")}`);
   }
   throw new NoMatchingKeyError(
     f.file,

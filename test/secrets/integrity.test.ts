@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { MacMismatchError, NoMatchingKeyError, SECRETS_EXIT } from "../../src/secrets/errors.ts";
+import { MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../src/secrets/errors.ts";
 import { loadKeyRing, parseIdentities, sopsKeysPath } from "../../src/secrets/keys.ts";
 import { encrypt, verify, keyRingOf } from "../../src/secrets/sops.ts";
 import { SOPS_FIXTURES, fixtureKeys, needShared, newKeyFile, tempDir } from "./helpers.ts";
@@ -150,6 +150,28 @@ describe("wrong or missing key", () => {
         ]);
         for (const r of e.expected) assert.ok(e.message.includes(`  - ${r}`), r);
         assert.match(e.message, new RegExp(`Identities tried:\\n  - ${stranger.recipient}`));
+        return true;
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a corrupt stanza of one recipient does not lock out the others (every stanza is tried, as sops does)", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const a = await newKeyFile(dir, "a.txt");
+      const b = await newKeyFile(dir, "b.txt");
+      const text = await encrypt(SECRET_YAML, { format: "yaml", recipients: [a.recipient, b.recipient], rules: { encryptedRegex: "^(data|stringData)$" } });
+      const lines = text.split("\n");
+      const first = lines.findIndex((l) => l.includes("-----BEGIN AGE ENCRYPTED FILE-----"));
+      lines[first + 1] = lines[first + 1]!.replace(/[A-Za-z0-9+/=]+$/, Buffer.from("not an age file at all").toString("base64"));
+      const corrupt = lines.join("\n");
+      assert.equal((await verify(corrupt, "yaml", b.keys, "two.sops.yaml")).openedBy, b.recipient);
+      await assert.rejects(verify(corrupt, "yaml", a.keys, "two.sops.yaml"), (e: unknown) => {
+        assert.ok(e instanceof SopsFormatError, String(e));
+        assert.equal(e.exitCode, 1);
+        assert.match(e.message, new RegExp(`^two\\.sops\\.yaml: no age stanza could be opened; broken stanzas:\\n  - age recipient ${a.recipient}: `));
         return true;
       });
     } finally {
