@@ -50,27 +50,33 @@ export function parseEncryptedValue(s: string): EncryptedValue {
 }
 
 /**
- * Remembers the IV each (additional data, plaintext) pair was decrypted with, so re-encrypting an
- * unchanged value yields the same ciphertext and Git diffs show only what really changed.
+ * Remembers the IV each value was decrypted with, by position and plaintext, so re-encrypting an
+ * unchanged value yields the same ciphertext and Git diffs show only what really changed. Keyed by
+ * position, not by additional data: list items share their parent's additional data, and reusing
+ * one item's IV for an equal sibling would make equal values visibly equal.
  */
 export class IvStash {
   private readonly map = new Map<string, Buffer>();
 
-  private static id(aad: string, v: Scalar | Comment): string {
-    return `${aad}\u0000${leafType(v)}\u0000${leafBytes(v).toString("base64")}`;
+  private static id(at: string, v: Scalar | Comment): string {
+    return `${at}\u0000${leafType(v)}\u0000${leafBytes(v).toString("base64")}`;
   }
-  remember(aad: string, v: Scalar | Comment, iv: Buffer): void {
-    this.map.set(IvStash.id(aad, v), iv);
+  /** `at` identifies the value's position (or, for the MAC, its additional data). */
+  remember(at: string, v: Scalar | Comment, iv: Buffer): void {
+    this.map.set(IvStash.id(at, v), iv);
   }
-  recall(aad: string, v: Scalar | Comment): Buffer | undefined {
-    return this.map.get(IvStash.id(aad, v));
+  recall(at: string, v: Scalar | Comment): Buffer | undefined {
+    return this.map.get(IvStash.id(at, v));
   }
 }
 
-/** Encrypts one value; empty strings stay empty, as in sops. */
-export function encryptValue(v: Scalar | Comment, key: Buffer, aad: string, stash?: IvStash): string {
+/**
+ * Encrypts one value; empty strings stay empty, as in sops. `at` is the stash key (the value's
+ * position); it defaults to the additional data, which is unique only for the MAC.
+ */
+export function encryptValue(v: Scalar | Comment, key: Buffer, aad: string, stash?: IvStash, at: string = aad): string {
   if ((typeof v === "string" && v === "") || (v instanceof Comment && v.value === "")) return "";
-  const iv = stash?.recall(aad, v) ?? randomBytes(IV_BYTES);
+  const iv = stash?.recall(at, v) ?? randomBytes(IV_BYTES);
   const c = createCipheriv("aes-256-gcm", key, iv);
   c.setAAD(Buffer.from(aad, "utf8"));
   const data = Buffer.concat([c.update(leafBytes(v)), c.final()]);
@@ -79,7 +85,7 @@ export function encryptValue(v: Scalar | Comment, key: Buffer, aad: string, stas
 }
 
 /** Decrypts one `ENC[...]` value back to its typed form. */
-export function decryptValue(s: string, key: Buffer, aad: string, stash?: IvStash): Scalar | Comment {
+export function decryptValue(s: string, key: Buffer, aad: string, stash?: IvStash, at: string = aad): Scalar | Comment {
   if (s === "") return "";
   const e = parseEncryptedValue(s);
   let plain: Buffer;
@@ -93,7 +99,7 @@ export function decryptValue(s: string, key: Buffer, aad: string, stash?: IvStas
   }
   const text = plain.toString("utf8");
   const out = typed(text, e.type);
-  stash?.remember(aad, out, e.iv);
+  stash?.remember(at, out, e.iv);
   return out;
 }
 

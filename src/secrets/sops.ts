@@ -97,8 +97,9 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
   if (macOnly) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const stash = new IvStash();
   const plain = f.branches.map((b) => cloneValue(b));
-  for (const b of plain) {
-    walkBranch(b, (leaf, path, stack) => {
+  for (const [doc, b] of plain.entries()) {
+    walkBranch(b, (leaf, path, stack, pos) => {
+      const at = `${doc}${pos}`;
       const isComment = leaf instanceof Comment;
       const encrypted = rs.shouldBeEncrypted(path, stack, isComment);
       let v: Scalar | Comment = leaf;
@@ -106,7 +107,7 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
         if (leaf instanceof Comment) {
           // Comments are outside the MAC; sops keeps the text when it does not decrypt.
           try {
-            v = decryptValue(leaf.value, key, aadOf(path), stash);
+            v = decryptValue(leaf.value, key, aadOf(path), stash, at);
             if (!(v instanceof Comment)) v = leaf;
             else v = new Comment(v.value, leaf.inline);
           } catch {
@@ -114,7 +115,7 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
           }
         } else if (typeof leaf === "string") {
           try {
-            v = decryptValue(leaf, key, aadOf(path), stash);
+            v = decryptValue(leaf, key, aadOf(path), stash, at);
           } catch (e) {
             if (!(e instanceof ValueDecryptError)) throw e;
             const where = path.join(".") || "(top level)";
@@ -208,14 +209,14 @@ export function seal(input: SealInput): string {
   const hash = createHash("sha512");
   if (macOnly) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const out = input.plain.map((b) => cloneValue(b));
-  for (const b of out) {
+  for (const [doc, b] of out.entries()) {
     if (input.format !== "dotenv" && b.items.some((i) => i.key === "sops")) throw new AlreadyEncryptedError("input");
-    walkBranch(b, (leaf, path, stack) => {
+    walkBranch(b, (leaf, path, stack, pos) => {
       const isComment = leaf instanceof Comment;
       const encrypted = rs.shouldBeEncrypted(path, stack, isComment);
       if ((!macOnly || encrypted) && !isComment) hash.update(leafBytes(leaf));
       if (!encrypted) return leaf;
-      const enc = encryptValue(leaf, input.dataKey, aadOf(path), input.stash);
+      const enc = encryptValue(leaf, input.dataKey, aadOf(path), input.stash, `${doc}${pos}`);
       return isComment ? new Comment(enc, (leaf as Comment).inline) : enc;
     });
   }

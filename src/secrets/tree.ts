@@ -151,50 +151,54 @@ export class RuleSet {
   }
 }
 
-export type LeafVisitor = (leaf: Scalar | Comment, path: readonly string[], commentsStack: readonly (readonly string[])[]) => Scalar | Comment;
+/**
+ * `at` names the leaf's position (document-relative: map keys, list indexes, comment slots), unlike
+ * `path`, which list items share with their siblings.
+ */
+export type LeafVisitor = (leaf: Scalar | Comment, path: readonly string[], commentsStack: readonly (readonly string[])[], at: string) => Scalar | Comment;
 
 /**
  * Walks every leaf in document order exactly as sops does (comments included, list items share
  * their parent's path, nulls skipped) and replaces it with the visitor's result, in place.
  */
-export function walkBranch(branch: Branch, visit: LeafVisitor, path: string[] = [], stack: string[][] = []): void {
+export function walkBranch(branch: Branch, visit: LeafVisitor, path: string[] = [], stack: string[][] = [], at = ""): void {
   const frame: string[] = [];
   const s = [...stack, frame];
-  for (const item of branch.items) {
+  branch.items.forEach((item, i) => {
     if (item.key instanceof Comment) {
       frame.push(item.key.value);
-      const out = visit(item.key, path, s);
+      const out = visit(item.key, path, s, `${at}/#${i}`);
       item.key = out instanceof Comment ? out : new Comment(String(out), item.key.inline);
-      continue;
+      return;
     }
     const valueIsComment = item.value instanceof Comment;
     if (valueIsComment) frame.push((item.value as Comment).value);
-    item.value = walkValue(item.value, [...path, item.key], s, visit);
+    item.value = walkValue(item.value, [...path, item.key], s, visit, `${at}/${JSON.stringify(item.key)}`);
     if (!valueIsComment) frame.length = 0;
-  }
+  });
 }
 
-function walkList(list: Value[], path: string[], stack: string[][], visit: LeafVisitor): Value[] {
+function walkList(list: Value[], path: string[], stack: string[][], visit: LeafVisitor, at: string): Value[] {
   const frame: string[] = [];
   const s = [...stack, frame];
   for (let i = 0; i < list.length; i++) {
     const v = list[i]!;
     const isComment = v instanceof Comment;
     if (isComment) frame.push(v.value);
-    list[i] = walkValue(v, path, s, visit);
+    list[i] = walkValue(v, path, s, visit, `${at}/${i}`);
     if (!isComment) frame.length = 0;
   }
   return list;
 }
 
-function walkValue(v: Value, path: string[], stack: string[][], visit: LeafVisitor): Value {
+function walkValue(v: Value, path: string[], stack: string[][], visit: LeafVisitor, at: string): Value {
   if (v === null) return null;
   if (v instanceof Branch) {
-    walkBranch(v, visit, path, stack);
+    walkBranch(v, visit, path, stack, at);
     return v;
   }
-  if (Array.isArray(v)) return walkList(v, path, stack, visit);
-  const out = visit(v, path, stack);
+  if (Array.isArray(v)) return walkList(v, path, stack, visit, at);
+  const out = visit(v, path, stack, at);
   if (v instanceof Comment && !(out instanceof Comment)) return new Comment(String(out), v.inline);
   return out;
 }

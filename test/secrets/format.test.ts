@@ -286,6 +286,26 @@ describe("changing values and keys", () => {
     assert.deepEqual(await decryptToObject(next, "yaml", me.keys), { a: "one", b: "TWO" });
   });
 
+  it("equal values at different places never share an IV after re-sealing (list items share their key path)", async () => {
+    const text = await enc("pins:\n  - '1234'\n  - '1234'\n  - '5678'\nother: '1234'\n");
+    const before = [0, 1, 2].map((i) => raw(text, ["pins", i]));
+    assert.equal(new Set(before).size, 3);
+    const opened = await openSopsFile(loadSopsFile(text, "yaml"), me.keys);
+    const plain = opened.plain.map((b) => b);
+    setPath(plain[0]!, ["other"], "changed");
+    const next = reseal(opened, plain);
+    // Each unchanged item keeps its own ciphertext: equal plaintexts stay indistinguishable.
+    assert.deepEqual([0, 1, 2].map((i) => raw(next, ["pins", i])), before);
+    // An item moved to another position is encrypted afresh rather than borrowing a neighbour's IV.
+    const swapped = opened.plain.map((b) => b);
+    setPath(swapped[0]!, ["pins", 2], "1234");
+    const third = reseal(opened, swapped);
+    const after = [0, 1, 2].map((i) => raw(third, ["pins", i]));
+    assert.equal(new Set(after).size, 3);
+    assert.deepEqual(after.slice(0, 2), before.slice(0, 2));
+    assert.deepEqual(await decryptToObject(third, "yaml", me.keys), { pins: ["1234", "1234", "1234"], other: "changed" });
+  });
+
   it("updatekeys re-wraps the data key without touching values or MAC", async () => {
     const text = await enc(src);
     const r = await updateKeys(text, "yaml", me.keys, [me.recipient, you.recipient]);
