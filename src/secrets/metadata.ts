@@ -242,7 +242,7 @@ export function extractMetadata(branches: readonly Branch[], format: SopsFormat,
   if (format === "dotenv") {
     const first = branches[0] ?? new Branch();
     const meta = first.items.filter((i) => typeof i.key === "string" && i.key.startsWith("sops_"));
-    if (meta.length === 0) throw new SopsFormatError(`${file}: sops metadata not found (the file is not encrypted)`);
+    if (meta.length === 0) throw new SopsFormatError(`${file}: not a sops file: sops metadata not found (the file is not encrypted)`);
     const rest = new Branch(first.items.filter((i) => !meta.includes(i)));
     return { branches: [rest], block: unflattenBlock(meta) };
   }
@@ -255,7 +255,7 @@ export function extractMetadata(branches: readonly Branch[], format: SopsFormat,
     }
     return new Branch(b.items.filter((it) => it.key !== "sops"));
   });
-  if (block === undefined) throw new SopsFormatError(`${file}: sops metadata not found (the file is not encrypted)`);
+  if (block === undefined) throw new SopsFormatError(`${file}: not a sops file: sops metadata not found (the file is not encrypted)`);
   return { branches: out, block };
 }
 

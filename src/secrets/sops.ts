@@ -68,7 +68,15 @@ export interface OpenedSopsFile extends SopsFile {
 
 /** Parses an encrypted file and its sops block; throws SopsFormatError when it is not one. */
 export function loadSopsFile(text: string, format: SopsFormat, file = "<input>"): SopsFile {
-  const docs = parseEncryptedText(text, format, file);
+  let docs: Branch[];
+  try {
+    docs = parseEncryptedText(text, format, file);
+  } catch (e) {
+    // A file that does not parse and has no sops key at all is simply not a sops file.
+    if (!(e instanceof SopsFormatError) || /(^|\n)\s*"?sops"?\s*:|(^|\n)sops_/.test(text)) throw e;
+    const as = format === "binary" ? "JSON (sops keeps other files as JSON with a sops block)" : format.toUpperCase();
+    throw new SopsFormatError(`${file}: not a sops file: no sops metadata, and it does not parse as ${as}`);
+  }
   const { branches, block } = extractMetadata(docs, format, file);
   const { metadata, problems } = readMetadata(block);
   if (!metadata) throw new SopsFormatError(`${file}: invalid sops block: ${problems.join("; ")}`);

@@ -96,6 +96,15 @@ describe("real sops fixtures", () => {
   it("a file without a sops block is rejected as not encrypted", (t) => {
     if (!needShared(t)) return;
     const plain = readFileSync(join(SOPS_FIXTURES, "sops-age/secret.json"), "utf8");
-    assert.throws(() => loadSopsFile(plain, "json", "secret.json"), (e: unknown) => e instanceof SopsFormatError && /sops metadata not found/.test(e.message));
+    assert.throws(() => loadSopsFile(plain, "json", "secret.json"), (e: unknown) => e instanceof SopsFormatError && /^secret\.json: not a sops file: sops metadata not found/.test(e.message));
+  });
+
+  it("a file that is not even in the store's syntax is 'not a sops file', not a parse error", () => {
+    const is = (text: string, format: "binary" | "json" | "yaml", file: string, re: RegExp) =>
+      assert.throws(() => loadSopsFile(text, format, file), (e: unknown) => e instanceof SopsFormatError && re.test(e.message) && !/invalid JSON/.test(e.message));
+    is("# Notes\nnothing encrypted here\n", "binary", "README.md", /^README\.md: not a sops file: no sops metadata, and it does not parse as JSON/);
+    is("a: [unclosed\n", "yaml", "x.yaml", /^x\.yaml: not a sops file: no sops metadata, and it does not parse as YAML$/);
+    // With a sops key in it, the parse error itself is what the operator needs to see.
+    assert.throws(() => loadSopsFile("a: [unclosed\nsops:\n  mac: x\n", "yaml", "y.yaml"), /y\.yaml:\d+:\d+: invalid YAML/);
   });
 });

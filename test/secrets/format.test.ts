@@ -350,6 +350,6 @@ describe("structural inspection (no key needed)", () => {
     ]);
   });
   it("a file without a sops block", () => {
-    assert.deepEqual(inspectSopsText("a: b\n", "yaml", "x.sops.yaml").problems, ["sops metadata not found (the file is not encrypted)"]);
+    assert.deepEqual(inspectSopsText("a: b\n", "yaml", "x.sops.yaml").problems, ["not a sops file: sops metadata not found (the file is not encrypted)"]);
   });
 });
