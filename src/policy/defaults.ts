@@ -1,35 +1,40 @@
 import type { HostAccessAllowance, RbacAllowance } from "./types.ts";
 
 /**
- * Node agents whose job is to look at the host. Object patterns cover the names the upstream charts
- * give them under any release name.
+ * The homelab's own node agents, whose job is to look at the host: exact `Kind namespace/name`,
+ * exactly the host paths (read-only), namespaces and ports each one uses. The monitoring component
+ * renders them under these names (`fullnameOverride`), in the `monitoring` namespace. Applied with
+ * the homelab model only; foreign manifests get no allowance unless one is given.
  */
 export const DEFAULT_HOST_PATH_ALLOWLIST: readonly HostAccessAllowance[] = [
   {
-    object: "DaemonSet *node-exporter",
-    reason: "node-exporter reports the node's own CPU, memory, disk and network, read from the host's /proc, /sys and root filesystem",
+    object: "DaemonSet monitoring/node-exporter",
+    reason: "node-exporter reports the node's own CPU, memory, disk and network: it reads /proc, /sys and the root filesystem, sees the host's processes and network interfaces, and serves its metrics on the node's port 9100",
     paths: ["/proc", "/sys", "/"],
+    readOnly: true,
     namespaces: ["network", "pid"],
+    ports: [9100],
   },
   {
-    object: "DaemonSet *alloy",
+    object: "DaemonSet monitoring/alloy",
     reason: "Alloy tails the container logs the kubelet writes under /var/log on the node and ships them to Loki",
     paths: ["/var/log"],
+    readOnly: true,
   },
 ];
 
-/** Controllers whose purpose needs broad RBAC. */
+/** Controllers whose purpose needs broad RBAC, by the exact names their pinned charts give them. */
 export const DEFAULT_RBAC_ALLOWLIST: readonly RbacAllowance[] = [
   {
-    object: "ClusterRole *argocd-application-controller",
+    object: "ClusterRole argocd-application-controller",
     reason: "Argo CD applies whatever Git declares, so its controller must be able to manage every kind",
   },
   {
-    object: "ClusterRole *argocd-server",
+    object: "ClusterRole argocd-server",
     reason: "the Argo CD UI/API shows, deletes and patches live objects of every kind for the Applications it manages",
   },
   {
-    object: "ClusterRoleBinding *velero*",
+    object: "ClusterRoleBinding velero-server",
     reason: "Velero backs up and restores every kind of object, which its chart grants through cluster-admin",
   },
 ];

@@ -25,23 +25,26 @@ export interface PolicyInput {
   readonly model?: HomelabModel;
   /** @default DEFAULT_KUBERNETES_VERSION */
   readonly kubernetesVersion?: string;
-  /** @default DEFAULT_HOST_PATH_ALLOWLIST */
+  /**
+   * The allowlists belong to the homelab: foreign manifests get none unless they are passed here.
+   * @default DEFAULT_HOST_PATH_ALLOWLIST with a model, [] without
+   */
   readonly hostPathAllowlist?: readonly HostAccessAllowance[];
-  /** @default DEFAULT_RBAC_ALLOWLIST */
+  /** @default DEFAULT_RBAC_ALLOWLIST with a model, [] without */
   readonly rbacAllowlist?: readonly RbacAllowance[];
   /** @default none */
   readonly secretScanWaivers?: PolicyContext["secretScanWaivers"];
 }
 
-/** A PolicyContext with the default allowlists filled in. */
+/** A PolicyContext with the defaults filled in (the homelab's allowlists only with its model). */
 export function policyContext(input: PolicyInput): PolicyContext {
   return {
     objects: input.objects,
     ...(input.files !== undefined && { files: input.files }),
     ...(input.model !== undefined && { model: input.model }),
     kubernetesVersion: input.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
-    hostPathAllowlist: input.hostPathAllowlist ?? DEFAULT_HOST_PATH_ALLOWLIST,
-    rbacAllowlist: input.rbacAllowlist ?? DEFAULT_RBAC_ALLOWLIST,
+    hostPathAllowlist: input.hostPathAllowlist ?? (input.model ? DEFAULT_HOST_PATH_ALLOWLIST : []),
+    rbacAllowlist: input.rbacAllowlist ?? (input.model ? DEFAULT_RBAC_ALLOWLIST : []),
     ...(input.secretScanWaivers !== undefined && { secretScanWaivers: input.secretScanWaivers }),
   };
 }

@@ -37,25 +37,38 @@ export interface PolicyFile {
  * it records that a workload's job *is* to look at the host (node-exporter, a log collector).
  */
 export interface HostAccessAllowance {
-  /** `Kind namespace/name` of the workload; `*` globs allowed (e.g. `DaemonSet monitoring/*node-exporter`). */
+  /**
+   * `Kind namespace/name` of the workload. `*` matches within a name or namespace, never across the
+   * `/` (e.g. `DaemonSet monitoring/node-exporter`; prefer exact names).
+   */
   readonly object: string;
   /** Why the workload needs the host. Shown in the docs. */
   readonly reason: string;
   /**
-   * hostPath paths it may mount; a path also allows everything below it.
+   * The exact hostPath paths it may mount (trailing and doubled slashes aside); nothing below them.
    * @default [] (no hostPath volumes)
    */
   readonly paths?: readonly string[];
   /**
-   * Host namespaces it may share. `network` also allows hostPorts.
+   * Every container that mounts one of `paths` must mount it read-only.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
+   * Host namespaces it may share.
    * @default [] (none)
    */
   readonly namespaces?: readonly ("network" | "pid" | "ipc")[];
+  /**
+   * Host ports it may bind: `hostPort`s, and with the host network every `containerPort`.
+   * @default [] (none)
+   */
+  readonly ports?: readonly number[];
 }
 
 /** A permanent, reasoned exception to the RBAC rule (wildcards, cluster-admin bindings). */
 export interface RbacAllowance {
-  /** `Kind name` / `Kind namespace/name` of the Role, ClusterRole or binding; `*` globs allowed. */
+  /** `Kind name` / `Kind namespace/name` of the Role, ClusterRole or binding; `*` matches within a name, never across `/`. */
   readonly object: string;
   readonly reason: string;
 }
@@ -99,7 +112,9 @@ export interface PolicyContext {
   readonly model?: HomelabModel;
   /** Target Kubernetes minor version, e.g. `"1.34"`. */
   readonly kubernetesVersion: string;
+  /** Node agents admitted to host access; empty for foreign manifests unless given. */
   readonly hostPathAllowlist: readonly HostAccessAllowance[];
+  /** Controllers admitted to broad RBAC; empty for foreign manifests unless given. */
   readonly rbacAllowlist: readonly RbacAllowance[];
   /**
    * Reasoned false positives of the secret scanner (`secrets/scan-waivers.yaml`), shared with `homelab secrets scan`.

@@ -120,6 +120,18 @@ describe("homelab check <paths>", () => {
     });
   });
 
+  it("applies the homelab's allowlists to paths only when asked", () => {
+    const file = `${RULES}/pss-host-namespaces/pass.yaml`;
+    const foreign = homelab(["check", file, "--rule", "pss-host-namespaces", "--format", "json"]);
+    assert.equal(foreign.code, 1);
+    assert.deepEqual(JSON.parse(foreign.stdout).violations.map((v: { subject: string; path: string }) => `${v.subject} ${v.path}`), [
+      "DaemonSet monitoring/node-exporter /spec/template/spec/containers/0/ports/0/hostPort",
+      "DaemonSet monitoring/node-exporter /spec/template/spec/hostNetwork",
+      "DaemonSet monitoring/node-exporter /spec/template/spec/hostPID",
+    ]);
+    assert.equal(homelab(["check", file, "--rule", "pss-host-namespaces", "--homelab-allowlists"]).code, 0);
+  });
+
   it("lists the rules", () => {
     const r = homelab(["check", "--list-rules"]);
     assert.equal(r.code, 0);
@@ -148,6 +160,7 @@ describe("parseCheckArgs", () => {
       versions: "versions.yaml",
       failOnWarning: false,
       listRules: false,
+      homelabAllowlists: false,
     });
   });
   it("refuses a malformed Kubernetes version as a usage error", () => {

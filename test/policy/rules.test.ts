@@ -8,7 +8,7 @@ import { normalizeRepoURL } from "../../src/policy/rules/argocd-sources.ts";
 import { refMatches, subjectOf } from "../../src/policy/lib/util.ts";
 import { pathAtLine } from "../../src/policy/lib/yaml-path.ts";
 import { selectorMatches } from "../../src/policy/lib/selectors.ts";
-import { loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyContext } from "../../src/policy/index.ts";
+import { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST, loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyContext } from "../../src/policy/index.ts";
 import { located, modelFor, scannerRules, SHARED, TODAY } from "./helpers.ts";
 import { needShared } from "../helpers.ts";
 
@@ -91,21 +91,64 @@ describe("allowlists", () => {
     metadata: { name: "agent", namespace: "ops" },
     spec: {
       selector: { matchLabels: { app: "agent" } },
-      template: { metadata: { labels: { app: "agent" } }, spec: { hostPID: true, containers: [], volumes: [{ name: "h", hostPath: { path: "/var/lib/agent/state" } }] } },
+      template: {
+        metadata: { labels: { app: "agent" } },
+        spec: {
+          hostPID: true,
+          hostNetwork: true,
+          containers: [{ name: "a", image: "x:1", ports: [{ containerPort: 9200 }], volumeMounts: [{ name: "h", mountPath: "/state" }] }],
+          volumes: [{ name: "h", hostPath: { path: "/var/lib/agent/state" } }],
+        },
+      },
     },
   });
-  it("a custom host-access allowance admits exactly its paths and namespaces", () => {
-    const allow = policyContext({ objects: [agent], hostPathAllowlist: [{ object: "DaemonSet ops/agent", reason: "test", paths: ["/var/lib/agent"], namespaces: ["pid"] }] });
-    assert.equal(run(allow, "pss-host-path").violations.length, 0);
-    assert.equal(run(allow, "pss-host-namespaces").violations.length, 0);
-    const defaults = policyContext({ objects: [agent] });
-    assert.equal(run(defaults, "pss-host-path").violations.length, 1);
-    assert.equal(run(defaults, "pss-host-namespaces").violations.length, 1);
+  const allowance = { object: "DaemonSet ops/agent", reason: "test", paths: ["/var/lib/agent/state"], namespaces: ["pid", "network"] as const, ports: [9200] };
+  it("a custom host-access allowance admits exactly its paths, namespaces and ports", () => {
+    const allow = policyContext({ objects: [agent], hostPathAllowlist: [allowance] });
+    assert.deepEqual(run(allow, "pss-host-path").violations, []);
+    assert.deepEqual(run(allow, "pss-host-namespaces").violations, []);
+    // A parent folder admits nothing below it; the port is a host port on the host network.
+    const parent = policyContext({ objects: [agent], hostPathAllowlist: [{ ...allowance, paths: ["/var/lib/agent"], ports: [] }] });
+    assert.deepEqual(run(parent, "pss-host-path").violations.map((v) => v.message), ["volume 'h' mounts host path '/var/lib/agent/state' (allowed here: /var/lib/agent)"]);
+    assert.deepEqual(run(parent, "pss-host-namespaces").violations.map((v) => v.message), ["container 'a' listens on the node's port 9200 (host network)"]);
+    // Read-only allowances refuse a writable mount.
+    const ro = policyContext({ objects: [agent], hostPathAllowlist: [{ ...allowance, readOnly: true }] });
+    assert.deepEqual(run(ro, "pss-host-path").violations.map((v) => [v.path, v.message]), [
+      ["/spec/template/spec/containers/0/volumeMounts/0/readOnly", "container 'a' mounts host path '/var/lib/agent/state' (volume 'h') writable; the allowlist admits it read-only"],
+    ]);
   });
-  it("an empty RBAC allowlist makes Argo CD's wildcard role a violation", () => {
+
+  // The review's case: a look-alike of node-exporter in `default` asking for the whole node.
+  const lookalike = located({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "totally-not-node-exporter", namespace: "default" },
+    spec: {
+      selector: { matchLabels: { app: "x" } },
+      template: {
+        metadata: { labels: { app: "x" } },
+        spec: { hostPID: true, hostNetwork: true, containers: [{ name: "x", image: "x:1", ports: [{ containerPort: 22, hostPort: 22 }] }], volumes: [{ name: "root", hostPath: { path: "/" } }] },
+      },
+    },
+  });
+  const hostRules = (ctx: PolicyContext) => ["pss-host-path", "pss-host-namespaces"].flatMap((r) => run(ctx, r).violations.map((v) => v.path));
+  const everything = ["/spec/template/spec/volumes/0/hostPath", "/spec/template/spec/containers/0/ports/0/hostPort", "/spec/template/spec/hostNetwork", "/spec/template/spec/hostPID"];
+  it("foreign input gets no allowlist, and the homelab's admits only its own agents by exact name", () => {
+    assert.deepEqual(policyContext({ objects: [lookalike] }).hostPathAllowlist, []);
+    assert.deepEqual(hostRules(policyContext({ objects: [lookalike] })), everything);
+    assert.deepEqual(hostRules(policyContext({ objects: [lookalike], model: MODEL })), everything);
+    assert.deepEqual(hostRules(policyContext({ objects: [lookalike], hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST })), everything);
+    const real = located({ ...lookalike.object, metadata: { name: "node-exporter", namespace: "monitoring" } });
+    assert.deepEqual(hostRules(policyContext({ objects: [real], model: MODEL })), ["/spec/template/spec/containers/0/ports/0/hostPort"], "port 22 is not node-exporter's");
+    assert.deepEqual(hostRules(policyContext({ objects: [real] })), everything, "without the model the homelab allowlist does not apply");
+  });
+
+  it("Argo CD's wildcard role is allowed only with the homelab's RBAC allowlist", () => {
     const role = located({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "argocd-application-controller" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] });
-    assert.equal(run(policyContext({ objects: [role] }), "rbac-least-privilege").violations.length, 0);
-    assert.equal(run(policyContext({ objects: [role], rbacAllowlist: [] }), "rbac-least-privilege").violations.length, 3);
+    assert.equal(run(policyContext({ objects: [role], model: MODEL }), "rbac-least-privilege").violations.length, 0);
+    assert.equal(run(policyContext({ objects: [role], rbacAllowlist: DEFAULT_RBAC_ALLOWLIST }), "rbac-least-privilege").violations.length, 0);
+    assert.equal(run(policyContext({ objects: [role] }), "rbac-least-privilege").violations.length, 3);
+    assert.equal(run(policyContext({ objects: [role], model: MODEL, rbacAllowlist: [] }), "rbac-least-privilege").violations.length, 3);
   });
 });
 
@@ -169,10 +212,16 @@ describe("shared helpers", () => {
     assert.deepEqual(parseImage("registry:5000/a/b:1.2"), { tag: "1.2" });
     assert.deepEqual(parseImage("a/b:1.2@sha256:abc"), { tag: "1.2", digest: "sha256:abc" });
   });
-  it("refMatches treats * as any run of characters over the whole reference", () => {
+  it("refMatches treats * as any run of characters within a name or namespace, over the whole reference", () => {
     assert.equal(refMatches("Deployment monitoring/*", "Deployment monitoring/grafana"), true);
     assert.equal(refMatches("Deployment monitoring/*", "StatefulSet monitoring/loki"), false);
-    assert.equal(refMatches("DaemonSet *node-exporter", "DaemonSet monitoring/kps-prometheus-node-exporter"), true);
+    assert.equal(refMatches("Deployment monitoring/graf*", "Deployment monitoring/grafana"), true);
+    assert.equal(refMatches("ClusterRole argocd-*", "ClusterRole argocd-server"), true);
+    // `*` never crosses the namespace separator or the space after the kind.
+    assert.equal(refMatches("DaemonSet *node-exporter", "DaemonSet monitoring/kps-prometheus-node-exporter"), false);
+    assert.equal(refMatches("Deployment *", "Deployment monitoring/grafana"), false);
+    assert.equal(refMatches("* monitoring/grafana", "Deployment monitoring/grafana"), true);
+    assert.equal(refMatches("*", "Deployment monitoring/grafana"), false);
     assert.equal(refMatches("ClusterRole a.b", "ClusterRole aXb"), false, "dots are literal");
   });
   it("subjectOf names Helm hooks that only have generateName", () => {

@@ -7,7 +7,9 @@ import { loadWaivers } from "../../secrets/scan-inputs.ts";
 import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
+  DEFAULT_HOST_PATH_ALLOWLIST,
   DEFAULT_KUBERNETES_VERSION,
+  DEFAULT_RBAC_ALLOWLIST,
   exitCodeFor,
   formatJson,
   formatJsonFailure,
@@ -45,6 +47,9 @@ Options:
                               (default: the config's kubernetesVersion, else ${DEFAULT_KUBERNETES_VERSION}).
   --config <file>             Config file (default: homelab.config.ts)
   --versions <file>           Versions file (default: versions.yaml)
+  --homelab-allowlists        With paths: apply the homelab's host-access and RBAC allowlists
+                              (its own node agents and controllers, by exact name), e.g. to vet
+                              the charts it installs. Without it foreign input gets none.
   --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
   --list-rules                Print the rules (id, severity, title) and exit.
   -h, --help                  Show this help.
@@ -84,6 +89,8 @@ export interface CheckOptions {
   readonly versions: string;
   readonly failOnWarning: boolean;
   readonly listRules: boolean;
+  /** Apply the homelab's allowlists to the given paths. @default false */
+  readonly homelabAllowlists: boolean;
 }
 
 export function parseCheckArgs(argv: string[]): CheckOptions {
@@ -97,6 +104,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
       versions: { type: "string", default: "versions.yaml" },
       "fail-on-warning": { type: "boolean", default: false },
       "list-rules": { type: "boolean", default: false },
+      "homelab-allowlists": { type: "boolean", default: false },
     },
     allowPositionals: true,
     strict: true,
@@ -114,6 +122,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
     versions: values.versions ?? "versions.yaml",
     failOnWarning: values["fail-on-warning"] ?? false,
     listRules: values["list-rules"] ?? false,
+    homelabAllowlists: values["homelab-allowlists"] ?? false,
   };
 }
 
@@ -133,6 +142,8 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
       objects: loaded.objects,
       files: loaded.otherFiles,
       kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+      // Foreign input gets no allowance unless asked: the allowlists name the homelab's own agents.
+      ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST }),
     });
     return runPolicies(ctx, { waivers: [], today, only: opts.rules });
   }

@@ -37,13 +37,10 @@ export function hostAllowances(ctx: PolicyContext, lo: LocatedObject): HostAcces
   return ctx.hostPathAllowlist.filter((a) => refMatches(a.object, ref));
 }
 
-/** Whether `path` equals an allowed path or lies below it. */
+/** Whether `path` is one of the allowed paths. Exact: allowing `/` must not allow everything. */
 export function pathAllowed(path: string, allowed: readonly string[]): boolean {
   const p = normalize(path);
-  return allowed.some((a) => {
-    const base = normalize(a);
-    return base === "/" || p === base || p.startsWith(base + "/");
-  });
+  return allowed.some((a) => normalize(a) === p);
 }
 
 function normalize(p: string): string {

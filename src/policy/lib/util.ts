@@ -52,11 +52,12 @@ export function ptr(...segments: (string | number)[]): string {
 }
 
 /**
- * Matches an object reference against a pattern where `*` stands for any run of characters
- * (`Deployment monitoring/*`, `ClusterRole argocd-*`). Whole-string, case-sensitive.
+ * Matches an object reference against a pattern where `*` stands for any run of characters within
+ * the kind, namespace or name, never across the space or the `/` (`Deployment monitoring/*`,
+ * `ClusterRole argocd-*`): `Deployment *` cannot reach into every namespace. Whole-string, case-sensitive.
  */
 export function refMatches(pattern: string, ref: string): boolean {
-  const re = new RegExp("^" + pattern.split("*").map(escapeRegExp).join(".*") + "$");
+  const re = new RegExp("^" + pattern.split("*").map(escapeRegExp).join("[^/ ]*") + "$");
   return re.test(ref);
 }
 
