@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Issue } from "../errors.ts";
+import { secretKeyProblem } from "./k8s-secret.ts";
 import { inspectSopsText } from "./sops.ts";
 import { Branch, getItem, toPlain } from "./tree.ts";
 
@@ -80,13 +81,23 @@ export function collectSecretFiles(decls: readonly SecretDecl[], repoRoot: strin
     const meta = (plain.metadata ?? {}) as Record<string, unknown>;
     if (meta.name !== d.name) issue("/metadata/name", `is ${JSON.stringify(meta.name)}, expected ${JSON.stringify(d.name)}`);
     if (meta.namespace !== d.namespace) issue("/metadata/namespace", `is ${JSON.stringify(meta.namespace)}, expected ${JSON.stringify(d.namespace)}`);
-    const present = new Set<string>();
+    const present = new Map<string, { field: string; empty: boolean }>();
     for (const field of ["data", "stringData"]) {
       const b = getItem(doc, field)?.value;
-      if (b instanceof Branch) for (const it of b.items) if (typeof it.key === "string") present.add(it.key);
+      if (!(b instanceof Branch)) continue;
+      for (const it of b.items) {
+        if (typeof it.key !== "string") continue;
+        const bad = secretKeyProblem(it.key);
+        if (bad) issue(`/${field}/${it.key}`, `the key ${JSON.stringify(it.key)} ${bad}; the API server would reject this Secret`);
+        // sops leaves empty strings unencrypted, so an empty value is visible without a key.
+        const empty = it.value === "" || it.value === null;
+        if (!present.get(it.key) || !empty) present.set(it.key, { field, empty });
+      }
     }
     for (const k of d.keys) {
-      if (!present.has(k)) issue(`/stringData/${k}`, `declared key ${JSON.stringify(k)} is missing from data/stringData`);
+      const p = present.get(k);
+      if (!p) issue(`/stringData/${k}`, `declared key ${JSON.stringify(k)} is missing from data/stringData`);
+      else if (p.empty) issue(`/${p.field}/${k}`, `declared key ${JSON.stringify(k)} is empty; set it with \`homelab secrets set ${src} ${k}\``);
     }
     if (issues.length === before) files.push({ path: secretGitopsPath(d), content });
   }

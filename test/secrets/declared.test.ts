@@ -4,7 +4,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { collectSecretFiles, secretGitopsPath, secretSourcePath, type SecretDecl } from "../../src/secrets/declared.ts";
+import { secretKeyProblem, secretProblems } from "../../src/secrets/k8s-secret.ts";
 import { encrypt, verify } from "../../src/secrets/sops.ts";
+import { parsePlain } from "../../src/secrets/stores.ts";
 import { EXAMPLE_KEY_FILE, REPO, fixtureKeys, needShared, newKeyFile, tempDir } from "./helpers.ts";
 
 const CLOUDFLARED: SecretDecl = { app: "cloudflared", namespace: "cloudflared", name: "cloudflared-credentials", keys: ["credentials.json"] };
@@ -90,6 +92,28 @@ describe("collectSecretFiles", () => {
     }
   });
 
+  it("an empty declared key and a key name the API server rejects are reported (both readable without a key)", async () => {
+    const r = await repoWith({
+      "secrets/cloudflared/cloudflared-credentials.sops.yaml": await secretFile({ name: "cloudflared-credentials", namespace: "cloudflared" }, { "credentials.json": '""', "bad key/with slash": "x" }),
+    });
+    try {
+      const { files, issues } = collectSecretFiles([CLOUDFLARED], r.dir);
+      assert.deepEqual(files, []);
+      assert.deepEqual(
+        issues.map((i) => [i.path, i.message]),
+        [
+          ["/stringData/bad key/with slash", `the key "bad key/with slash" may contain only letters, digits, '-', '_' and '.'; the API server would reject this Secret`],
+          [
+            "/stringData/credentials.json",
+            'declared key "credentials.json" is empty; set it with `homelab secrets set secrets/cloudflared/cloudflared-credentials.sops.yaml credentials.json`',
+          ],
+        ],
+      );
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it("an unencrypted file, a broken sops block, a plaintext value and encrypted metadata are reported", async () => {
     const good = await secretFile({ name: "cloudflared-credentials", namespace: "cloudflared" }, { "credentials.json": "x" });
     const cases: [string, RegExp][] = [
@@ -154,5 +178,28 @@ describe("collectSecretFiles", () => {
     } finally {
       r.cleanup();
     }
+  });
+});
+
+describe("secretProblems: what the API server would refuse, caught before encryption", () => {
+  const doc = (text: string) => parsePlain(text, "yaml", "s.yaml")[0]!;
+  const head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n";
+
+  it("accepts base64 data, text stringData and valid key names", () => {
+    assert.deepEqual(secretProblems(doc(`${head}data:\n  a.b_c-1: aGVsbG8=\n  empty: ""\nstringData:\n  token: "not base64 !!"\n`)), []);
+  });
+
+  it("rejects data that is not base64, bad key names and non-string values, naming each field", () => {
+    assert.deepEqual(secretProblems(doc(`${head}data:\n  token: not base64 !!\n  "..x": YQ==\nstringData:\n  "bad key/with slash": x\n  pin: 1234\n`)), [
+      "data.token: data values must be base64; to store the text as it is, use stringData.token",
+      "data...x: the key must not start with '..'",
+      "stringData.bad key/with slash: the key may contain only letters, digits, '-', '_' and '.'",
+      "stringData.pin: must be a string (quote it)",
+    ]);
+    assert.equal(secretKeyProblem("a".repeat(254)), "is 254 characters long; at most 253 are allowed");
+  });
+
+  it("leaves documents that are not v1 Secrets alone", () => {
+    assert.deepEqual(secretProblems(doc("apiVersion: v1\nkind: ConfigMap\ndata:\n  k: not base64 !!\n")), []);
   });
 });
