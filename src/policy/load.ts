@@ -247,6 +247,8 @@ function display(abs: string, cwd: string): string {
 export interface LoadOptions {
   /** Base for relative paths and for the paths shown in messages. @default process.cwd() */
   readonly cwd?: string;
+  /** Base for the paths shown in messages instead of `cwd` (e.g. the repository root). @default cwd */
+  readonly displayBase?: string;
   /** Text to read for the path `-`. */
   readonly stdin?: string;
 }
@@ -258,6 +260,7 @@ export interface LoadOptions {
  */
 export function loadManifests(paths: readonly string[], opts: LoadOptions = {}): LoadedManifests {
   const cwd = opts.cwd ?? process.cwd();
+  const base = opts.displayBase ?? cwd;
   const problems: LoadProblem[] = [];
   const inputs: { file: string; text: string }[] = [];
   for (const p of paths) {
@@ -274,9 +277,9 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
     const files = statSync(abs).isDirectory() ? walk(abs) : [abs];
     for (const f of files) {
       try {
-        inputs.push({ file: display(f, cwd), text: readFileSync(f, "utf8") });
+        inputs.push({ file: display(f, base), text: readFileSync(f, "utf8") });
       } catch (err) {
-        problems.push({ file: display(f, cwd), message: `cannot read: ${(err as Error).message}` });
+        problems.push({ file: display(f, base), message: `cannot read: ${(err as Error).message}` });
       }
     }
   }

@@ -132,6 +132,42 @@ describe("homelab check <paths>", () => {
     assert.equal(homelab(["check", file, "--rule", "pss-host-namespaces", "--homelab-allowlists"]).code, 0);
   });
 
+  it("applies the repository's secret-scan waivers to paths, from any folder in it, or a --scan-waivers file", () => {
+    const repo = mkdtempSync(join(tmpdir(), "homelab-repo-"));
+    try {
+      mkdirSync(join(repo, "vendor", "app"), { recursive: true });
+      const manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  DB_PASSWORD: Xq7#mK2v!Lp9wZ4r\n";
+      writeFileSync(join(repo, "vendor", "app", "cm.yaml"), manifest);
+      const args = ["--rule", "no-plaintext-secrets", "--format", "json"];
+      const outside = homelab(["check", "vendor/app/cm.yaml", ...args], { cwd: repo });
+      assert.equal(outside.code, 1, "not a homelab repository yet: no waivers");
+      const found = JSON.parse(outside.stdout).violations as { file: string; message: string }[];
+      assert.deepEqual(found.map((v) => v.file), ["vendor/app/cm.yaml"]);
+
+      // A waiver file outside any repository, given explicitly; its paths match the paths shown.
+      writeFileSync(join(repo, "waivers.yaml"), waiverFile(found[0]!.message, "vendor/*/cm.yaml"));
+      assert.equal(homelab(["check", "vendor/app/cm.yaml", ...args, "--scan-waivers", "waivers.yaml"], { cwd: repo }).code, 0);
+      assert.equal(homelab(["check", "vendor/app/cm.yaml", ...args, "--scan-waivers", join(repo, "waivers.yaml")], { cwd: repo }).code, 0);
+      const missing = homelab(["check", "vendor/app/cm.yaml", "--scan-waivers", "nope.yaml"], { cwd: repo });
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /--scan-waivers: no such file: nope\.yaml/);
+
+      // Inside the homelab repository its own waiver file applies, with paths from its root.
+      writeFileSync(join(repo, "homelab.config.ts"), "export default {};\n");
+      mkdirSync(join(repo, "secrets"));
+      writeFileSync(join(repo, "secrets", "scan-waivers.yaml"), waiverFile(found[0]!.message, "vendor/*/cm.yaml"));
+      assert.equal(homelab(["check", "vendor/app/cm.yaml", ...args], { cwd: repo }).code, 0);
+      const fromSub = homelab(["check", "cm.yaml", ...args], { cwd: join(repo, "vendor", "app") });
+      assert.equal(fromSub.code, 0);
+      writeFileSync(join(repo, "secrets", "scan-waivers.yaml"), waiverFile(found[0]!.message, "elsewhere/*.yaml"));
+      const notCovered = homelab(["check", "cm.yaml", ...args], { cwd: join(repo, "vendor", "app") });
+      assert.equal(notCovered.code, 1);
+      assert.deepEqual(JSON.parse(notCovered.stdout).violations.map((v: { file: string }) => v.file), ["vendor/app/cm.yaml"], "paths are shown from the repository root");
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
   it("lists the rules", () => {
     const r = homelab(["check", "--list-rules"]);
     assert.equal(r.code, 0);

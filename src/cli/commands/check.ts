@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, loadVersions } from "../../config/load.ts";
 import { UserError } from "../../errors.ts";
-import { loadWaivers } from "../../secrets/scan-inputs.ts";
+import { loadWaivers, WAIVERS_FILE } from "../../secrets/scan-inputs.ts";
+import type { Waiver as ScanWaiver } from "../../secrets/scan.ts";
 import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
@@ -38,7 +39,8 @@ with the homelab model from homelab.config.ts and versions.yaml, applying the co
 With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
 Multi-document files, List objects and \`helm template\` output are understood. Rules that need
 the homelab model (backup, scrape and NetworkPolicy coverage, sources, HA shape) are listed as
-not run.
+not run. Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml)
+apply and paths are shown from the repository root.
 
 Options:
   --format <table|json>       Output format (default: table). JSON is what the site's policy page reads.
@@ -47,6 +49,9 @@ Options:
                               (default: the config's kubernetesVersion, else ${DEFAULT_KUBERNETES_VERSION}).
   --config <file>             Config file (default: homelab.config.ts)
   --versions <file>           Versions file (default: versions.yaml)
+  --scan-waivers <file>       With paths: the secret scanner's waivers to apply (default: the
+                              repository's secrets/scan-waivers.yaml when run inside it). Their
+                              paths match the paths the check shows.
   --homelab-allowlists        With paths: apply the homelab's host-access and RBAC allowlists
                               (its own node agents and controllers, by exact name), e.g. to vet
                               the charts it installs. Without it foreign input gets none.
@@ -91,6 +96,8 @@ export interface CheckOptions {
   readonly listRules: boolean;
   /** Apply the homelab's allowlists to the given paths. @default false */
   readonly homelabAllowlists: boolean;
+  /** Secret-scan waiver file for the given paths. @default the repository's secrets/scan-waivers.yaml, if inside one */
+  readonly scanWaivers?: string;
 }
 
 export function parseCheckArgs(argv: string[]): CheckOptions {
@@ -105,6 +112,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
       "fail-on-warning": { type: "boolean", default: false },
       "list-rules": { type: "boolean", default: false },
       "homelab-allowlists": { type: "boolean", default: false },
+      "scan-waivers": { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -123,6 +131,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
     failOnWarning: values["fail-on-warning"] ?? false,
     listRules: values["list-rules"] ?? false,
     homelabAllowlists: values["homelab-allowlists"] ?? false,
+    ...(values["scan-waivers"] !== undefined && { scanWaivers: values["scan-waivers"] }),
   };
 }
 
@@ -132,16 +141,37 @@ export function listRules(): string {
   return rows.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.title}${r.needsModel ? " (needs the homelab model)" : ""}`).join("\n");
 }
 
+/** The homelab repository `dir` lies in (the folder holding homelab.config.ts), if any. */
+export function repositoryRoot(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, "homelab.config.ts"))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** `--scan-waivers`, else the repository's own waiver file, else none. */
+function scanWaiversFor(opts: CheckOptions, cwd: string, repo: string | undefined): ScanWaiver[] {
+  if (opts.scanWaivers !== undefined) {
+    const abs = resolve(cwd, opts.scanWaivers);
+    if (!existsSync(abs)) throw new UserError(`--scan-waivers: no such file: ${opts.scanWaivers}`);
+    // loadWaivers joins its arguments; name the file as given so messages point at it.
+    return isAbsolute(opts.scanWaivers) ? loadWaivers("/", abs) : loadWaivers(cwd, relative(cwd, abs));
+  }
+  return repo === undefined ? [] : loadWaivers(repo, WAIVERS_FILE);
+}
+
 /** Loads the input the options describe and runs the rules. Exported for tests and the build. */
 export async function runCheck(opts: CheckOptions, root = process.cwd(), today = new Date()): Promise<PolicyReport> {
   if (opts.paths.length) {
     const stdin = opts.paths.includes("-") ? readFileSync(0, "utf8") : undefined;
-    const loaded = loadManifests(opts.paths, { cwd: root, ...(stdin !== undefined && { stdin }) });
+    const repo = repositoryRoot(root);
+    const loaded = loadManifests(opts.paths, { cwd: root, ...(repo !== undefined && { displayBase: repo }), ...(stdin !== undefined && { stdin }) });
     requireObjects(loaded, opts.paths.map((p) => (p === "-" ? "standard input" : p)).join(", "));
     const ctx = policyContext({
       objects: loaded.objects,
       files: loaded.otherFiles,
       kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+      secretScanWaivers: scanWaiversFor(opts, root, repo),
       // Foreign input gets no allowance unless asked: the allowlists name the homelab's own agents.
       ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST }),
     });
