@@ -56,7 +56,9 @@ Options:
                               (its own node agents and controllers, by exact name), e.g. to vet
                               the charts it installs. Without it foreign input gets none.
   --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
-  --list-rules                Print the rules (id, severity, title) and exit.
+  --list-rules                Print the rules --rule accepts (id, severity, title) and exit.
+                              Waiver problems (waiver-expired, waiver-invalid, waiver-unused)
+                              are reported for the selected rules' waivers, whatever --rule says.
   -h, --help                  Show this help.
 
 Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 4 nothing to check (no
@@ -119,6 +121,13 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
   });
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") throw new UserError(`--format must be 'table' or 'json', not '${format}'`, 2);
+  const known = new Set(ALL_RULES.map((r) => r.id));
+  const unknown = (values.rule ?? []).filter((id) => !known.has(id));
+  if (unknown.length) {
+    const waiverChecks = unknown.filter((id) => WAIVER_RULES.some((w) => w.id === id));
+    const hint = waiverChecks.length ? ` (${waiverChecks.join(", ")} ${waiverChecks.length > 1 ? "are" : "is"} reported whenever waivers are judged, not a rule to select)` : "";
+    throw new UserError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``, 2);
+  }
   const kv = values["kubernetes-version"];
   if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UserError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`, 2);
   return {
@@ -135,10 +144,10 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
   };
 }
 
+/** The rules `--rule` accepts, one per line. The waiver checks are not rules one can select, so they are not listed. */
 export function listRules(): string {
-  const rows = [...ALL_RULES.map((r) => ({ ...r, needsModel: r.needsModel ?? false })), ...WAIVER_RULES.map((w) => ({ ...w, needsModel: false }))];
-  const width = Math.max(...rows.map((r) => r.id.length));
-  return rows.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.title}${r.needsModel ? " (needs the homelab model)" : ""}`).join("\n");
+  const width = Math.max(...ALL_RULES.map((r) => r.id.length));
+  return ALL_RULES.map((r) => `${r.id.padEnd(width)}  ${r.severity.padEnd(7)}  ${r.title}${r.needsModel ? " (needs the homelab model)" : ""}`).join("\n");
 }
 
 /** The homelab repository `dir` lies in (the folder holding homelab.config.ts), if any. */
