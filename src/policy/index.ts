@@ -7,7 +7,7 @@ import { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.
 import { runPolicies, type PolicyReport, type RunOptions } from "./run.ts";
 import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, RbacAllowance } from "./types.ts";
 
-export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
+export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, MAX_WAIVER_DAYS, waiverObjectProblem, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
 export { formatTable, formatJson, formatJsonFailure, summaryLine, REPORT_FORMAT_VERSION, type ReportFailure } from "./format.ts";
 export { loadManifests, loadFiles, parseManifests, ManifestLoadError, formatLoadProblem, type LoadedObject, type LoadedManifests, type LoadProblem, type Yaml11Boolean } from "./load.ts";
 export { modelFromConfig, modelFromPlatform } from "./model.ts";

@@ -1,4 +1,5 @@
 import { InternalError, UserError } from "../errors.ts";
+import { isClusterScoped, NAMESPACED_KINDS } from "./lib/kinds.ts";
 import { refMatches } from "./lib/util.ts";
 import { ALL_RULES } from "./rules/index.ts";
 import type { PolicyContext, PolicyNote, Rule, Severity, Violation, Waiver } from "./types.ts";
@@ -23,10 +24,10 @@ export const WAIVER_RULES = [
   },
   {
     id: "waiver-invalid",
-    title: "Waivers name a real rule and a real date",
+    title: "Waivers name a real rule, exact objects and a near date",
     severity: "error",
-    why: "A waiver for a rule id that does not exist, or with a date that is not a date, silently waives nothing.",
-    fix: "Use a rule id from `homelab check --list-rules` and a YYYY-MM-DD date.",
+    why: "A waiver for a rule id that does not exist, or with a date that is not a date, silently waives nothing; one for `Deployment *` waives the rule in every namespace, and one that expires in 2099 is a permanent exception in disguise.",
+    fix: "Use a rule id from `homelab check --list-rules`, an object `Kind namespace/name` with the namespace written out (`*` only within the name), and a YYYY-MM-DD date at most a year ahead. A permanent exception belongs on an allowlist or in an annotation, with its reason.",
   },
   {
     id: "waiver-unused",
@@ -36,6 +37,33 @@ export const WAIVER_RULES = [
     fix: "Delete the waiver.",
   },
 ] as const satisfies readonly Pick<Rule, "id" | "title" | "severity" | "why" | "fix">[];
+
+/** How far ahead a waiver may expire: waivers are promises to fix, not permanent exceptions. */
+export const MAX_WAIVER_DAYS = 365;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Why a waiver's object pattern is unacceptable, or undefined. `Kind namespace/name` with the kind
+ * and namespace written out, or `Kind name` for a cluster-scoped kind; `*` only within the name.
+ */
+export function waiverObjectProblem(object: string): string | undefined {
+  const m = /^(\S+) (\S+)$/.exec(object);
+  if (!m) return `object '${object}' is not \`Kind namespace/name\` (or \`Kind name\` for a cluster-scoped kind); secret-scanner findings in files are waived in secrets/scan-waivers.yaml`;
+  const [, kind, ref] = m as unknown as [string, string, string];
+  if (kind.includes("*")) return `object '${object}' must name its kind exactly, without '*'`;
+  const slash = ref.indexOf("/");
+  if (slash < 0) {
+    if (NAMESPACED_KINDS.has(kind)) return `object '${object}' needs a namespace: ${kind} lives in one, write '${kind} <namespace>/${ref}'`;
+    return undefined;
+  }
+  if (isClusterScoped(kind)) return `object '${object}': ${kind} is cluster-scoped, write '${kind} <name>'`;
+  const ns = ref.slice(0, slash);
+  const name = ref.slice(slash + 1);
+  if (ns === "" || ns.includes("*")) return `object '${object}' must name its namespace exactly: a waiver may not reach into every namespace`;
+  if (name === "" || name.includes("/")) return `object '${object}' is not \`Kind namespace/name\``;
+  return undefined;
+}
 
 export interface WaivedViolation {
   readonly violation: Violation;
@@ -138,17 +166,30 @@ export function runPolicies(ctx: PolicyContext, opts: RunOptions): PolicyReport 
   const source = opts.waiverSource ?? "homelab.config.ts";
   const today = isoDay(opts.today);
   const meta = (id: (typeof WAIVER_RULES)[number]["id"]) => WAIVER_RULES.find((w) => w.id === id)!;
+  const latest = isoDay(new Date(Date.parse(`${today}T00:00:00Z`) + MAX_WAIVER_DAYS * DAY_MS));
   const waiverProblems: Violation[] = [];
   const active: { waiver: Waiver; index: number; used: boolean }[] = [];
   opts.waivers.forEach((w, index) => {
+    // `--rule X` judges X's waivers only: other rules' waivers are neither used nor wrong this time.
+    if (opts.only?.length && !opts.only.includes(w.rule)) return;
     const subject = `Waiver ${w.rule} ${w.object}`;
     const at = { subject, file: source, path: `/policy/waivers/${index}` };
+    const invalid = (path: string, message: string) => waiverProblems.push({ rule: "waiver-invalid", severity: meta("waiver-invalid").severity, ...at, path, message });
     if (!known.has(w.rule)) {
-      waiverProblems.push({ rule: "waiver-invalid", severity: meta("waiver-invalid").severity, ...at, message: `waiver names unknown rule '${w.rule}'` });
+      invalid(at.path, `waiver names unknown rule '${w.rule}'`);
       return;
     }
     if (!validDay(w.expires)) {
-      waiverProblems.push({ rule: "waiver-invalid", severity: meta("waiver-invalid").severity, ...at, path: `${at.path}/expires`, message: `waiver expiry '${w.expires}' is not a YYYY-MM-DD date` });
+      invalid(`${at.path}/expires`, `waiver expiry '${w.expires}' is not a YYYY-MM-DD date`);
+      return;
+    }
+    const objectProblem = waiverObjectProblem(w.object);
+    if (objectProblem) {
+      invalid(`${at.path}/object`, `waiver ${objectProblem}`);
+      return;
+    }
+    if (w.expires > latest) {
+      invalid(`${at.path}/expires`, `waiver expires on ${w.expires}, more than ${MAX_WAIVER_DAYS} days after today (${today}); set a date by ${latest} and renew it in a reviewed commit if the reason still holds`);
       return;
     }
     if (w.expires < today) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InternalError, UserError } from "../../src/errors.ts";
 import type { K8sObject, LocatedObject } from "../../src/model/k8s.ts";
-import { exitCodeFor, policyContext, POLICY_EXIT, runPolicies, type Rule, type Waiver } from "../../src/policy/index.ts";
+import { ALL_RULES, exitCodeFor, policyContext, POLICY_EXIT, runPolicies, waiverObjectProblem, type Rule, type Waiver } from "../../src/policy/index.ts";
 
 const TODAY = new Date("2026-03-10T23:30:00Z");
 
@@ -90,8 +90,60 @@ describe("runPolicies", () => {
     assert.equal(skipped.violations.some((v) => v.rule.startsWith("waiver-")), false, "backup-coverage is skipped without a model");
   });
 
+  it("with --rule, other rules' waivers are not judged at all, expired or invalid", () => {
+    const others = [waiver({ rule: "probes", expires: "2020-01-01" }), waiver({ rule: "no-such-rule" }), waiver({ rule: "probes", object: "Deployment *" })];
+    const r = runPolicies(ctx, { waivers: others, today: TODAY, only: ["image-pinned"] });
+    assert.deepEqual(r.violations.filter((v) => v.rule.startsWith("waiver-")), []);
+    const all = runPolicies(ctx, { waivers: others, today: TODAY, only: ["image-pinned", "probes"] });
+    assert.deepEqual(all.violations.filter((v) => v.rule.startsWith("waiver-")).map((v) => [v.rule, v.path]), [
+      ["waiver-expired", "/policy/waivers/0/expires"],
+      ["waiver-invalid", "/policy/waivers/2/object"],
+    ]);
+  });
+
+  it("a waiver may expire at most a year ahead", () => {
+    const only = ["image-pinned"];
+    const lastDay = runPolicies(ctx, { waivers: [waiver({ expires: "2027-03-10" })], today: TODAY, only });
+    assert.equal(lastDay.counts.waived, 2);
+    assert.deepEqual(lastDay.violations.filter((v) => v.rule.startsWith("waiver-")), []);
+    const far = runPolicies(ctx, { waivers: [waiver({ expires: "2099-12-31" })], today: TODAY, only });
+    assert.equal(far.counts.waived, 0, "a waiver too far ahead waives nothing");
+    assert.deepEqual(far.violations.filter((v) => v.rule === "waiver-invalid").map((v) => [v.path, v.message]), [
+      [
+        "/policy/waivers/0/expires",
+        "waiver expires on 2099-12-31, more than 365 days after today (2026-03-10); set a date by 2027-03-10 and renew it in a reviewed commit if the reason still holds",
+      ],
+    ]);
+    assert.equal(runPolicies(ctx, { waivers: [waiver({ expires: "2027-03-11" })], today: TODAY, only }).counts.waived, 0);
+  });
+
+  it("a waiver names its namespace exactly: `Deployment *` would waive the rule everywhere", () => {
+    const r = runPolicies(ctx, { waivers: [waiver({ object: "Deployment *" })], today: TODAY, only: ["image-pinned"] });
+    assert.equal(r.counts.waived, 0);
+    assert.deepEqual(r.violations.filter((v) => v.rule === "waiver-invalid").map((v) => [v.path, v.message]), [
+      ["/policy/waivers/0/object", "waiver object 'Deployment *' needs a namespace: Deployment lives in one, write 'Deployment <namespace>/*'"],
+    ]);
+  });
+
+  it("waiverObjectProblem accepts exact kinds and namespaces, globs only in names", () => {
+    for (const ok of ["Deployment monitoring/*", "Deployment monitoring/graf*", "ClusterRole argocd-*", "Widget some-name", "Widget ns/name"]) assert.equal(waiverObjectProblem(ok), undefined, ok);
+    const bad: [string, RegExp][] = [
+      ["Deployment *", /needs a namespace/],
+      ["Deployment */web", /must name its namespace exactly/],
+      ["Deployment /web", /must name its namespace exactly/],
+      ["Deployment mon*/web", /must name its namespace exactly/],
+      ["* monitoring/web", /must name its kind exactly/],
+      ["ClusterRole ns/admin", /cluster-scoped, write 'ClusterRole <name>'/],
+      ["hosts/*/compose.yaml", /secrets\/scan-waivers\.yaml/],
+      ["Deployment", /is not `Kind namespace\/name`/],
+      ["Deployment ns/a/b", /is not `Kind namespace\/name`/],
+    ];
+    for (const [object, re] of bad) assert.match(waiverObjectProblem(object) ?? "", re, object);
+  });
+
   it("a waiver naming an unknown rule or an impossible date is an error", () => {
-    const r = runPolicies(ctx, { waivers: [waiver({ rule: "no-such-rule" }), waiver({ expires: "2026-02-30" })], today: TODAY, only: ["image-pinned"] });
+    const rules = ALL_RULES.filter((r) => r.id === "image-pinned");
+    const r = runPolicies(ctx, { waivers: [waiver({ rule: "no-such-rule" }), waiver({ expires: "2026-02-30" })], today: TODAY, rules });
     assert.deepEqual(
       r.violations.filter((v) => v.rule === "waiver-invalid").map((v) => [v.path, v.message]),
       [
