@@ -184,6 +184,37 @@ describe("no-plaintext-secrets beyond objects", () => {
     const elsewhere = waivers.map((w) => ({ ...w, path: "hosts/*/other.yaml" }));
     assert.equal(run(policyContext({ objects: [], files, secretScanWaivers: elsewhere }), "no-plaintext-secrets").violations.length, 1);
   });
+  it("points findings in Helm output back at the chart template", () => {
+    const text = [
+      "---",
+      "# Source: shop/templates/secret.yaml",
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata: {name: db, namespace: shop}",
+      "data: {password: aHVudGVyMg==}",
+      "---",
+      "# Source: shop/templates/app.yaml",
+      "apiVersion: argoproj.io/v1alpha1",
+      "kind: Application",
+      "metadata: {name: grafana, namespace: argocd}",
+      "spec:",
+      "  source:",
+      "    repoURL: https://grafana-community.github.io/helm-charts",
+      "    chart: grafana",
+      "    targetRevision: 12.11.1",
+      "    helm:",
+      "      values: |",
+      "        adminPassword: q7V!x2mK9#pL4wZs",
+      "",
+    ].join("\n");
+    const { objects } = loadManifests(["-"], { stdin: text });
+    const r = run(policyContext({ objects }), "no-plaintext-secrets");
+    assert.deepEqual(r.violations.map((v) => [v.subject, v.source, v.path]), [
+      ["Application argocd/grafana", "shop/templates/app.yaml", "/spec/source/helm/values"],
+      ["Secret shop/db", "shop/templates/secret.yaml", "/data/password"],
+    ]);
+  });
+
   it("accepts real sops-encrypted Secrets", (t) => {
     const dir = join(SHARED, "fixtures", "sops", "flux");
     if (!needShared(t, dir)) return;

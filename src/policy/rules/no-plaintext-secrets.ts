@@ -1,3 +1,4 @@
+import type { LocatedObject } from "../../model/k8s.ts";
 import { scanFiles, type Finding } from "../../secrets/scan.ts";
 import { appSpecs, sourcesOf } from "../lib/argocd.ts";
 import { rec, str, subjectOf } from "../lib/util.ts";
@@ -7,6 +8,11 @@ import type { Rule, Violation } from "../types.ts";
 /** The scanner picks its parser by extension; objects are handed to it as JSON, which it reads as YAML. */
 function scanPath(file: string): string {
   return /\.(ya?ml|json)$/i.test(file) ? file : `${file}.yaml`;
+}
+
+/** Helm's template name, when the object came from `helm template` output. */
+function sourceOf(lo: LocatedObject & { source?: string }): { source?: string } {
+  return lo.source !== undefined ? { source: lo.source } : {};
 }
 
 function describe(f: Finding): string {
@@ -35,13 +41,13 @@ export const noPlaintextSecrets: Rule = {
       const opaque = new Set(helmValues.filter((h) => h.app.owner === lo).map((h) => h.path));
       for (const f of scanFiles([{ path: scanPath(lo.file), content: text }], waivers)) {
         const path = pathAtLine(text, f.line) ?? "/";
-        if (!opaque.has(path)) add({ subject: subjectOf(lo.object), file: lo.file, path, message: describe(f) });
+        if (!opaque.has(path)) add({ subject: subjectOf(lo.object), file: lo.file, ...sourceOf(lo), path, message: describe(f) });
       }
     }
     for (const h of helmValues) {
       for (const f of scanFiles([{ path: scanPath(h.app.owner.file), content: h.values }], waivers)) {
         const inner = pathAtLine(h.values, f.line);
-        add({ subject: subjectOf(h.app.owner.object), file: h.app.owner.file, path: h.path, message: `Helm values line ${f.line}${inner ? ` (${inner})` : ""}: ${describe(f)}` });
+        add({ subject: subjectOf(h.app.owner.object), file: h.app.owner.file, ...sourceOf(h.app.owner), path: h.path, message: `Helm values line ${f.line}${inner ? ` (${inner})` : ""}: ${describe(f)}` });
       }
     }
     for (const f of scanFiles(ctx.files ?? [], waivers)) add({ subject: f.file, file: f.file, path: `line ${f.line}`, message: describe(f) });
