@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseImage } from "../../src/policy/rules/image-pinned.ts";
+import { isReleaseLine, parseImage } from "../../src/policy/rules/image-pinned.ts";
 import { normalizeRepoURL } from "../../src/policy/rules/argocd-sources.ts";
 import { refMatches, subjectOf } from "../../src/policy/lib/util.ts";
 import { pathAtLine } from "../../src/policy/lib/yaml-path.ts";
@@ -238,6 +238,12 @@ describe("the clean estate", () => {
 });
 
 describe("shared helpers", () => {
+  it("isReleaseLine tells release lines from releases, PostgreSQL's two-part versions included", () => {
+    const lines: [string, string][] = [["alpine:3", "3"], ["redis:7.2", "7.2"], ["node:20-alpine", "20-alpine"], ["postgres:16", "16"], ["docker.io/library/postgres:16-alpine", "16-alpine"], ["x/app:v1.4", "v1.4"]];
+    for (const [image, tag] of lines) assert.equal(isReleaseLine(image, tag), true, image);
+    const releases: [string, string][] = [["nginx:1.27.3", "1.27.3"], ["postgres:16.4", "16.4"], ["docker.io/library/postgres:16.4-alpine3.20", "16.4-alpine3.20"], ["app:20250101", "20250101"], ["registry:5000/postgres:17.2", "17.2"]];
+    for (const [image, tag] of releases) assert.equal(isReleaseLine(image, tag), false, image);
+  });
   it("parseImage splits tags and digests, not registry ports", () => {
     assert.deepEqual(parseImage("registry:5000/a/b"), {});
     assert.deepEqual(parseImage("registry:5000/a/b:1.2"), { tag: "1.2" });
