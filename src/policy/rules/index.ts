@@ -1,6 +1,7 @@
 import type { Rule } from "../types.ts";
 import { alertRunbook } from "./alert-runbook.ts";
 import { alertUnitTests } from "./alert-unit-tests.ts";
+import { argocdProjectScope } from "./argocd-project-scope.ts";
 import { argocdSources } from "./argocd-sources.ts";
 import { argocdSyncPolicy } from "./argocd-sync-policy.ts";
 import { backupCoverage } from "./backup-coverage.ts";
@@ -68,6 +69,7 @@ export const PRINCIPLE_RULES: readonly Rule[] = [
   noServiceMesh,
   argocdSyncPolicy,
   argocdSources,
+  argocdProjectScope,
   scrapeCoverage,
   networkPolicyCoverage,
   backupCoverage,
