@@ -226,6 +226,8 @@ describe("homelab check (the homelab repository)", () => {
     mkdirSync(join(root, "hosts", "box"), { recursive: true });
     writeFileSync(join(root, "gitops", "shop", "estate.yaml"), estate.replace("ghcr.io/example/shop:3.2.1", opts.image ?? "ghcr.io/example/shop:3.2.1"));
     writeFileSync(join(root, "gitops", "shop", "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [estate.yaml]\n");
+    // An encrypted Secret, as KSOPS reads it: a file for the secret scan, not an object (as in the build).
+    copyFileSync(join(REPO, "gitops", "cloudflared", "cloudflared-credentials.sops.yaml"), join(root, "gitops", "shop", "credentials.sops.yaml"));
     writeFileSync(join(root, "hosts", "box", "compose.yaml"), opts.hostFile ?? "services:\n  forgejo:\n    image: codeberg.org/forgejo/forgejo:11.0.3\n");
     const config = `homelab-${++configs}.config.ts`;
     writeFileSync(
@@ -258,8 +260,8 @@ describe("homelab check (the homelab repository)", () => {
     assert.equal(r.withModel, true);
     assert.equal(r.kubernetesVersion, "1.33");
     assert.equal(r.objects, 13);
-    // kustomization.yaml (no object) and the host's compose file are scanned as files.
-    assert.equal(r.files, 2);
+    // kustomization.yaml (no object), the encrypted Secret and the host's compose file are scanned as files.
+    assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);
     // Only what the model cannot know yet is left out.
     assert.deepEqual(r.notes.map((n) => n.rule), ["scrape-coverage", "alert-unit-tests"]);
@@ -302,7 +304,11 @@ describe("homelab check (the homelab repository)", () => {
     rmSync(join(root, "gitops", "shop", "estate.yaml"));
     await assert.rejects(
       runCheck(opts({ config }), root, TODAY),
-      (e: unknown) => e instanceof NothingToCheckError && e.exitCode === 4 && /^nothing to check: gitops\/shop\/kustomization\.yaml holds no Kubernetes object/.test(e.message),
+      (e: unknown) =>
+        e instanceof NothingToCheckError &&
+        e.exitCode === 4 &&
+        e.message ===
+          "nothing to check: none of the 2 files read from gitops/ holds a Kubernetes object (empty, comments only, encrypted, or YAML that is not a Kubernetes object): gitops/shop/credentials.sops.yaml, gitops/shop/kustomization.yaml; run `homelab build`",
     );
   });
 

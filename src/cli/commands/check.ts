@@ -73,7 +73,7 @@ export class NothingToCheckError extends UserError {
 }
 
 /** Refuses input without a single object, saying what was read. */
-function requireObjects(loaded: LoadedManifests, what: string): void {
+function requireObjects(loaded: LoadedManifests, what: string, hint = ""): void {
   if (loaded.objects.length > 0) return;
   const files = loaded.filesRead;
   const why = "empty, comments only, encrypted, or YAML that is not a Kubernetes object";
@@ -84,7 +84,7 @@ function requireObjects(loaded: LoadedManifests, what: string): void {
     const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
     detail = `none of the ${files.length} files read from ${what} holds a Kubernetes object (${why}): ${shown}`;
   }
-  throw new NothingToCheckError(`nothing to check: ${detail}`);
+  throw new NothingToCheckError(`nothing to check: ${detail}${hint}`);
 }
 
 export interface CheckOptions {
@@ -191,7 +191,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   const tree = config.git.path;
   if (!existsSync(resolve(root, tree))) throw new UserError(`no rendered tree at ${tree}/; run \`homelab build\` first`);
   const loaded = loadManifests([tree], { cwd: root });
-  requireObjects(loaded, `${tree}/ (run \`homelab build\`)`);
+  requireObjects(loaded, `${tree}/`, "; run `homelab build`");
   const ctx = policyContext({
     objects: loaded.objects,
     files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],
