@@ -150,6 +150,21 @@ export function rewriteRecipients(text: string, path: string, opts: { replace: r
 }
 
 /**
+ * Removes the comment paragraph of the repository's `.sops.yaml` that explains the example
+ * recipient (it starts with `# EXAMPLE RECIPIENT`), once that recipient is gone.
+ */
+export function dropExampleNotice(text: string): string {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^#\s*EXAMPLE RECIPIENT\b/.test(l));
+  if (start === -1) return text;
+  let end = start;
+  while (end < lines.length && /^#/.test(lines[end]!) && !/^#\s*$/.test(lines[end]!)) end++;
+  // The blank comment line that separated it from the text above goes too.
+  const from = start > 0 && /^#\s*$/.test(lines[start - 1]!) ? start - 1 : start;
+  return [...lines.slice(0, from), ...lines.slice(end)].join("\n");
+}
+
+/**
  * The published test-only key of the sops-age project (its private key is public). The example
  * secrets in this repository are encrypted to it so the tree validates before an operator exists;
  * `homelab secrets init` replaces it with the operator's own recipient.

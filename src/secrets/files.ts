@@ -44,16 +44,39 @@ const SIGNALS: readonly [NodeJS.Signals, number][] = [
   ["SIGHUP", 1],
 ];
 
+/** >0 while a foreground child (the editor) owns the terminal. */
+let interruptsIgnored = 0;
+
 function install(): void {
   if (installed) return;
   installed = true;
   process.on("exit", runCleanups);
   for (const [sig, num] of SIGNALS) {
     process.on(sig, () => {
+      if (sig === "SIGINT" && interruptsIgnored > 0) return;
       runCleanups();
       process.exit(128 + num);
     });
   }
+}
+
+/**
+ * Ignores SIGINT and SIGQUIT until the returned function is called, as git does while the editor
+ * runs: Ctrl-C in the editor reaches the whole process group and must not kill this process and
+ * discard the edit. SIGTERM and SIGHUP still clean up and exit.
+ */
+export function ignoreInterrupts(): () => void {
+  install();
+  interruptsIgnored++;
+  const quit = () => {};
+  process.on("SIGQUIT", quit);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    interruptsIgnored--;
+    process.removeListener("SIGQUIT", quit);
+  };
 }
 
 /** Runs `fn` if the process exits or is interrupted before the returned release function is called. */

@@ -345,14 +345,21 @@ export async function rotate(
   text: string,
   format: SopsFormat,
   keys: KeyRing,
-  opts: { recipients?: readonly string[]; file?: string; store?: StoreOptions; now?: Date } = {},
+  opts: {
+    recipients?: readonly string[];
+    /** Which values to encrypt from now on (the current `.sops.yaml` rule). @default the file's own rules */
+    rules?: EncryptionRules;
+    file?: string;
+    store?: StoreOptions;
+    now?: Date;
+  } = {},
 ): Promise<KeyChange> {
   const f = await openSopsFile(loadSopsFile(text, format, opts.file), keys);
   const recipients = opts.recipients ?? f.metadata.age.map((a) => a.recipient);
   const { added, removed } = keyDiff(f.metadata.age, recipients);
   const dataKey = newDataKey();
   const age = await wrapForRecipients(dataKey, recipients);
-  const out = seal({ format, plain: f.plain, dataKey, rules: f.metadata.rules, age, store: opts.store, now: opts.now });
+  const out = seal({ format, plain: f.plain, dataKey, rules: opts.rules ?? f.metadata.rules, age, store: opts.store, now: opts.now });
   return { text: out, added, removed, dropped: f.metadata.foreign.map((x) => String(x.key)), changed: true };
 }
 
@@ -377,9 +384,18 @@ export function inspectSopsText(text: string, format: SopsFormat, fileName = "<i
   } catch (e) {
     return { problems: [(e as Error).message.replace(`${fileName}: `, "")] };
   }
+  return { problems: plaintextWhereRequired(f.branches, f.metadata.rules), file: f };
+}
+
+/**
+ * Values that `rules` say must be encrypted but are not `ENC[...]` in these (still encrypted)
+ * documents. With the file's own rules this catches hand edits; with the `.sops.yaml` rule for the
+ * path it catches a file whose own rules were loosened (its MAC cannot: rules are not in the MAC).
+ */
+export function plaintextWhereRequired(branches: readonly Branch[], rules: EncryptionRules): string[] {
   const problems: string[] = [];
-  const rs = new RuleSet(f.metadata.rules);
-  for (const b of f.branches) {
+  const rs = new RuleSet(rules);
+  for (const b of branches) {
     walkBranch(cloneValue(b), (leaf, path, stack) => {
       const isComment = leaf instanceof Comment;
       if (isComment || !rs.shouldBeEncrypted(path, stack, false)) return leaf;
@@ -395,7 +411,7 @@ export function inspectSopsText(text: string, format: SopsFormat, fileName = "<i
       return leaf;
     });
   }
-  return { problems, file: f };
+  return problems;
 }
 
 /** The public recipients of the key ring (for messages). */

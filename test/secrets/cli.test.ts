@@ -1,9 +1,9 @@
 /** `homelab secrets …` end to end: spawned like an operator would run it, keys generated per test. */
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
-import { loadSopsFile } from "../../src/secrets/sops.ts";
+import { encrypt, loadSopsFile } from "../../src/secrets/sops.ts";
 import { toPlain, getPath } from "../../src/secrets/tree.ts";
 import { EXAMPLE_KEY_FILE, REPO, isolatedEnv, needShared, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
 
@@ -87,7 +87,7 @@ describe("homelab secrets (CLI)", () => {
     const ws = await workspace();
     try {
       const r = ws.run(["set", SECRET, "token", "s3cret"]);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.match(r.stderr, /values are never taken from the command line/);
       const e = ws.run(["set", SECRET, "token"], { input: "" });
       assert.equal(e.code, 1);
@@ -226,6 +226,9 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(cfg.match(new RegExp(m[1]!, "g"))?.length, 2);
       assert.ok(!cfg.includes("age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr\n"));
       assert.match(cfg, /# Kubernetes Secrets: only data\/stringData are encrypted/);
+      // The paragraph explaining the example recipient went with it.
+      assert.ok(!cfg.includes("EXAMPLE RECIPIENT"), cfg);
+      assert.match(cfg, /^# sops creation rules, read by `homelab secrets` and by the sops CLI alike\.\nstores:\n/);
       for (const f of allFiles(ws.dir)) assert.ok(!readFileSync(join(ws.dir, f), "utf8").includes("AGE-SECRET-KEY"), f);
       const again = ws.run(["init"]);
       assert.equal(again.code, 1);
@@ -311,6 +314,190 @@ describe("homelab secrets (CLI)", () => {
     }
   });
 
+  it("init: an unusable --save-key is a plain error and changes nothing; no recipient without its key", async (t) => {
+    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
+    const ws = await workspace();
+    try {
+      copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
+      const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
+      const afile = join(ws.home, "afile");
+      writeFileSync(afile, "");
+      const r = ws.run(["init", "--save-key", join(afile, "keys.txt")]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^homelab secrets: --save-key .*\/afile\/keys\.txt: cannot write the key file \((EEXIST|ENOTDIR)\); nothing was changed, \.sops\.yaml included\n$/);
+      assert.equal(r.stdout, "");
+      assert.equal(readFileSync(join(ws.dir, ".sops.yaml"), "utf8"), before);
+      // Nothing half-done: init still works afterwards.
+      const again = ws.run(["init", "--save-key", join(ws.home, "keys.txt")]);
+      assert.equal(again.code, 0, again.stderr);
+      const recipient = /# public key: (age1[0-9a-z]+)/.exec(again.stdout)![1]!;
+      assert.ok(readFileSync(join(ws.home, "keys.txt"), "utf8").includes(recipient));
+      assert.ok(readFileSync(join(ws.dir, ".sops.yaml"), "utf8").includes(recipient));
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("init: --save-key inside the repository is refused from a subdirectory too (.sops.yaml dir, else git top level)", async (t) => {
+    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
+    const ws = await workspace();
+    try {
+      copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
+      const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
+      mkdirSync(join(ws.dir, "secrets"));
+      const sub = secretsCli(["init", "--save-key", "../keys.txt"], { cwd: join(ws.dir, "secrets"), env: ws.env });
+      assert.equal(sub.code, 1);
+      assert.match(sub.stderr, /inside this repository; private keys never go into the repo/);
+      assert.equal(sub.stdout, "");
+      assert.equal(existsSync(join(ws.dir, "keys.txt")), false);
+      assert.equal(readFileSync(join(ws.dir, ".sops.yaml"), "utf8"), before);
+      // Without a .sops.yaml yet, the git top level marks the repository.
+      rmSync(join(ws.dir, ".sops.yaml"));
+      mkdirSync(join(ws.dir, ".git"));
+      const git = secretsCli(["init", "--save-key", "../keys.txt"], { cwd: join(ws.dir, "secrets"), env: ws.env });
+      assert.equal(git.code, 1);
+      assert.match(git.stderr, /inside this repository/);
+      assert.deepEqual(allFiles(ws.dir), []);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("set: data values must be base64 and Secret keys valid; nothing is written otherwise", async () => {
+    const ws = await workspace();
+    try {
+      const b64 = ws.run(["set", SECRET, "data.token"], { input: "not base64 !!" });
+      assert.equal(b64.code, 1);
+      assert.match(b64.stderr, /data\.token: data values must be base64 \(Kubernetes decodes them\); to store the text as it is, set stringData\.token/);
+      const key = ws.run(["set", SECRET, "bad key/with slash"], { input: "x" });
+      assert.equal(key.code, 1);
+      assert.match(key.stderr, /"bad key\/with slash" is not a valid Secret key: it may contain only letters, digits, '-', '_' and '\.'/);
+      assert.equal(existsSync(join(ws.dir, SECRET)), false);
+      assert.equal(ws.run(["set", SECRET, "data.token"], { input: Buffer.from("tok").toString("base64") }).code, 0);
+      assert.match(ws.run(["decrypt", SECRET]).stdout, /^data:\n {2}token: dG9r\n/m);
+      // Setting the same key as text moves it to stringData instead of leaving two values.
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "tok2" }).code, 0);
+      assert.match(ws.run(["decrypt", SECRET]).stdout, /stringData:\n {2}token: tok2\n$/);
+      assert.doesNotMatch(ws.run(["decrypt", SECRET]).stdout, /dG9r/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("edit: an invalid Secret (data not base64) is refused and the file stays as it was", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
+      const before = readFileSync(join(ws.dir, SECRET), "utf8");
+      const r = ws.run(["edit", SECRET], { env: { EDITOR: `sh -c 'printf "data:\\n  k: not base64 !!\\n" >> "$1"' sh` } });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /not a valid Kubernetes Secret.*\n {2}- data\.k: data values must be base64/);
+      assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("edit: Ctrl-C (SIGINT) while the editor is open goes to the editor; the edit is saved", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "old" }).code, 0);
+      const marker = join(ws.home, "edited-path");
+      const go = join(ws.home, "go");
+      const editor = join(ws.home, "editor.sh");
+      writeFileSync(
+        editor,
+        `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(marker)}.part && mv ${JSON.stringify(marker)}.part ${JSON.stringify(marker)}\n` +
+          // Also stops once the plaintext is gone, so no editor outlives a failing run.
+          `while [ ! -e ${JSON.stringify(go)} ] && [ -e "$1" ]; do sleep 0.05; done\nsed -i 's/token: old/token: new/' "$1"\n`,
+      );
+      chmodSync(editor, 0o755);
+      const child = secretsCliAsync(["edit", SECRET], { cwd: ws.dir, env: { ...ws.env, EDITOR: editor } });
+      let tmp = "";
+      for (let i = 0; i < 400 && !tmp; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (existsSync(marker)) tmp = readFileSync(marker, "utf8");
+      }
+      assert.ok(tmp, "the editor was started");
+      process.kill(child.pid, "SIGINT");
+      process.kill(child.pid, "SIGQUIT");
+      writeFileSync(go, "");
+      const res = await child.done;
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /saved/);
+      assert.match(ws.run(["decrypt", SECRET]).stdout, /token: new\n/);
+      assert.equal(existsSync(tmp), false);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("verify: plaintext where the .sops.yaml rule requires ciphertext fails even with a valid MAC; rotate fixes it", async () => {
+    const ws = await workspace();
+    try {
+      mkdirSync(join(ws.dir, "secrets/app"), { recursive: true });
+      const p = join(ws.dir, "secrets/app/app-db.sops.yaml");
+      // Encrypted under loosened rules: the MAC covers the plaintext, and is valid.
+      writeFileSync(
+        p,
+        await encrypt("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-db\n  namespace: app\nstringData:\n  password: pw-in-clear\n", {
+          format: "yaml",
+          recipients: [ws.key.recipient],
+          rules: { encryptedRegex: "^(nothing)$" },
+        }),
+      );
+      const r = ws.run(["verify"]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stdout, "INVALID secrets/app/app-db.sops.yaml\n");
+      assert.match(r.stderr, /the \.sops\.yaml rule for this path requires encrypted values, but the file has plaintext:\n {4} {2}- stringData\.password holds plaintext where an encrypted value is required/);
+      assert.match(r.stderr, /homelab secrets rotate secrets\/app\/app-db\.sops\.yaml/);
+      const rot = ws.run(["rotate", "secrets/app/app-db.sops.yaml"]);
+      assert.equal(rot.code, 0, rot.stderr);
+      assert.match(String(rawValue(p, ["stringData", "password"])), /^ENC\[AES256_GCM,/);
+      assert.equal(rawValue(p, ["metadata", "name"]), "app-db");
+      assert.equal(ws.run(["verify"]).code, 0);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("default paths come from the repository root, not the current directory", async () => {
+    const ws = await workspace();
+    try {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
+      mkdirSync(join(ws.dir, "gitops/app"), { recursive: true });
+      writeFileSync(join(ws.dir, "gitops/app/secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n");
+      const inSecrets = { cwd: join(ws.dir, "secrets"), env: ws.env };
+      const scan = secretsCli(["scan"], inSecrets);
+      assert.equal(scan.code, 1);
+      assert.equal(scan.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml [plaintext-secret-object]\n");
+      assert.match(scan.stderr, new RegExp(`scanned 2 file\\(s\\) under ${ws.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 1 finding`));
+      // Named paths are relative to the current directory; a missing one is an error, not "0 files".
+      assert.equal(secretsCli(["scan", "ntfy"], inSecrets).code, 0);
+      const missing = secretsCli(["scan", "nope"], inSecrets);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /nope: no such file or directory/);
+      const verify = secretsCli(["verify"], inSecrets);
+      assert.equal(verify.code, 0, verify.stderr);
+      assert.equal(verify.stdout, `ok      ${SECRET} (opened with ${ws.key.recipient})\n`);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it("decrypt on a file that is not a sops file says so", async () => {
+    const ws = await workspace();
+    try {
+      writeFileSync(join(ws.dir, "README.md"), "# Notes\n\nnothing encrypted here\n");
+      const r = ws.run(["decrypt", "README.md"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^homelab secrets: README\.md: not a sops file: no sops metadata/);
+      assert.doesNotMatch(r.stderr, /invalid JSON/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
   it("help and usage errors", async () => {
     const ws = await workspace();
     try {
@@ -323,6 +510,12 @@ describe("homelab secrets (CLI)", () => {
       for (const s of ["init", "set", "edit", "decrypt", "encrypt", "updatekeys", "rotate", "verify", "scan"]) assert.match(full.stdout, new RegExp(`^  ${s}\\b`, "m"));
       assert.equal(ws.run(["bogus"]).code, 2);
       assert.equal(ws.run(["decrypt", SECRET, "--bogus"]).code, 2);
+      // Wrong usage is exit 2 with the synopsis, for every subcommand.
+      for (const args of [["decrypt"], ["decrypt", SECRET, SECRET], ["set", "x"], ["set"], ["edit"], ["encrypt", "a", "b"], ["init", "extra"], ["init", "--save-key"]]) {
+        const r = ws.run(args);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`\nusage: homelab secrets ${args[0]} `), args.join(" "));
+      }
     } finally {
       ws.cleanup();
     }

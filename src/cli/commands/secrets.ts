@@ -3,25 +3,28 @@
  * binary. Every file written here is a regular sops file.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
-import { parseArgs } from "node:util";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../../errors.ts";
 import { newIdentity } from "../../secrets/age.ts";
 import {
   EXAMPLE_RECIPIENT,
   SOPS_CONFIG_FILE,
   creationRuleFor,
+  dropExampleNotice,
   findSopsConfig,
   loadSopsConfig,
   rewriteRecipients,
   sopsConfigTemplate,
   type SopsConfig,
 } from "../../secrets/config.ts";
-import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT } from "../../secrets/errors.ts";
-import { PrivateScratch, writeFileAtomic } from "../../secrets/files.ts";
+import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
+import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
+import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
 import { loadKeyRing, type KeyRing } from "../../secrets/keys.ts";
-import { DEFAULT_SCAN_PATHS, WAIVERS_FILE, loadWaivers, readScanTargets } from "../../secrets/scan-inputs.ts";
+import { promptHidden } from "../../secrets/prompt.ts";
+import { DEFAULT_SCAN_PATHS, WAIVERS_FILE, loadWaivers, readScanTargets, repoRootOf } from "../../secrets/scan-inputs.ts";
 import { SCAN_RULES, formatFinding, scanReport } from "../../secrets/scan.ts";
 import {
   formatForPath,
@@ -29,6 +32,7 @@ import {
   loadSopsFile,
   newDataKey,
   openSopsFile,
+  plaintextWhereRequired,
   reseal,
   rotate,
   seal,
@@ -38,7 +42,7 @@ import {
   type SopsFormat,
 } from "../../secrets/sops.ts";
 import { emitPlain, parsePlain, type StoreOptions } from "../../secrets/stores.ts";
-import { Branch, getItem, setPath, unsetPath } from "../../secrets/tree.ts";
+import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
 import { EXIT, type Command } from "../command.ts";
 
 const SUBCOMMANDS: Record<string, { usage: string; summary: string; run: (args: string[]) => Promise<number> }> = {};
@@ -47,7 +51,9 @@ const HELP_HEADER = `Usage: homelab secrets <subcommand> [options]
 
 Encrypted files are sops files (age recipients). Keys are looked up like sops does: SOPS_AGE_KEY_FILE,
 SOPS_AGE_KEY, SOPS_AGE_KEY_CMD, then $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt).
-Recipients and encryption rules come from the nearest .sops.yaml (current directory or above).`;
+Recipients and encryption rules come from the nearest .sops.yaml (current directory or above); default
+paths (secrets/, gitops/, the scan paths) are taken from the repository root: the directory of that
+.sops.yaml, else the git top level.`;
 
 function help(): string {
   const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
@@ -68,28 +74,35 @@ const DETAILS: Record<string, string> = {
 written into the repository. The .sops.yaml creation rules get its recipient: the example recipient
 is replaced, or (with --add) the new recipient is added next to the existing ones.
   --add              add another recipient instead of replacing the example one
-  --save-key PATH    also append the identity to PATH (e.g. ~/.config/sops/age/keys.txt); refused inside the repo`,
+  --save-key PATH    also append the identity to PATH (e.g. ~/.config/sops/age/keys.txt); refused inside the repo
+The identity is saved and printed before .sops.yaml names its recipient, so a failure never leaves a
+recipient whose private key nobody has.`,
   set: `Sets one value, read from stdin (or a hidden prompt on a terminal), never from the command line.
-One trailing newline of piped input is dropped. For Kubernetes Secrets a bare KEY means stringData.KEY;
-otherwise KEY is a dotted path (a.b.c) or sops syntax (["a"]["b"][0]). A missing file under
+One trailing newline of piped input is dropped. At the prompt Enter ends the value; a pasted value may
+span several lines (a PEM key) and then ends with Ctrl-D. For Kubernetes Secrets a bare KEY means
+stringData.KEY, data.KEY takes base64, and key names follow Kubernetes ([-._a-zA-Z0-9]+); otherwise KEY
+is a dotted path (a.b.c) or sops syntax (["a"]["b"][0]). A missing file under
 secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.
   --namespace NS, --name NAME   override namespace/name when creating a Secret`,
   edit: `Decrypts to a private temp file (RAM-backed where possible), opens $VISUAL/$EDITOR (default vi),
 re-encrypts with the same data key so unchanged values keep their ciphertext, then shreds the temp
-file. Interrupting the command also removes it. A missing file is created.`,
+file. Ctrl-C goes to the editor, as with git; SIGTERM or SIGHUP stop the command and shred the temp
+file. A missing file is created.`,
   decrypt: "Prints the decrypted file on stdout; nothing is written to disk. The MAC is verified first.",
   encrypt: `Encrypts a plaintext file in place (or to --output PATH) with the rules and recipients of
 .sops.yaml. Refuses a file that is already encrypted (exit 203).`,
   updatekeys: `Re-wraps each file's data key for the recipients the .sops.yaml rule now lists. Values and MAC do not
 change. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
-  rotate: `Generates a new data key per file, re-encrypts every value and wraps the key for the current
-.sops.yaml recipients. Default: every *.sops.* file under secrets/.`,
-  verify: `Decrypts every file with the available key and checks its MAC. Default: every *.sops.* file under
-secrets/ and gitops/.`,
+  rotate: `Generates a new data key per file, re-encrypts the values the current .sops.yaml rule selects
+and wraps the key for its recipients. Default: every *.sops.* file under secrets/.`,
+  verify: `Decrypts every file with the available key and checks its MAC, and that every value the
+.sops.yaml rule for its path requires encrypted is encrypted (the MAC does not cover the file's own
+rules). Default: every *.sops.* file under secrets/ and gitops/.`,
   scan: `Looks for plaintext secrets: unencrypted Secret objects, known token formats, private and age keys,
 random-looking values under password/token/secret/key names, broken sops blocks, *.sops.yaml listed
-as kustomize resources. Default paths: ${DEFAULT_SCAN_PATHS.join(", ")}. False positives are waived in
-${WAIVERS_FILE} (rule, path, optional match, and a reason).
+as kustomize resources, files that do not parse or cannot be read. Default paths (from the repository
+root): ${DEFAULT_SCAN_PATHS.join(", ")}. False positives are waived in ${WAIVERS_FILE} (rule, path,
+optional match, and a reason).
 Rules: ${SCAN_RULES.map((r) => r.rule).join(", ")}.`,
 };
 
@@ -129,26 +142,44 @@ export const secrets: Command = {
 // ---------------------------------------------------------------- shared helpers
 
 interface Workspace {
+  /** Where paths given on the command line are relative to. */
+  readonly cwd: string;
+  /** The repository root: default paths and displayed names are relative to it. */
   readonly root: string;
   readonly config?: SopsConfig;
   readonly store: StoreOptions;
 }
 
 function workspace(): Workspace {
-  const root = process.cwd();
-  const path = findSopsConfig(root);
+  const cwd = process.cwd();
+  const path = findSopsConfig(cwd);
   const config = path ? loadSopsConfig(path) : undefined;
-  return { root, ...(config ? { config } : {}), store: config?.stores ?? {} };
+  return { cwd, root: repoRootOf(cwd), ...(config ? { config } : {}), store: config?.stores ?? {} };
 }
 
 function requireConfig(ws: Workspace): SopsConfig {
-  if (!ws.config) throw new UserError(`no ${SOPS_CONFIG_FILE} found in ${ws.root} or above; run \`homelab secrets init\` first`);
+  if (!ws.config) throw new UserError(`no ${SOPS_CONFIG_FILE} found in ${ws.cwd} or above; run \`homelab secrets init\` first`);
   return ws.config;
 }
 
 function display(ws: Workspace, abs: string): string {
   const r = relative(ws.root, abs);
-  return r && !r.startsWith("..") ? r.split(sep).join("/") : abs;
+  return r && !r.startsWith("..") && !isAbsolute(r) ? r.split(sep).join("/") : abs;
+}
+
+/** Wrong usage: exit code 2, with the subcommand's synopsis. */
+function usageError(sub: string, message: string): UserError {
+  return new UserError(`${message}\nusage: homelab secrets ${SUBCOMMANDS[sub]?.usage ?? sub}`, EXIT.usage);
+}
+
+/** parseArgs, with its errors (unknown option, missing option value) turned into usage errors. */
+function parse<O extends NonNullable<ParseArgsConfig["options"]>>(sub: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    if (/^ERR_PARSE_ARGS_/.test((e as NodeJS.ErrnoException).code ?? "")) throw usageError(sub, (e as Error).message);
+    throw e;
+  }
 }
 
 function readExisting(abs: string, shown: string): string {
@@ -184,14 +215,15 @@ function sopsFilesUnder(ws: Workspace, dirs: readonly string[]): string[] {
   return out;
 }
 
+/** Named files (relative to the current directory), else every sops file under the default folders of the repository. */
 function targets(ws: Workspace, positionals: readonly string[], defaults: readonly string[]): string[] {
-  if (positionals.length) return positionals.map((p) => resolve(ws.root, p));
+  if (positionals.length) return positionals.map((p) => resolve(ws.cwd, p));
   const found = sopsFilesUnder(ws, defaults);
-  if (found.length === 0) throw new UserError(`no *.sops.* files under ${defaults.join(", ")}`);
+  if (found.length === 0) throw new UserError(`no *.sops.* files under ${defaults.map((d) => display(ws, resolve(ws.root, d))).join(", ")}`);
   return found;
 }
 
-/** `secrets/<app>/<name>.sops.yaml` relative to the config dir or the current directory. */
+/** `secrets/<app>/<name>.sops.yaml` relative to the config dir or the repository root. */
 function secretLayout(ws: Workspace, abs: string): { app: string; name: string } | undefined {
   for (const base of [ws.config?.dir, ws.root]) {
     if (!base) continue;
@@ -200,10 +232,6 @@ function secretLayout(ws: Workspace, abs: string): { app: string; name: string }
     if (m) return { app: m[1]!, name: m[2]! };
   }
   return undefined;
-}
-
-function isK8sSecret(b: Branch | undefined): boolean {
-  return !!b && getItem(b, "kind")?.value === "Secret";
 }
 
 /** Parses `a.b.0`, `["a"]["b"][0]`; a bare key of a Kubernetes Secret means stringData.<key>. */
@@ -237,38 +265,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Reads a line from the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(question);
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding("utf8");
-    let value = "";
-    const done = (err?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.removeListener("data", onData);
-      process.stderr.write("\n");
-      if (err) reject(err);
-      else resolvePromise(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === "\r" || ch === "\n") return done();
-        if (ch === "\u0003") return done(new UserError("cancelled"));
-        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
 async function readSecretValue(key: string): Promise<string> {
   let v: string;
-  if (process.stdin.isTTY) v = await promptHidden(`Value for ${key} (input hidden): `);
+  if (process.stdin.isTTY) v = await promptHidden(`Value for ${key} (input hidden; Enter ends it, a pasted multi-line value ends with Ctrl-D): `);
   else {
     v = await readStdin();
     if (v.endsWith("\r\n")) v = v.slice(0, -2);
@@ -316,16 +315,59 @@ function define(name: string, usage: string, summary: string, run: (args: string
   SUBCOMMANDS[name] = { usage, summary, run };
 }
 
-define("init", "init [--add] [--save-key PATH]", "new age identity (printed once) and .sops.yaml recipients", async (args) => {
-  const { values, positionals } = parseArgs({ args, options: { add: { type: "boolean" }, "save-key": { type: "string" } }, allowPositionals: true, strict: true });
-  if (positionals.length) throw new UserError(`init takes no arguments (got ${positionals.join(" ")})`);
-  const ws = workspace();
-  const saveKey = values["save-key"] ? resolve(values["save-key"]) : undefined;
-  if (saveKey && !relative(ws.root, saveKey).startsWith("..")) {
-    throw new UserError(`--save-key ${saveKey} is inside this repository; private keys never go into the repo`);
+/** `dir` and everything below it. */
+function isInside(dir: string, p: string): boolean {
+  const r = relative(dir, p);
+  return r === "" || (!r.startsWith("..") && !isAbsolute(r));
+}
+
+/** The path with symlinks resolved as far as it exists (the key file itself usually does not yet). */
+function realish(p: string): string {
+  const rest: string[] = [];
+  let cur = p;
+  for (;;) {
+    try {
+      return join(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const up = dirname(cur);
+      if (up === cur) return p;
+      rest.push(cur.slice(up.length).replace(/^[/\\]/, ""));
+      cur = up;
+    }
   }
+}
+
+/** A private key never goes into the repository: not below .sops.yaml, the git top level or the current directory. */
+function refuseInsideRepo(ws: Workspace, saveKey: string): void {
+  const target = realish(saveKey);
+  const roots = [ws.config?.dir, ws.root, ws.cwd].filter((d): d is string => !!d).map(realish);
+  const hit = roots.find((r) => isInside(r, target));
+  if (hit) throw new UserError(`--save-key ${saveKey} is inside this repository; private keys never go into the repo (it is below ${hit})`);
+}
+
+/** Appends the identity block to the key file, creating it 0600 (its folder 0700). */
+function saveIdentity(saveKey: string, block: string): void {
+  try {
+    mkdirSync(dirname(saveKey), { recursive: true, mode: 0o700 });
+    const prev = existsSync(saveKey) ? readFileSync(saveKey, "utf8") : "";
+    writeFileAtomic(saveKey, prev + (prev && !prev.endsWith("\n") ? "\n" : "") + block, { mode: 0o600 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UserError(`--save-key ${saveKey}: cannot write the key file (${code}); nothing was changed, .sops.yaml included`);
+  }
+}
+
+define("init", "init [--add] [--save-key PATH]", "new age identity (printed once) and .sops.yaml recipients", async (args) => {
+  const { values, positionals } = parse("init", args, { add: { type: "boolean" }, "save-key": { type: "string" } });
+  if (positionals.length) throw usageError("init", `init takes no arguments (got ${positionals.join(" ")})`);
+  const ws = workspace();
+  const saveKey = values["save-key"] ? resolve(ws.cwd, values["save-key"]) : undefined;
+  if (saveKey) refuseInsideRepo(ws, saveKey);
   const { identity, recipient } = await newIdentity();
-  const cfgPath = ws.config?.path ?? join(ws.root, SOPS_CONFIG_FILE);
+  const cfgPath = ws.config?.path ?? join(ws.cwd, SOPS_CONFIG_FILE);
+  // Work out the new .sops.yaml first (it may refuse), but write it last: a recipient must never be
+  // listed before its private key has been saved and shown.
+  let cfgText: string;
   if (ws.config) {
     const current = ws.config.creationRules.flatMap((r) => r.age);
     const hasExample = current.includes(EXAMPLE_RECIPIENT);
@@ -335,17 +377,21 @@ define("init", "init [--add] [--save-key PATH]", "new age identity (printed once
       );
     }
     const { text } = rewriteRecipients(readFileSync(cfgPath, "utf8"), cfgPath, { replace: hasExample ? [EXAMPLE_RECIPIENT] : [], add: recipient });
-    writeFileAtomic(cfgPath, text);
+    cfgText = hasExample ? dropExampleNotice(text) : text;
   } else {
-    writeFileAtomic(cfgPath, sopsConfigTemplate(recipient));
+    cfgText = sopsConfigTemplate(recipient);
   }
   const block = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
-  if (saveKey) {
-    mkdirSync(dirname(saveKey), { recursive: true, mode: 0o700 });
-    const prev = existsSync(saveKey) ? readFileSync(saveKey, "utf8") : "";
-    writeFileAtomic(saveKey, prev + (prev && !prev.endsWith("\n") ? "\n" : "") + block, { mode: 0o600 });
-  }
+  if (saveKey) saveIdentity(saveKey, block);
   process.stdout.write(block);
+  try {
+    writeFileAtomic(cfgPath, cfgText);
+  } catch (e) {
+    throw new UserError(
+      `cannot write ${display(ws, cfgPath)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it still lists its old recipients. ` +
+        "The identity above is not in use yet: fix the problem and run init again.",
+    );
+  }
   console.error(
     [
       "",
@@ -359,26 +405,59 @@ define("init", "init [--add] [--save-key PATH]", "new age identity (printed once
   return EXIT.ok;
 });
 
+/** Refuses what the API server would refuse, before anything is encrypted. */
+function checkSecretDoc(doc: Branch | undefined, shown: string): void {
+  if (!doc) return;
+  const problems = secretProblems(doc);
+  if (problems.length) throw new UserError(`${shown}: not a valid Kubernetes Secret, nothing was written:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+}
+
+/** Removes a key from data or stringData, and the field itself once it is empty. */
+function dropSecretKey(doc: Branch, field: "data" | "stringData", key: string): void {
+  unsetPath(doc, [field, key]);
+  const rest = getPath(doc, [field]);
+  if (rest instanceof Branch && rest.items.every((i) => typeof i.key !== "string")) unsetPath(doc, [field]);
+}
+
+/** Checks the key of `set` on a Secret before asking for the value. */
+function checkSecretKey(path: readonly (string | number)[], secret: boolean): void {
+  if (!secret || (path[0] !== "data" && path[0] !== "stringData")) return;
+  if (path.length !== 2) throw new UserError(`${path.join(".")}: values of a Secret sit directly under ${String(path[0])}`);
+  const bad = secretKeyProblem(String(path[1]));
+  if (bad) throw new UserError(`${JSON.stringify(String(path[1]))} is not a valid Secret key: it ${bad}`);
+}
+
 define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value from stdin or a hidden prompt", async (args) => {
-  const { values, positionals } = parseArgs({ args, options: { namespace: { type: "string" }, name: { type: "string" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parse("set", args, { namespace: { type: "string" }, name: { type: "string" } });
   if (positionals.length > 2) {
-    throw new UserError("values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
+    throw usageError("set", "values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
   }
   const [file, key] = positionals;
-  if (!file || !key) throw new UserError("usage: homelab secrets set <file> <key>  (value on stdin)");
+  if (!file || !key) throw usageError("set", "set needs a file and a key (the value comes on stdin)");
   const ws = workspace();
-  const abs = resolve(ws.root, file);
+  const abs = resolve(ws.cwd, file);
   const shown = display(ws, abs);
   const format = formatForPath(abs);
   if (format === "binary") throw new UserError(`${shown}: set works on YAML, JSON and dotenv files`);
+  const readValue = async (path: readonly (string | number)[], secret: boolean): Promise<string> => {
+    checkSecretKey(path, secret);
+    const value = await readSecretValue(key);
+    if (secret && path[0] === "data" && !isBase64(value)) {
+      throw new UserError(`${path.join(".")}: data values must be base64 (Kubernetes decodes them); to store the text as it is, set stringData.${String(path[1])}`);
+    }
+    return value;
+  };
   if (existsSync(abs)) {
     const opened = await openFile(ws, abs);
     const plain = opened.plain.map((b) => b);
     const doc = plain[0] ?? new Branch();
-    const path = parseKeyPath(key, isK8sSecret(doc));
-    const value = await readSecretValue(key);
+    const secret = isK8sSecret(doc);
+    const path = parseKeyPath(key, secret);
+    const value = await readValue(path, secret);
     setPath(doc, path, value);
-    if (isK8sSecret(doc) && path[0] === "stringData" && path.length === 2) unsetPath(doc, ["data", String(path[1])]);
+    // One value per key: setting it as text replaces a base64 one and the other way round.
+    if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
+    if (secret) checkSecretDoc(doc, shown);
     writeOut(abs, reseal(opened, plain, { store: ws.store }));
     console.error(`set ${path.join(".")} in ${shown}`);
     return EXIT.ok;
@@ -391,9 +470,12 @@ define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value 
     if (!name || !namespace) throw new UserError(`${shown}: pass --name and --namespace to create a Secret outside secrets/<app>/`);
     doc = secretSkeleton(name, namespace);
   } else doc = new Branch();
-  const path = parseKeyPath(key, isK8sSecret(doc));
-  const value = await readSecretValue(key);
+  const secret = isK8sSecret(doc);
+  const path = parseKeyPath(key, secret);
+  const value = await readValue(path, secret);
   setPath(doc, path, value);
+  if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
+  if (secret) checkSecretDoc(doc, shown);
   writeOut(abs, await sealNew(ws, abs, format, [doc]));
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
@@ -403,13 +485,20 @@ function editorCommand(): string {
   return process.env.VISUAL || process.env.EDITOR || "vi";
 }
 
-function runEditor(file: string): Promise<number> {
-  return new Promise((resolveExit, reject) => {
-    // Through sh so EDITOR may carry arguments, e.g. "code --wait".
-    const child = spawn("sh", ["-c", `${editorCommand()} "$1"`, "homelab-editor", file], { stdio: "inherit" });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
-  });
+/** Runs the editor in the foreground; Ctrl-C belongs to it meanwhile (see ignoreInterrupts). */
+async function runEditor(file: string): Promise<number> {
+  const release = ignoreInterrupts();
+  try {
+    return await new Promise((resolveExit, reject) => {
+      // Through sh so EDITOR may carry arguments, e.g. "code --wait"; exec so no shell sits in between
+      // to die of the terminal's Ctrl-C.
+      const child = spawn("sh", ["-c", `exec ${editorCommand()} "$1"`, "homelab-editor", file], { stdio: "inherit" });
+      child.on("error", reject);
+      child.on("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+    });
+  } finally {
+    release();
+  }
 }
 
 async function askRetry(message: string): Promise<boolean> {
@@ -424,10 +513,10 @@ async function askRetry(message: string): Promise<boolean> {
 }
 
 define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-encrypt, shred", async (args) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UserError("usage: homelab secrets edit <file>");
+  const { positionals } = parse("edit", args, {});
+  if (positionals.length !== 1) throw usageError("edit", `edit takes exactly one file (got ${positionals.length})`);
   const ws = workspace();
-  const abs = resolve(ws.root, positionals[0]!);
+  const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
   const format = formatForPath(abs);
   let opened: OpenedSopsFile | undefined;
@@ -455,6 +544,7 @@ define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-e
       let plain: Branch[];
       try {
         plain = parsePlain(edited, format, base);
+        for (const d of plain) checkSecretDoc(d, base);
       } catch (e) {
         if (await askRetry((e as Error).message)) continue;
         throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
@@ -470,33 +560,35 @@ define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-e
 });
 
 define("decrypt", "decrypt <file>", "print the decrypted file on stdout (MAC checked)", async (args) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UserError("usage: homelab secrets decrypt <file>");
+  const { positionals } = parse("decrypt", args, {});
+  if (positionals.length !== 1) throw usageError("decrypt", `decrypt takes exactly one file (got ${positionals.length})`);
   const ws = workspace();
-  const abs = resolve(ws.root, positionals[0]!);
+  const abs = resolve(ws.cwd, positionals[0]!);
   const opened = await openFile(ws, abs);
   process.stdout.write(emitPlain(opened.plain, opened.format, ws.store));
   return EXIT.ok;
 });
 
 define("encrypt", "encrypt <file> [--output PATH]", "encrypt a plaintext file in place with the .sops.yaml rules", async (args) => {
-  const { values, positionals } = parseArgs({ args, options: { output: { type: "string", short: "o" } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UserError("usage: homelab secrets encrypt <file> [--output PATH]");
+  const { values, positionals } = parse("encrypt", args, { output: { type: "string", short: "o" } });
+  if (positionals.length !== 1) throw usageError("encrypt", `encrypt takes exactly one file (got ${positionals.length})`);
   const ws = workspace();
-  const abs = resolve(ws.root, positionals[0]!);
-  const out = values.output ? resolve(ws.root, values.output) : abs;
+  const abs = resolve(ws.cwd, positionals[0]!);
+  const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
   const format = formatForPath(abs);
   const text = readExisting(abs, shown);
   if (hasSopsBlock(text, format)) throw new AlreadyEncryptedError(shown);
-  const sealed = await sealNew(ws, out, format, parsePlain(text, format, shown));
+  const plain = parsePlain(text, format, shown);
+  for (const d of plain) checkSecretDoc(d, shown);
+  const sealed = await sealNew(ws, out, format, plain);
   writeOut(out, sealed);
   console.error(`encrypted ${shown}${out === abs ? "" : ` to ${display(ws, out)}`}`);
   return EXIT.ok;
 });
 
 define("updatekeys", "updatekeys [files...]", "re-wrap data keys for the recipients .sops.yaml lists now", async (args) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const { positionals } = parse("updatekeys", args, {});
   const ws = workspace();
   requireConfig(ws);
   const ring = await keys();
@@ -517,22 +609,32 @@ define("updatekeys", "updatekeys [files...]", "re-wrap data keys for the recipie
 });
 
 define("rotate", "rotate [files...]", "new data key per file, values re-encrypted", async (args) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const { positionals } = parse("rotate", args, {});
   const ws = workspace();
   requireConfig(ws);
   const ring = await keys();
   for (const abs of targets(ws, positionals, ["secrets"])) {
     const shown = display(ws, abs);
-    const { recipients } = recipientsFor(ws, abs);
-    const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, file: shown, store: ws.store });
+    const { recipients, rules } = recipientsFor(ws, abs);
+    const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, rules, file: shown, store: ws.store });
     writeOut(abs, r.text);
     console.error(`${shown}: new data key for ${recipients.join(", ")}`);
   }
   return EXIT.ok;
 });
 
-define("verify", "verify [files...]", "every file decrypts with the available key and its MAC matches", async (args) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+/** The .sops.yaml rule for a file, when there is one that homelab can use; verify checks against it. */
+function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFor> | undefined {
+  if (!ws.config) return undefined;
+  try {
+    return creationRuleFor(ws.config, abs);
+  } catch {
+    return undefined;
+  }
+}
+
+define("verify", "verify [files...]", "every file decrypts with the available key, its MAC matches, nothing required is plaintext", async (args) => {
+  const { positionals } = parse("verify", args, {});
   const ws = workspace();
   const ring = await keys();
   let worst: number = EXIT.ok;
@@ -541,6 +643,17 @@ define("verify", "verify [files...]", "every file decrypts with the available ke
     const shown = display(ws, abs);
     try {
       const f = await openSopsFile(loadSopsFile(readExisting(abs, shown), formatForPath(abs), shown), ring);
+      // The MAC does not cover the file's own encryption rules: a file whose rules were loosened
+      // (encrypted_regex ^(nothing)$) carries plaintext with a valid MAC.
+      const rule = ruleIfAny(ws, abs);
+      const plain = rule ? plaintextWhereRequired(f.branches, rule.rules) : [];
+      if (plain.length) {
+        throw new SopsFormatError(
+          `${shown}: the ${SOPS_CONFIG_FILE} rule for this path requires encrypted values, but the file has plaintext:\n` +
+            plain.map((p) => `  - ${p}`).join("\n") +
+            `\nRe-encrypt it under the current rules: homelab secrets rotate ${shown}`,
+        );
+      }
       console.log(`ok      ${shown} (opened with ${f.openedBy})`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -555,15 +668,17 @@ define("verify", "verify [files...]", "every file decrypts with the available ke
 });
 
 define("scan", "scan [paths...] [--no-waivers]", "find plaintext secrets (also run by homelab build)", async (args) => {
-  const { values, positionals } = parseArgs({ args, options: { "no-waivers": { type: "boolean" } }, allowPositionals: true, strict: true });
-  const root = process.cwd();
-  const files = readScanTargets(root, positionals.length ? positionals : DEFAULT_SCAN_PATHS);
+  const { values, positionals } = parse("scan", args, { "no-waivers": { type: "boolean" } });
+  const cwd = process.cwd();
+  const root = repoRootOf(cwd);
+  // Named paths are relative to where the operator stands; defaults and waivers to the repository root.
+  const files = positionals.length ? readScanTargets(root, positionals.map((p) => resolve(cwd, p)), { mustExist: true }) : readScanTargets(root);
   const waivers = values["no-waivers"] ? [] : loadWaivers(root);
   const report = scanReport(files, waivers);
   for (const w of report.waived) console.error(`waived  ${formatFinding(w.finding)} — ${w.waiver.reason}`);
   for (const w of report.unusedWaivers) console.error(`warning: unused waiver in ${WAIVERS_FILE}: ${w.rule} ${w.path}`);
   for (const f of report.findings) console.log(formatFinding(f));
-  console.error(`scanned ${files.length} file(s): ${report.findings.length} finding(s), ${report.waived.length} waived`);
+  const where = root === cwd ? "" : ` under ${root}`;
+  console.error(`scanned ${files.length} file(s)${where}: ${report.findings.length} finding(s), ${report.waived.length} waived`);
   return report.findings.length ? EXIT.failed : EXIT.ok;
 });
-
