@@ -93,7 +93,9 @@ export function promptHidden(question: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const stdin = process.stdin;
     const input = new HiddenInput();
-    process.stderr.write(BRACKETED_PASTE_ON + question);
+    // The mode switch is for the terminal; it must not end up in a log that stderr is redirected to.
+    const tty = !!process.stderr.isTTY;
+    process.stderr.write((tty ? BRACKETED_PASTE_ON : "") + question);
     stdin.setRawMode(true);
     stdin.resume();
     stdin.setEncoding("utf8");
@@ -101,7 +103,7 @@ export function promptHidden(question: string): Promise<string> {
       stdin.setRawMode(false);
       stdin.pause();
       stdin.removeListener("data", onData);
-      process.stderr.write(BRACKETED_PASTE_OFF + "\n");
+      process.stderr.write((tty ? BRACKETED_PASTE_OFF : "") + "\n");
       if (err) reject(err);
       else resolvePromise(input.result);
     };

@@ -175,6 +175,9 @@ describe("homelab secrets (CLI)", () => {
       const same = ws.run(["edit", SECRET], { env: { EDITOR: "true" } });
       assert.equal(same.code, 0);
       assert.match(same.stderr, /no changes/);
+      // An EDITOR with a leading variable assignment still runs.
+      const assigned = ws.run(["edit", SECRET], { env: { EDITOR: "LC_ALL=C true" } });
+      assert.equal(assigned.code, 0, assigned.stderr);
       const broken = ws.run(["edit", SECRET], { env: { EDITOR: `sh -c 'echo "a: [unclosed" > "$1"' sh` } });
       assert.equal(broken.code, 1);
       assert.match(broken.stderr, /invalid YAML/);

@@ -491,8 +491,10 @@ async function runEditor(file: string): Promise<number> {
   try {
     return await new Promise((resolveExit, reject) => {
       // Through sh so EDITOR may carry arguments, e.g. "code --wait"; exec so no shell sits in between
-      // to die of the terminal's Ctrl-C.
-      const child = spawn("sh", ["-c", `exec ${editorCommand()} "$1"`, "homelab-editor", file], { stdio: "inherit" });
+      // to die of the terminal's Ctrl-C (not possible when EDITOR starts with VAR=value).
+      const editor = editorCommand();
+      const exec = /^\s*[A-Za-z_][A-Za-z0-9_]*=/.test(editor) ? "" : "exec ";
+      const child = spawn("sh", ["-c", `${exec}${editor} "$1"`, "homelab-editor", file], { stdio: "inherit" });
       child.on("error", reject);
       child.on("exit", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
     });
