@@ -464,6 +464,21 @@ describe("homelab secrets (CLI)", () => {
     }
   });
 
+  it("verify on the repository itself: secrets/ and their gitops/ copies open with the example key, under the secrets/ rule", async (t) => {
+    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
+    const home = tempDir();
+    try {
+      const r = secretsCli(["verify"], { cwd: REPO, env: isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE }) });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(r.stdout.split("\n").filter(Boolean).map((l) => l.split(" (")[0]), [
+        "ok      secrets/cloudflared/cloudflared-credentials.sops.yaml",
+        "ok      gitops/cloudflared/cloudflared-credentials.sops.yaml",
+      ]);
+    } finally {
+      home.cleanup();
+    }
+  });
+
   it("default paths come from the repository root, not the current directory", async () => {
     const ws = await workspace();
     try {

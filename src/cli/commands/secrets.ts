@@ -19,6 +19,7 @@ import {
   sopsConfigTemplate,
   type SopsConfig,
 } from "../../secrets/config.ts";
+import { secretSourcePath } from "../../secrets/declared.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
@@ -625,11 +626,16 @@ define("rotate", "rotate [files...]", "new data key per file, values re-encrypte
   return EXIT.ok;
 });
 
-/** The .sops.yaml rule for a file, when there is one that homelab can use; verify checks against it. */
+/**
+ * The .sops.yaml rule for a file, when there is one that homelab can use; verify checks against it.
+ * A build copy `gitops/<app>/<name>.sops.yaml` is judged by the rule of its source in secrets/.
+ */
 function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFor> | undefined {
   if (!ws.config) return undefined;
+  const copy = /^gitops\/([^/]+)\/([^/]+\.sops\.ya?ml)$/.exec(relative(ws.root, abs).split(sep).join("/"));
+  const source = copy ? resolve(ws.root, secretSourcePath({ app: copy[1]!, name: copy[2]!.replace(/\.sops\.ya?ml$/, "") })) : abs;
   try {
-    return creationRuleFor(ws.config, abs);
+    return creationRuleFor(ws.config, source);
   } catch {
     return undefined;
   }
