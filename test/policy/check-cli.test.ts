@@ -208,6 +208,11 @@ describe("parseCheckArgs", () => {
   it("refuses an unknown rule id as a usage error", () => {
     assert.throws(() => parseCheckArgs(["--rule", "probes", "--rule", "nope"]), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /unknown rule id 'nope'/.test(e.message));
   });
+  it("refuses path-only options without paths as a usage error", () => {
+    for (const args of [["--scan-waivers", "w.yaml"], ["--homelab-allowlists"]])
+      assert.throws(() => parseCheckArgs(args), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /applies to paths only/.test(e.message));
+    assert.doesNotThrow(() => parseCheckArgs(["x.yaml", "--scan-waivers", "w.yaml", "--homelab-allowlists"]));
+  });
   it("refuses a malformed Kubernetes version as a usage error", () => {
     assert.throws(() => parseCheckArgs(["--kubernetes-version", "34"]), (e: unknown) => e instanceof UserError && e.exitCode === 2);
   });

@@ -58,7 +58,7 @@ Options:
   --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
   --list-rules                Print the rules --rule accepts (id, severity, title) and exit.
                               Waiver problems (waiver-expired, waiver-invalid, waiver-unused)
-                              are reported for the selected rules' waivers, whatever --rule says.
+                              are not rules: they are reported for the waivers of the rules that run.
   -h, --help                  Show this help.
 
 Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 4 nothing to check (no
@@ -128,6 +128,9 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
     const hint = waiverChecks.length ? ` (${waiverChecks.join(", ")} ${waiverChecks.length > 1 ? "are" : "is"} reported whenever waivers are judged, not a rule to select)` : "";
     throw new UserError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``, 2);
   }
+  // Repository mode has its own waivers and allowlists; silently ignoring these would mislead.
+  for (const flag of ["scan-waivers", "homelab-allowlists"] as const)
+    if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UserError(`--${flag} applies to paths only; without paths the repository's own is used`, 2);
   const kv = values["kubernetes-version"];
   if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UserError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`, 2);
   return {
