@@ -278,8 +278,17 @@ async function readSecretValue(key: string): Promise<string> {
   return v;
 }
 
+/**
+ * The path whose .sops.yaml rule applies: a build copy `gitops/<app>/<name>.sops.yaml` follows the
+ * rule of its source `secrets/<app>/<name>.sops.yaml`, whose bytes it carries.
+ */
+function rulePath(ws: Workspace, abs: string): string {
+  const copy = /^gitops\/([^/]+)\/([^/]+)\.sops\.ya?ml$/.exec(relative(ws.root, abs).split(sep).join("/"));
+  return copy ? resolve(ws.root, secretSourcePath({ app: copy[1]!, name: copy[2]! })) : abs;
+}
+
 function recipientsFor(ws: Workspace, abs: string): { recipients: readonly string[]; rules: ReturnType<typeof creationRuleFor>["rules"] } {
-  const rule = creationRuleFor(requireConfig(ws), abs);
+  const rule = creationRuleFor(requireConfig(ws), rulePath(ws, abs));
   return { recipients: rule.age, rules: rule.rules };
 }
 
@@ -626,16 +635,11 @@ define("rotate", "rotate [files...]", "new data key per file, values re-encrypte
   return EXIT.ok;
 });
 
-/**
- * The .sops.yaml rule for a file, when there is one that homelab can use; verify checks against it.
- * A build copy `gitops/<app>/<name>.sops.yaml` is judged by the rule of its source in secrets/.
- */
+/** The .sops.yaml rule for a file (see rulePath), when there is one that homelab can use; verify checks against it. */
 function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFor> | undefined {
   if (!ws.config) return undefined;
-  const copy = /^gitops\/([^/]+)\/([^/]+\.sops\.ya?ml)$/.exec(relative(ws.root, abs).split(sep).join("/"));
-  const source = copy ? resolve(ws.root, secretSourcePath({ app: copy[1]!, name: copy[2]!.replace(/\.sops\.ya?ml$/, "") })) : abs;
   try {
-    return creationRuleFor(ws.config, source);
+    return creationRuleFor(ws.config, rulePath(ws, abs));
   } catch {
     return undefined;
   }
