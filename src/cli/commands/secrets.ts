@@ -100,10 +100,11 @@ and wraps the key for its recipients. Default: every *.sops.* file under secrets
 .sops.yaml rule for its path requires encrypted is encrypted (the MAC does not cover the file's own
 rules). Default: every *.sops.* file under secrets/ and gitops/.`,
   scan: `Looks for plaintext secrets: unencrypted Secret objects, known token formats, private and age keys,
-random-looking values under password/token/secret/key names, broken sops blocks, *.sops.yaml listed
-as kustomize resources, files that do not parse or cannot be read. Default paths (from the repository
-root): ${DEFAULT_SCAN_PATHS.join(", ")}. False positives are waived in ${WAIVERS_FILE} (rule, path,
-optional match, and a reason).
+literal values under password/token/secret names and random-looking ones under other secret-like
+names (also inside embedded config files, env lists and command lines), broken sops blocks, *.sops.yaml
+listed as kustomize resources, files that do not parse or cannot be read. Default paths (from the
+repository root): ${DEFAULT_SCAN_PATHS.join(", ")}. False positives are waived in ${WAIVERS_FILE}
+(rule, path, optional match, and a reason).
 Rules: ${SCAN_RULES.map((r) => r.rule).join(", ")}.`,
 };
 
@@ -645,7 +646,7 @@ function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFo
   }
 }
 
-define("verify", "verify [files...]", "every file decrypts with the available key, its MAC matches, nothing required is plaintext", async (args) => {
+define("verify", "verify [files...]", "every file opens with the available key; MAC and .sops.yaml rules hold", async (args) => {
   const { positionals } = parse("verify", args, {});
   const ws = workspace();
   const ring = await keys();
