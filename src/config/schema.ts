@@ -156,7 +156,7 @@ export const homelabSchema = z
     if (URL.canParse(cfg.git.url) && new URL(cfg.git.url).hostname !== cfg.tunnels.forgejo.hostname)
       ctx.addIssue({ code: "custom", path: ["git", "url"], message: `host must be the Forgejo tunnel host name ${cfg.tunnels.forgejo.hostname}` });
     cfg.policy.waivers.forEach((w, i) => {
-      if (/^\d{4}-\d{2}-\d{2}$/.test(w.expires) && Number.isNaN(Date.parse(w.expires)))
+      if (/^\d{4}-\d{2}-\d{2}$/.test(w.expires) && !isRealDate(w.expires))
         ctx.addIssue({ code: "custom", path: ["policy", "waivers", i, "expires"], message: "is not a real date" });
     });
   });
@@ -174,6 +174,12 @@ export const RESERVED_NAMESPACES = new Set([
   "monitoring",
   "velero",
 ]);
+
+/** `2026-02-30` matches the pattern but is no day of the calendar. */
+function isRealDate(ymd: string): boolean {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
+}
 
 function isSingleLevelSubdomain(host: string, domain: string): boolean {
   return host.endsWith("." + domain) && !host.slice(0, -domain.length - 1).includes(".");

@@ -33,7 +33,8 @@ export interface Plan {
 }
 
 export function toYaml(doc: unknown): string {
-  return stringify(doc, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, sortMapEntries: false });
+  // YAML 1.1 output quotes strings such as "on", "yes" and "y", which kubectl and Argo CD would read as booleans.
+  return stringify(doc, { version: "1.1", lineWidth: 0, indent: 2, aliasDuplicateObjects: false, sortMapEntries: false });
 }
 
 function fileName(o: K8sObject, taken: Set<string>): string {

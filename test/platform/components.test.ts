@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { at, find, plan } from "./render-helpers.ts";
+import { toYaml } from "../../src/render/render.ts";
 
 const p = plan();
 const values = (app: string) => at(at(find(p, "Application", app, "argocd"), "spec.sources.0"), "helm.valuesObject") as Record<string, unknown>;
@@ -232,6 +233,9 @@ describe("rendering", () => {
     assert.deepEqual(folders, apps);
     const k = parse(p.files.find((f) => f.path === "gitops/site/kustomization.yaml")!.content);
     assert.deepEqual(k.resources, p.files.filter((f) => f.path.startsWith("gitops/site/") && !f.path.endsWith("kustomization.yaml")).map((f) => f.path.slice("gitops/site/".length)));
+  });
+  it("quotes strings YAML 1.1 readers (kubectl, Argo CD) would take for booleans", () => {
+    assert.equal(toYaml({ a: "on", b: "yes", c: "y", d: "off", e: "true" }), 'a: "on"\nb: "yes"\nc: "y"\nd: "off"\ne: "true"\n');
   });
   it("never stamps a namespace on cluster-scoped objects", () => {
     for (const o of p.objects) if (["Namespace", "ClusterIssuer"].includes(o.object.kind)) assert.equal(o.object.metadata.namespace, undefined, o.file);
