@@ -49,11 +49,10 @@ export class CertManager extends Component {
     this.release({
       chart: "cert-manager",
       values,
-      freeform: [
-        { path: "resources", reason: "Kubernetes ResourceRequirements, empty by default" },
-        { path: "webhook.resources", reason: "Kubernetes ResourceRequirements, empty by default" },
-        { path: "cainjector.resources", reason: "Kubernetes ResourceRequirements, empty by default" },
-      ],
+      freeform: ["resources", "webhook.resources", "cainjector.resources"].map((path) => ({
+        path,
+        reason: "Kubernetes ResourceRequirements, empty by default",
+      })),
     });
 
     for (const [name, server] of Object.entries(ACME_SERVERS)) this.add(clusterIssuer(name, server, config.acme.email, ingressClass));
