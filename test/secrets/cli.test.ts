@@ -17,6 +17,16 @@ interface Ws {
 }
 
 /** A repo-like directory with a .sops.yaml for a fresh key that lives outside it. */
+/** Runs `fn` in a fresh workspace and removes it afterwards, whatever happens. */
+async function withWorkspace(fn: (ws: Ws) => Promise<void> | void): Promise<void> {
+  const ws = await workspace();
+  try {
+    await fn(ws);
+  } finally {
+    ws.cleanup();
+  }
+}
+
 async function workspace(): Promise<Ws> {
   const repo = tempDir("homelab-secrets-ws-");
   const home = tempDir("homelab-secrets-home-");
@@ -60,8 +70,7 @@ const SECRET = "secrets/ntfy/ntfy-token.sops.yaml";
 
 describe("homelab secrets (CLI)", () => {
   it("set creates secrets/<app>/<name>.sops.yaml from stdin; decrypt prints it; the value is never on disk in clear", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       const r = ws.run(["set", SECRET, "token"], { input: "tk-value-1\n" });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /created secrets\/ntfy\/ntfy-token\.sops\.yaml with stringData\.token/);
@@ -78,14 +87,11 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(ws.run(["set", SECRET, "user"], { input: "alice" }).code, 0);
       assert.equal(rawValue(join(ws.dir, SECRET), ["stringData", "token"]), tokenCipher);
       assert.match(ws.run(["decrypt", SECRET]).stdout, /token: tk-value-1\n {2}user: alice\n$/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("set refuses a value on the command line and an empty value", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       const r = ws.run(["set", SECRET, "token", "s3cret"]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /values are never taken from the command line/);
@@ -93,14 +99,11 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(e.code, 1);
       assert.match(e.stderr, /no value given for token/);
       assert.equal(existsSync(join(ws.dir, SECRET)), false);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("verify: ok, then tampered (exit 51), then the wrong key (exit 128, recipients listed)", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
       const ok = ws.run(["verify"]);
       assert.equal(ok.code, 0, ok.stderr);
@@ -119,14 +122,11 @@ describe("homelab secrets (CLI)", () => {
       const dec = ws.run(["decrypt", SECRET]);
       assert.equal(dec.code, 51);
       assert.equal(dec.stdout, "");
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("encrypt works in place with the .sops.yaml rules and refuses to encrypt twice (exit 203)", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       mkdirSync(join(ws.dir, "secrets/app"), { recursive: true });
       const p = join(ws.dir, "secrets/app/app-db.sops.yaml");
       writeFileSync(p, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-db\n  namespace: app\nstringData:\n  password: pw\n");
@@ -137,14 +137,11 @@ describe("homelab secrets (CLI)", () => {
       const again = ws.run(["encrypt", "secrets/app/app-db.sops.yaml"]);
       assert.equal(again.code, 203);
       assert.match(again.stderr, /already encrypted/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("edit: the editor's change is re-encrypted, untouched values keep their ciphertext, the temp file is gone", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "old-token" }).code, 0);
       assert.equal(ws.run(["set", SECRET, "user"], { input: "alice" }).code, 0);
       const userCipher = rawValue(join(ws.dir, SECRET), ["stringData", "user"]);
@@ -159,14 +156,11 @@ describe("homelab secrets (CLI)", () => {
       const tmp = readFileSync(marker, "utf8");
       assert.match(tmp, /homelab-secrets-.*\/ntfy-token\.yaml$/);
       assert.equal(existsSync(tmp), false);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("edit: a failing editor or no change leaves the file byte for byte as it was", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
       const before = readFileSync(join(ws.dir, SECRET), "utf8");
       const fail = ws.run(["edit", SECRET], { env: { EDITOR: "false" } });
@@ -183,14 +177,11 @@ describe("homelab secrets (CLI)", () => {
       assert.match(broken.stderr, /invalid YAML/);
       assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
       assert.deepEqual(allFiles(ws.dir), [".sops.yaml", SECRET]);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("edit: SIGTERM while the editor is open shreds the plaintext and exits 143", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
       const before = readFileSync(join(ws.dir, SECRET), "utf8");
       const marker = join(ws.home, "edited-path");
@@ -211,15 +202,12 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(res.code, 143, res.stderr);
       assert.equal(existsSync(tmp), false);
       assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("init prints a new identity once, never writes it into the repo, and replaces the example recipient", async (t) => {
     if (!needShared(t, EXAMPLE_KEY_FILE)) return;
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const r = ws.run(["init"]);
       assert.equal(r.code, 0, r.stderr);
@@ -239,15 +227,12 @@ describe("homelab secrets (CLI)", () => {
       const inside = ws.run(["init", "--add", "--save-key", "keys.txt"]);
       assert.equal(inside.code, 1);
       assert.match(inside.stderr, /inside this repository; private keys never go into the repo/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("the documented migration: init, updatekeys with the example key, rotate with the new key", async (t) => {
     if (!needShared(t, EXAMPLE_KEY_FILE)) return;
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       mkdirSync(join(ws.dir, "secrets/cloudflared"), { recursive: true });
       const ex = "secrets/cloudflared/cloudflared-credentials.sops.yaml";
@@ -270,14 +255,11 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(rot.code, 0, rot.stderr);
       assert.notEqual(rawValue(join(ws.dir, ex), ["stringData", "credentials.json"]), before);
       assert.match(ws.run(["decrypt", ex], { env: useSaved }).stdout, /EXAMPLE-PLACEHOLDER-NOT-A-SECRET/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("updatekeys adds a recipient from .sops.yaml without re-encrypting values", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
       const second = await newKeyFile(ws.home, "second.txt");
       const cfg = join(ws.dir, ".sops.yaml");
@@ -289,14 +271,11 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(rawValue(join(ws.dir, SECRET), ["stringData", "token"]), before);
       assert.equal(ws.run(["decrypt", SECRET], { env: { SOPS_AGE_KEY_FILE: second.path } }).code, 0);
       assert.match(ws.run(["updatekeys"]).stderr, /recipients already up to date/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("scan: a plaintext Secret fails with file, line and rule; a reasoned waiver passes it", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       mkdirSync(join(ws.dir, "gitops/app"), { recursive: true });
       writeFileSync(join(ws.dir, "gitops/app/secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n");
       const r = ws.run(["scan"]);
@@ -312,15 +291,12 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(noReason.code, 1);
       assert.match(noReason.stderr, /a reason of at least a few words is required/);
       assert.equal(ws.run(["scan", "--no-waivers", "secrets"]).code, 0);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("init: an unusable --save-key is a plain error and changes nothing; no recipient without its key", async (t) => {
     if (!needShared(t, EXAMPLE_KEY_FILE)) return;
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
       const afile = join(ws.home, "afile");
@@ -336,15 +312,12 @@ describe("homelab secrets (CLI)", () => {
       const recipient = /# public key: (age1[0-9a-z]+)/.exec(again.stdout)![1]!;
       assert.ok(readFileSync(join(ws.home, "keys.txt"), "utf8").includes(recipient));
       assert.ok(readFileSync(join(ws.dir, ".sops.yaml"), "utf8").includes(recipient));
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("init: --save-key inside the repository is refused from a subdirectory too (.sops.yaml dir, else git top level)", async (t) => {
     if (!needShared(t, EXAMPLE_KEY_FILE)) return;
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
       mkdirSync(join(ws.dir, "secrets"));
@@ -361,14 +334,11 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(git.code, 1);
       assert.match(git.stderr, /inside this repository/);
       assert.deepEqual(allFiles(ws.dir), []);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("set: data values must be base64 and Secret keys valid; nothing is written otherwise", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       const b64 = ws.run(["set", SECRET, "data.token"], { input: "not base64 !!" });
       assert.equal(b64.code, 1);
       assert.match(b64.stderr, /data\.token: data values must be base64 \(Kubernetes decodes them\); to store the text as it is, set stringData\.token/);
@@ -382,28 +352,22 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "tok2" }).code, 0);
       assert.match(ws.run(["decrypt", SECRET]).stdout, /stringData:\n {2}token: tok2\n$/);
       assert.doesNotMatch(ws.run(["decrypt", SECRET]).stdout, /dG9r/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("edit: an invalid Secret (data not base64) is refused and the file stays as it was", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "t" }).code, 0);
       const before = readFileSync(join(ws.dir, SECRET), "utf8");
       const r = ws.run(["edit", SECRET], { env: { EDITOR: `sh -c 'printf "data:\\n  k: not base64 !!\\n" >> "$1"' sh` } });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /not a valid Kubernetes Secret.*\n {2}- data\.k: data values must be base64/);
       assert.equal(readFileSync(join(ws.dir, SECRET), "utf8"), before);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("edit: Ctrl-C (SIGINT) while the editor is open goes to the editor; the edit is saved", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "old" }).code, 0);
       const marker = join(ws.home, "edited-path");
       const go = join(ws.home, "go");
@@ -430,14 +394,11 @@ describe("homelab secrets (CLI)", () => {
       assert.match(res.stderr, /saved/);
       assert.match(ws.run(["decrypt", SECRET]).stdout, /token: new\n/);
       assert.equal(existsSync(tmp), false);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("verify: plaintext where the .sops.yaml rule requires ciphertext fails even with a valid MAC; rotate fixes it", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       mkdirSync(join(ws.dir, "secrets/app"), { recursive: true });
       const p = join(ws.dir, "secrets/app/app-db.sops.yaml");
       // Encrypted under loosened rules: the MAC covers the plaintext, and is valid.
@@ -459,9 +420,7 @@ describe("homelab secrets (CLI)", () => {
       assert.match(String(rawValue(p, ["stringData", "password"])), /^ENC\[AES256_GCM,/);
       assert.equal(rawValue(p, ["metadata", "name"]), "app-db");
       assert.equal(ws.run(["verify"]).code, 0);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("verify on the repository itself: secrets/ and their gitops/ copies open with the example key, under the secrets/ rule", async (t) => {
@@ -480,8 +439,7 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("default paths come from the repository root, not the current directory", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);
       mkdirSync(join(ws.dir, "gitops/app"), { recursive: true });
       writeFileSync(join(ws.dir, "gitops/app/secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n");
@@ -498,27 +456,21 @@ describe("homelab secrets (CLI)", () => {
       const verify = secretsCli(["verify"], inSecrets);
       assert.equal(verify.code, 0, verify.stderr);
       assert.equal(verify.stdout, `ok      ${SECRET} (opened with ${ws.key.recipient})\n`);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("decrypt on a file that is not a sops file says so", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       writeFileSync(join(ws.dir, "README.md"), "# Notes\n\nnothing encrypted here\n");
       const r = ws.run(["decrypt", "README.md"]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^homelab secrets: README\.md: not a sops file: no sops metadata/);
       assert.doesNotMatch(r.stderr, /invalid JSON/);
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 
   it("help and usage errors", async () => {
-    const ws = await workspace();
-    try {
+    await withWorkspace(async (ws) => {
       const h = ws.run(["help", "set"]);
       assert.equal(h.code, 0);
       assert.match(h.stdout, /^set <file> <key>/);
@@ -534,8 +486,6 @@ describe("homelab secrets (CLI)", () => {
         assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
         assert.match(r.stderr, new RegExp(`\nusage: homelab secrets ${args[0]} `), args.join(" "));
       }
-    } finally {
-      ws.cleanup();
-    }
+    });
   });
 });
