@@ -1,5 +1,5 @@
 /**
- * Real sops-made files (../shared/fixtures/sops) decrypt with their published test-only keys, MAC
+ * Real sops-made files (test/fixtures/sops, copied from their upstream projects) decrypt with their published test-only keys, MAC
  * verified, to exactly the plaintexts in EXPECTED.json; re-encrypting them with the same data key
  * and IVs reproduces sops' own ciphertexts and MAC byte for byte.
  */
