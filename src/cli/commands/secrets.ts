@@ -19,6 +19,7 @@ import {
   type SopsConfig,
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
+import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
@@ -253,8 +254,11 @@ function recipientsFor(ws: Workspace, abs: string): { recipients: readonly strin
   return { recipients: rule.age, rules: rule.rules };
 }
 
-async function sealNew(ws: Workspace, abs: string, format: SopsFormat, plain: Branch[]): Promise<string> {
-  const { recipients, rules } = recipientsFor(ws, abs);
+/** Encrypts a new file under its .sops.yaml rule; refuses (before writing) when a value would stay in the clear. */
+async function sealNew(ws: Workspace, abs: string, format: SopsFormat, plain: Branch[], given?: KeyPath): Promise<string> {
+  const rule = creationRuleFor(requireConfig(ws), rulePath(ws, abs));
+  const { age: recipients, rules } = rule;
+  refuseClearValues(plain, rules, { file: display(ws, abs), creationRule: rule, given });
   const dataKey = newDataKey();
   return seal({ format, plain, dataKey, rules, age: await wrapForRecipients(dataKey, recipients), store: ws.store });
 }
@@ -449,6 +453,7 @@ define(
     // One value per key: setting it as text replaces a base64 one and the other way round.
     if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
     if (secret) checkSecretDoc(doc, shown);
+    refuseClearValues(plain, opened.metadata.rules, { file: shown, given: path });
     writeOut(abs, reseal(opened, plain, { store: ws.store }));
     console.error(`set ${path.join(".")} in ${shown}`);
     return EXIT.ok;
@@ -467,7 +472,7 @@ define(
   setPath(doc, path, value);
   if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
   if (secret) checkSecretDoc(doc, shown);
-  writeOut(abs, await sealNew(ws, abs, format, [doc]));
+  writeOut(abs, await sealNew(ws, abs, format, [doc], path));
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
 });
@@ -538,6 +543,11 @@ define(
       try {
         plain = parsePlain(edited, format, base);
         for (const d of plain) checkSecretDoc(d, base);
+        if (opened) refuseClearValues(plain, opened.metadata.rules, { file: shown });
+        else {
+          const rule = creationRuleFor(requireConfig(ws), rulePath(ws, abs));
+          refuseClearValues(plain, rule.rules, { file: shown, creationRule: rule });
+        }
       } catch (e) {
         if (await askRetry((e as Error).message)) continue;
         throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
@@ -656,6 +666,10 @@ define(
             `\nRe-encrypt it under the current rules: homelab secrets rotate ${shown}`,
         );
       }
+      // A rule that selects nothing in this file (encrypted_regex on a file that is not a Secret) leaves
+      // it entirely clear with a valid MAC; so does a sensitive key outside what the rule selects.
+      const clear = rule ? clearValueProblems(f.branches) : [];
+      if (clear.length) throw new PlaintextRefusedError(plaintextOnDiskMessage(shown, clear, f.metadata.rules, rule));
       console.log(`ok      ${shown} (opened with ${f.openedBy})`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
