@@ -209,10 +209,13 @@ describe("homelab charts", () => {
   test("usage mistakes exit 2 with the usage", () => {
     const res = homelab(["charts", "fetch"]);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /expected `pull`, got `fetch`/);
-    assert.match(res.stderr, /Usage: homelab charts pull/);
-    const help = homelab(["charts", "--help"]);
+    assert.match(res.stderr, /unknown subcommand 'fetch'/);
+    assert.match(res.stderr, /homelab charts pull/);
+    const help = homelab(["charts", "pull", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--from <dir>/);
+    const bad = homelab(["charts", "pull", "--from"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--from needs a value/);
   });
 });

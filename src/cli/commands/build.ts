@@ -1,30 +1,30 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/index.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { LOCK_FILE } from "../../validate/chart-lock.ts";
-import { EXIT, type Command } from "../command.ts";
+import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
+import { defineCommand, EXIT } from "../command.ts";
 
-const HELP = `Usage: homelab build [options]
-
-Renders homelab.config.ts into gitops/ after validating every object:
+export const BUILD_SPEC = defineSpec({
+  name: "build",
+  summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
+  synopsis: "[options]",
+  description: `Renders homelab.config.ts into gitops/ after validating every object:
 Kubernetes and CRD schemas (unknown fields rejected), Helm values against each pinned chart's
 defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), and structural
-rules. Nothing is written unless every check passes. The build never uses the network.
-
-Options:
-  --check               Write nothing; exit 1 and list the files that differ when the
-                        committed tree is stale.
-  --config <file>       Config file (default: homelab.config.ts)
-  --versions <file>     Versions file (default: versions.yaml)
-  --offline             Accepted for older scripts; the build is always offline.
-  --quiet               Print only problems and the final line.
-  -h, --help            Show this help.
-
-Exit codes: 0 success, 1 invalid config / validation errors / stale tree (a chart pinned in
-versions.yaml but missing from the lock is a validation error), 2 usage, 70 internal error.`;
+rules. Nothing is written unless every check passes. The build never uses the network.`,
+  options: {
+    check: { type: "boolean", help: "Write nothing; exit 1 and list the files that differ when the\ncommitted tree is stale." },
+    config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
+    versions: { type: "string", value: "<file>", help: "Versions file (default: versions.yaml)" },
+    offline: { type: "boolean", help: "Accepted for older scripts; the build is always offline." },
+    quiet: { type: "boolean", help: "Print only problems and the final line." },
+  },
+  footer: `Exit codes: 0 success, 1 invalid config / validation errors / stale tree (a chart pinned in
+versions.yaml but missing from the lock is a validation error), 2 usage, 70 internal error.`,
+});
 
 export interface BuildOptions {
   readonly check: boolean;
@@ -36,25 +36,17 @@ export interface BuildOptions {
 /** The rendered roots `homelab build` owns. */
 export const MANAGED_ROOTS = ["gitops"] as const;
 
-export function parseBuildArgs(argv: string[]): BuildOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      check: { type: "boolean", default: false },
-      config: { type: "string", default: "homelab.config.ts" },
-      versions: { type: "string", default: "versions.yaml" },
-      offline: { type: "boolean", default: false },
-      quiet: { type: "boolean", default: false },
-    },
-    allowPositionals: false,
-    strict: true,
-  });
+export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>): BuildOptions {
   return {
     check: values.check ?? false,
     config: values.config ?? "homelab.config.ts",
     versions: values.versions ?? "versions.yaml",
     quiet: values.quiet ?? false,
   };
+}
+
+export function parseBuildArgs(argv: string[]): BuildOptions {
+  return buildOptions(parseCommandArgs(BUILD_SPEC, argv));
 }
 
 export async function runBuildCommand(opts: BuildOptions, root = process.cwd()): Promise<number> {
@@ -124,9 +116,4 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   return lines.join("\n");
 }
 
-export const build: Command = {
-  name: "build",
-  summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
-  help: HELP,
-  run: (argv) => runBuildCommand(parseBuildArgs(argv)),
-};
+export const build = defineCommand({ spec: BUILD_SPEC, run: (args) => runBuildCommand(buildOptions(args)) });
