@@ -104,7 +104,7 @@ describe("homelab build / --check", () => {
   it("rejects unknown flags with exit 2 and has --help", () => {
     const bad = homelab(["build", "--chek"], { cwd: dir });
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /Unknown option '--chek'/);
+    assert.match(bad.stderr, /unknown option --chek — did you mean --check\?/);
     const help = homelab(["build", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--check/);

@@ -473,7 +473,7 @@ describe("homelab secrets (CLI)", () => {
     await withWorkspace(async (ws) => {
       const h = ws.run(["help", "set"]);
       assert.equal(h.code, 0);
-      assert.match(h.stdout, /^set <file> <key>/);
+      assert.match(h.stdout, /^Usage: homelab secrets set <file> <key>/);
       assert.match(h.stdout, /never from the command line/);
       const full = ws.run(["--help"]);
       assert.equal(full.code, 0);
@@ -484,7 +484,7 @@ describe("homelab secrets (CLI)", () => {
       for (const args of [["decrypt"], ["decrypt", SECRET, SECRET], ["set", "x"], ["set"], ["edit"], ["encrypt", "a", "b"], ["init", "extra"], ["init", "--save-key"]]) {
         const r = ws.run(args);
         assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-        assert.match(r.stderr, new RegExp(`\nusage: homelab secrets ${args[0]} `), args.join(" "));
+        assert.match(r.stderr, new RegExp(`\nUsage: homelab secrets ${args[0]} `), args.join(" "));
       }
     });
   });

@@ -82,3 +82,31 @@ export function secretsCliAsync(args: string[], opts: { cwd: string; env: NodeJS
   const done = new Promise<CliResult>((resolve) => child.on("exit", (code, signal) => resolve({ code: code ?? (signal ? -1 : -1), stdout, stderr })));
   return { pid: child.pid!, done };
 }
+
+/** A throw-away repository with the project's own .sops.yaml rules for a fresh key kept outside it. */
+export interface SopsWorkspace {
+  readonly dir: string;
+  readonly home: string;
+  readonly key: Awaited<ReturnType<typeof newKeyFile>>;
+  readonly env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { input?: string; env?: Record<string, string> }): CliResult;
+}
+
+/** Runs `fn` in a fresh SopsWorkspace and removes it afterwards, whatever happens. */
+export async function withSopsWorkspace(fn: (ws: SopsWorkspace) => Promise<void> | void): Promise<void> {
+  const repo = tempDir("homelab-secrets-ws-");
+  const home = tempDir("homelab-secrets-home-");
+  try {
+    const key = await newKeyFile(home.dir);
+    const env = isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: key.path });
+    writeFileSync(
+      join(repo.dir, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: (^|/)secrets/.+\\.sops\\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${key.recipient}\n  - path_regex: \\.sops\\.(ya?ml|json|env)$\n    age: ${key.recipient}\n`,
+    );
+    const run: SopsWorkspace["run"] = (args, opts = {}) => secretsCli(args, { cwd: repo.dir, env: { ...env, ...opts.env }, input: opts.input ?? "" });
+    await fn({ dir: repo.dir, home: home.dir, key, env, run });
+  } finally {
+    repo.cleanup();
+    home.cleanup();
+  }
+}

@@ -1,31 +1,30 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/index.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { defaultCacheDirs } from "../../validate/chart-cache.ts";
-import { EXIT, type Command } from "../command.ts";
+import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
+import { defineCommand, EXIT } from "../command.ts";
 
-const HELP = `Usage: homelab build [options]
-
-Renders homelab.config.ts into gitops/ after validating every object:
+export const BUILD_SPEC = defineSpec({
+  name: "build",
+  summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
+  synopsis: "[options]",
+  description: `Renders homelab.config.ts into gitops/ after validating every object:
 Kubernetes and CRD schemas (unknown fields rejected), Helm values against each pinned chart's
-defaults, and structural rules. Nothing is written unless every check passes.
-
-Options:
-  --check               Write nothing; exit 1 and list the files that differ when the
-                        committed tree is stale.
-  --config <file>       Config file (default: homelab.config.ts)
-  --versions <file>     Versions file (default: versions.yaml)
-  --chart-cache <dirs>  Colon-separated chart cache folders (default: $HOMELAB_CHART_CACHE,
-                        else ~/.cache/homelab/charts)
-  --offline             Never download charts missing from the cache.
-  --quiet               Print only problems and the final line.
-  -h, --help            Show this help.
-
-Exit codes: 0 success, 1 invalid config / validation errors / stale tree, 2 usage, 70 internal error.
-In CI (CI=true) a chart missing from the cache is an error instead of a warning.`;
+defaults, and structural rules. Nothing is written unless every check passes.`,
+  options: {
+    check: { type: "boolean", help: "Write nothing; exit 1 and list the files that differ when the\ncommitted tree is stale." },
+    config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
+    versions: { type: "string", value: "<file>", help: "Versions file (default: versions.yaml)" },
+    "chart-cache": { type: "string", value: "<dirs>", help: "Colon-separated chart cache folders (default: $HOMELAB_CHART_CACHE,\nelse ~/.cache/homelab/charts)" },
+    offline: { type: "boolean", help: "Never download charts missing from the cache." },
+    quiet: { type: "boolean", help: "Print only problems and the final line." },
+  },
+  footer: `Exit codes: 0 success, 1 invalid config / validation errors / stale tree, 2 usage, 70 internal error.
+In CI (CI=true) a chart missing from the cache is an error instead of a warning.`,
+});
 
 export interface BuildOptions {
   readonly check: boolean;
@@ -39,20 +38,7 @@ export interface BuildOptions {
 /** The rendered roots `homelab build` owns. */
 export const MANAGED_ROOTS = ["gitops"] as const;
 
-export function parseBuildArgs(argv: string[], env = process.env): BuildOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      check: { type: "boolean", default: false },
-      config: { type: "string", default: "homelab.config.ts" },
-      versions: { type: "string", default: "versions.yaml" },
-      "chart-cache": { type: "string" },
-      offline: { type: "boolean", default: false },
-      quiet: { type: "boolean", default: false },
-    },
-    allowPositionals: false,
-    strict: true,
-  });
+export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>, env = process.env): BuildOptions {
   return {
     check: values.check ?? false,
     config: values.config ?? "homelab.config.ts",
@@ -61,6 +47,10 @@ export function parseBuildArgs(argv: string[], env = process.env): BuildOptions 
     offline: values.offline ?? false,
     quiet: values.quiet ?? false,
   };
+}
+
+export function parseBuildArgs(argv: string[], env = process.env): BuildOptions {
+  return buildOptions(parseCommandArgs(BUILD_SPEC, argv), env);
 }
 
 export async function runBuildCommand(opts: BuildOptions, root = process.cwd()): Promise<number> {
@@ -135,9 +125,4 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   return lines.join("\n");
 }
 
-export const build: Command = {
-  name: "build",
-  summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
-  help: HELP,
-  run: (argv) => runBuildCommand(parseBuildArgs(argv)),
-};
+export const build = defineCommand({ spec: BUILD_SPEC, run: (args) => runBuildCommand(buildOptions(args)) });
