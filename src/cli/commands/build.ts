@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/index.ts";
+import { describeAdminUi } from "../../platform/lib/access.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { defaultCacheDirs } from "../../validate/chart-cache.ts";
 import { EXIT, type Command } from "../command.ts";
@@ -128,6 +129,9 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   for (const a of r.config.apps) w(`  ${a.name}  ${a.image}:${a.tag}  (app)`);
   w();
   const checked = r.charts.filter((c) => !c.defaults.startsWith("MISSING")).length;
+  w("Admin UIs:");
+  for (const ui of r.platform.adminUis) w(`  ${describeAdminUi(ui)}`);
+  w();
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${checked}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Policy: ${summaryLine(r.policy)}`);
   for (const n of r.policy.notes) w(`  not run: ${n.rule}: ${n.message}`);
