@@ -8,6 +8,7 @@ import type { Waiver as ScanWaiver } from "../../secrets/scan.ts";
 import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
+  DEFAULT_API_CLIENT_ALLOWLIST,
   DEFAULT_HOST_PATH_ALLOWLIST,
   DEFAULT_KUBERNETES_VERSION,
   DEFAULT_RBAC_ALLOWLIST,
@@ -38,8 +39,8 @@ with the homelab model from homelab.config.ts and versions.yaml, applying the co
 (policy.waivers) and the secret scanner's (secrets/scan-waivers.yaml).
 With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
 Multi-document files, List objects and \`helm template\` output are understood. Rules that need
-the homelab model (backup, scrape and NetworkPolicy coverage, sources, HA shape) are listed as
-not run. Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml)
+the homelab model (backup and scrape coverage, sources, HA shape) are listed as not run, and so
+are the rules that need whole namespaces unless --whole-namespaces says the input holds them. Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml)
 apply and paths are shown from the repository root.
 
 Options:
@@ -55,6 +56,10 @@ Options:
   --homelab-allowlists        With paths: apply the homelab's host-access and RBAC allowlists
                               (its own node agents and controllers, by exact name), e.g. to vet
                               the charts it installs. Without it foreign input gets none.
+  --whole-namespaces          With paths: the input holds every object of each namespace it
+                              touches, so references to absent objects are broken (dangling
+                              Services, ServiceAccounts, monitors) and NetworkPolicy coverage
+                              can be judged. Without it those rules are listed as not run.
   --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
   --list-rules                Print the rules --rule accepts (id, severity, title) and exit.
                               Waiver problems (waiver-expired, waiver-invalid, waiver-unused)
@@ -98,6 +103,8 @@ export interface CheckOptions {
   readonly listRules: boolean;
   /** Apply the homelab's allowlists to the given paths. @default false */
   readonly homelabAllowlists: boolean;
+  /** The given paths hold whole namespaces. @default false */
+  readonly wholeNamespaces: boolean;
   /** Secret-scan waiver file for the given paths. @default the repository's secrets/scan-waivers.yaml, if inside one */
   readonly scanWaivers?: string;
 }
@@ -114,6 +121,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
       "fail-on-warning": { type: "boolean", default: false },
       "list-rules": { type: "boolean", default: false },
       "homelab-allowlists": { type: "boolean", default: false },
+      "whole-namespaces": { type: "boolean", default: false },
       "scan-waivers": { type: "string" },
     },
     allowPositionals: true,
@@ -129,7 +137,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
     throw new UserError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``, 2);
   }
   // Repository mode has its own waivers and allowlists; silently ignoring these would mislead.
-  for (const flag of ["scan-waivers", "homelab-allowlists"] as const)
+  for (const flag of ["scan-waivers", "homelab-allowlists", "whole-namespaces"] as const)
     if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UserError(`--${flag} applies to paths only; without paths the repository's own is used`, 2);
   const kv = values["kubernetes-version"];
   if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UserError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`, 2);
@@ -143,6 +151,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
     failOnWarning: values["fail-on-warning"] ?? false,
     listRules: values["list-rules"] ?? false,
     homelabAllowlists: values["homelab-allowlists"] ?? false,
+    wholeNamespaces: values["whole-namespaces"] ?? false,
     ...(values["scan-waivers"] !== undefined && { scanWaivers: values["scan-waivers"] }),
   };
 }
@@ -185,7 +194,8 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
       kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
       secretScanWaivers: scanWaiversFor(opts, root, repo),
       // Foreign input gets no allowance unless asked: the allowlists name the homelab's own agents.
-      ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST }),
+      ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST, apiClientAllowlist: DEFAULT_API_CLIENT_ALLOWLIST }),
+      ...(opts.wholeNamespaces && { wholeNamespaces: true }),
     });
     return runPolicies(ctx, { waivers: [], today, only: opts.rules });
   }
