@@ -16,6 +16,8 @@ export interface CreationRule {
   readonly rules: EncryptionRules;
   /** Master key types the rule lists that homelab cannot encrypt to (pgp, kms, …). */
   readonly unsupported: readonly string[];
+  /** Position in `creation_rules`, for messages. */
+  readonly index: number;
 }
 
 export interface SopsConfig {
@@ -83,7 +85,7 @@ export function parseSopsConfig(text: string, path: string): SopsConfig {
     } catch (e) {
       throw new UserError(`${where}: ${(e as Error).message}`);
     }
-    return { ...(pathRegex ? { pathRegex } : {}), age, rules, unsupported };
+    return { ...(pathRegex ? { pathRegex } : {}), age, rules, unsupported, index: i };
   });
   const stores = (raw.stores ?? {}) as Record<string, Record<string, unknown> | undefined>;
   const yamlIndent = stores.yaml?.indent;

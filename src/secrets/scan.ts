@@ -235,6 +235,17 @@ function judge(key: string, raw: string | number, opts: { literal: boolean } = {
   return undefined;
 }
 
+/**
+ * Why a value stored in the clear under `key` would be a leak, as the scanner's rule name, or
+ * undefined. Stricter than a scan of arbitrary files: inside a sops file any literal under a
+ * sensitive-looking name counts, however weak it looks (the operator meant it to be a secret).
+ */
+export function sensitiveClearValue(key: string, raw: string | number): string | undefined {
+  const j = judge(key, raw);
+  if (j) return j.rule;
+  return secretTier(key) && isLiteral(String(raw), key) ? "sensitive-key" : undefined;
+}
+
 function redact(s: string): string {
   return `${s.slice(0, Math.min(4, Math.floor(s.length / 4)))}… (${s.length} chars)`;
 }

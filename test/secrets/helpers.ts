@@ -8,17 +8,14 @@ import { newIdentity } from "../../src/secrets/age.ts";
 import { parseIdentities } from "../../src/secrets/keys.ts";
 import { keyRingOf } from "../../src/secrets/sops.ts";
 import type { KeyRing } from "../../src/secrets/keys.ts";
-import { needShared as needSharedAt, REPO, SHARED } from "../helpers.ts";
+import { FIXTURES, REPO } from "../helpers.ts";
 
-export { REPO, SHARED };
-export const SOPS_FIXTURES = join(SHARED, "fixtures", "sops");
+export { REPO };
+/** Real sops-made files and their published TEST-ONLY keys (test/fixtures/sops/SOURCES.md). */
+export const SOPS_FIXTURES = join(FIXTURES, "sops");
 /** The published test-only key the example secrets are encrypted to. */
 export const EXAMPLE_KEY_FILE = join(SOPS_FIXTURES, "sops-age", "key.txt");
 
-/** Reference data beside the repo (the sops fixtures unless told): skip outside CI, fail in CI. */
-export function needShared(t: TestContext, path = SOPS_FIXTURES): boolean {
-  return needSharedAt(t, path);
-}
 
 /** A real tool on PATH: skip outside CI when missing (scripts/ensure-tools.sh installs it), fail in CI. */
 export function needTool(t: TestContext, tool: string): boolean {
@@ -81,4 +78,32 @@ export function secretsCliAsync(args: string[], opts: { cwd: string; env: NodeJS
   child.stderr.on("data", (d) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on("exit", (code, signal) => resolve({ code: code ?? (signal ? -1 : -1), stdout, stderr })));
   return { pid: child.pid!, done };
+}
+
+/** A throw-away repository with the project's own .sops.yaml rules for a fresh key kept outside it. */
+export interface SopsWorkspace {
+  readonly dir: string;
+  readonly home: string;
+  readonly key: Awaited<ReturnType<typeof newKeyFile>>;
+  readonly env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { input?: string; env?: Record<string, string> }): CliResult;
+}
+
+/** Runs `fn` in a fresh SopsWorkspace and removes it afterwards, whatever happens. */
+export async function withSopsWorkspace(fn: (ws: SopsWorkspace) => Promise<void> | void): Promise<void> {
+  const repo = tempDir("homelab-secrets-ws-");
+  const home = tempDir("homelab-secrets-home-");
+  try {
+    const key = await newKeyFile(home.dir);
+    const env = isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: key.path });
+    writeFileSync(
+      join(repo.dir, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: (^|/)secrets/.+\\.sops\\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${key.recipient}\n  - path_regex: \\.sops\\.(ya?ml|json|env)$\n    age: ${key.recipient}\n`,
+    );
+    const run: SopsWorkspace["run"] = (args, opts = {}) => secretsCli(args, { cwd: repo.dir, env: { ...env, ...opts.env }, input: opts.input ?? "" });
+    await fn({ dir: repo.dir, home: home.dir, key, env, run });
+  } finally {
+    repo.cleanup();
+    home.cleanup();
+  }
 }

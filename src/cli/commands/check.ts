@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { loadConfig, loadVersions } from "../../config/load.ts";
 import { UserError } from "../../errors.ts";
 import { loadWaivers, WAIVERS_FILE } from "../../secrets/scan-inputs.ts";
@@ -28,11 +27,14 @@ import {
   type PolicyReport,
   type ReportFailure,
 } from "../../policy/index.ts";
-import { type Command } from "../command.ts";
+import { defineSpec, parseCommandArgs, UsageError, type ParsedArgs } from "../args.ts";
+import { defineCommand } from "../command.ts";
 
-const HELP = `Usage: homelab check [paths...] [options]
-
-Runs the policy rules (Pod Security Standards, workload hygiene, the homelab's own principles).
+export const CHECK_SPEC = defineSpec({
+  name: "check",
+  summary: "Run the policy rules over the rendered tree, or over any Kubernetes YAML given as paths",
+  synopsis: "[paths...] [options]",
+  description: `Runs the policy rules (Pod Security Standards, workload hygiene, the homelab's own principles).
 
 Without paths it checks the rendered tree (gitops/) and the host files (hosts/, when present)
 with the homelab model from homelab.config.ts and versions.yaml, applying the config's waivers
@@ -40,34 +42,42 @@ with the homelab model from homelab.config.ts and versions.yaml, applying the co
 With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
 Multi-document files, List objects and \`helm template\` output are understood. Rules that need
 the homelab model (backup and scrape coverage, sources, HA shape) are listed as not run, and so
-are the rules that need whole namespaces unless --whole-namespaces says the input holds them. Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml)
-apply and paths are shown from the repository root.
-
-Options:
-  --format <table|json>       Output format (default: table). JSON is what the site's policy page reads.
-  --rule <id>                 Run only this rule; repeat for several.
-  --kubernetes-version <v>    Target Kubernetes minor version for API deprecations
-                              (default: the config's kubernetesVersion, else ${DEFAULT_KUBERNETES_VERSION}).
-  --config <file>             Config file (default: homelab.config.ts)
-  --versions <file>           Versions file (default: versions.yaml)
-  --scan-waivers <file>       With paths: the secret scanner's waivers to apply (default: the
-                              repository's secrets/scan-waivers.yaml when run inside it). Their
-                              paths match the paths the check shows.
-  --homelab-allowlists        With paths: apply the homelab's host-access and RBAC allowlists
-                              (its own node agents and controllers, by exact name), e.g. to vet
-                              the charts it installs. Without it foreign input gets none.
-  --whole-namespaces          With paths: the input holds every object of each namespace it
-                              touches, so references to absent objects are broken (dangling
-                              Services, ServiceAccounts, monitors) and NetworkPolicy coverage
-                              can be judged. Without it those rules are listed as not run.
-  --fail-on-warning           Exit 1 instead of 3 when there are warnings but no errors.
-  --list-rules                Print the rules --rule accepts (id, severity, title) and exit.
-                              Waiver problems (waiver-expired, waiver-invalid, waiver-unused)
-                              are not rules: they are reported for the waivers of the rules that run.
-  -h, --help                  Show this help.
-
-Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 4 nothing to check (no
-Kubernetes object in the input), 2 usage, 70 internal error.`;
+are the rules that need whole namespaces unless --whole-namespaces says the input holds them.
+Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml) apply and
+paths are shown from the repository root.`,
+  options: {
+    format: { type: "string", value: "<table|json>", help: "Output format (default: table). JSON is what the site's policy page reads." },
+    rule: { type: "string", multiple: true, value: "<id>", help: "Run only this rule; repeat for several." },
+    "kubernetes-version": {
+      type: "string",
+      value: "<v>",
+      help: `Target Kubernetes minor version for API deprecations\n(default: the config's kubernetesVersion, else ${DEFAULT_KUBERNETES_VERSION}).`,
+    },
+    config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
+    versions: { type: "string", value: "<file>", help: "Versions file (default: versions.yaml)" },
+    "scan-waivers": {
+      type: "string",
+      value: "<file>",
+      help: "With paths: the secret scanner's waivers to apply (default: the\nrepository's secrets/scan-waivers.yaml when run inside it). Their\npaths match the paths the check shows.",
+    },
+    "homelab-allowlists": {
+      type: "boolean",
+      help: "With paths: apply the homelab's host-access, RBAC and API-client\nallowlists (its own node agents and controllers, by exact name), e.g.\nto vet the charts it installs. Without it foreign input gets none.",
+    },
+    "whole-namespaces": {
+      type: "boolean",
+      help: "With paths: the input holds every object of each namespace it\ntouches, so references to absent objects are broken (dangling\nServices, ServiceAccounts, monitors) and NetworkPolicy coverage\ncan be judged. Without it those rules are listed as not run.",
+    },
+    "fail-on-warning": { type: "boolean", help: "Exit 1 instead of 3 when there are warnings but no errors." },
+    "list-rules": {
+      type: "boolean",
+      help: "Print the rules --rule accepts (id, severity, title) and exit.\nWaiver problems (waiver-expired, waiver-invalid, waiver-unused)\nare not rules: they are reported for the waivers of the rules that run.",
+    },
+  },
+  positionals: { max: Infinity },
+  footer: `Exit codes: 0 clean, 1 policy errors (or bad input), 3 warnings only, 4 nothing to check (no
+Kubernetes object in the input), 2 usage, 70 internal error.`,
+});
 
 /** The input held no Kubernetes object: a check of nothing must not look like a clean check. */
 export class NothingToCheckError extends UserError {
@@ -110,37 +120,25 @@ export interface CheckOptions {
 }
 
 export function parseCheckArgs(argv: string[]): CheckOptions {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      format: { type: "string", default: "table" },
-      rule: { type: "string", multiple: true },
-      "kubernetes-version": { type: "string" },
-      config: { type: "string", default: "homelab.config.ts" },
-      versions: { type: "string", default: "versions.yaml" },
-      "fail-on-warning": { type: "boolean", default: false },
-      "list-rules": { type: "boolean", default: false },
-      "homelab-allowlists": { type: "boolean", default: false },
-      "whole-namespaces": { type: "boolean", default: false },
-      "scan-waivers": { type: "string" },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  return checkOptions(parseCommandArgs(CHECK_SPEC, argv));
+}
+
+/** The options the parsed arguments describe; the checks of their values are usage errors too. */
+export function checkOptions({ values, positionals }: ParsedArgs<typeof CHECK_SPEC.options>): CheckOptions {
   const format = values.format ?? "table";
-  if (format !== "table" && format !== "json") throw new UserError(`--format must be 'table' or 'json', not '${format}'`, 2);
+  if (format !== "table" && format !== "json") throw new UsageError(`--format must be 'table' or 'json', not '${format}'`);
   const known = new Set(ALL_RULES.map((r) => r.id));
   const unknown = (values.rule ?? []).filter((id) => !known.has(id));
   if (unknown.length) {
     const waiverChecks = unknown.filter((id) => WAIVER_RULES.some((w) => w.id === id));
     const hint = waiverChecks.length ? ` (${waiverChecks.join(", ")} ${waiverChecks.length > 1 ? "are" : "is"} reported whenever waivers are judged, not a rule to select)` : "";
-    throw new UserError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``, 2);
+    throw new UsageError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``);
   }
   // Repository mode has its own waivers and allowlists; silently ignoring these would mislead.
   for (const flag of ["scan-waivers", "homelab-allowlists", "whole-namespaces"] as const)
-    if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UserError(`--${flag} applies to paths only; without paths the repository's own is used`, 2);
+    if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} applies to paths only; without paths the repository's own is used`);
   const kv = values["kubernetes-version"];
-  if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UserError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`, 2);
+  if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UsageError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`);
   return {
     paths: positionals,
     format,
@@ -240,9 +238,4 @@ function failureOf(err: UserError): ReportFailure {
   return { kind: "input", message: err.message };
 }
 
-export const check: Command = {
-  name: "check",
-  summary: "Run the policy rules over the rendered tree, or over any Kubernetes YAML given as paths",
-  help: HELP,
-  run: (argv) => runCheckCommand(parseCheckArgs(argv)),
-};
+export const check = defineCommand({ spec: CHECK_SPEC, run: (args) => runCheckCommand(checkOptions(args)) });

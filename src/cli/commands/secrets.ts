@@ -5,7 +5,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../../errors.ts";
 import { newIdentity } from "../../secrets/age.ts";
 import {
@@ -20,6 +19,7 @@ import {
   type SopsConfig,
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
+import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
@@ -44,9 +44,13 @@ import {
 } from "../../secrets/sops.ts";
 import { emitPlain, parsePlain, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
-import { EXIT, type Command } from "../command.ts";
+import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
+import { defineCommand, EXIT, type Command } from "../command.ts";
 
-const SUBCOMMANDS: Record<string, { usage: string; summary: string; run: (args: string[]) => Promise<number> }> = {};
+const SUBCOMMANDS: Command[] = [];
+
+/** `set <file> <key> [options]`: a subcommand as its parent's list shows it. */
+const usageOf = (s: Command) => `${s.spec.name.replace(/^secrets /, "")} ${s.spec.synopsis}`;
 
 const HELP_HEADER = `Usage: homelab secrets <subcommand> [options]
 
@@ -57,16 +61,16 @@ paths (secrets/, gitops/, the scan paths) are taken from the repository root: th
 .sops.yaml, else the git top level.`;
 
 function help(): string {
-  const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
+  const width = Math.max(...SUBCOMMANDS.map((s) => usageOf(s).length));
   return [
     HELP_HEADER,
     "",
     "Subcommands:",
-    ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage.padEnd(width)}  ${s.summary}`),
+    ...SUBCOMMANDS.map((s) => `  ${usageOf(s).padEnd(width)}  ${s.spec.summary}`),
     "",
     "Exit codes: 0 ok, 1 error, 2 usage, 51 MAC mismatch (file changed after encryption),",
     "128 no matching age key, 203 file already encrypted.",
-    "Run `homelab secrets help <subcommand>` for details.",
+    "Run `homelab secrets <subcommand> --help` (or `homelab help secrets <subcommand>`) for details.",
   ].join("\n");
 }
 
@@ -74,8 +78,6 @@ const DETAILS: Record<string, string> = {
   init: `Generates an age identity and prints it once on stdout for your password manager; it is never
 written into the repository. The .sops.yaml creation rules get its recipient: the example recipient
 is replaced, or (with --add) the new recipient is added next to the existing ones.
-  --add              add another recipient instead of replacing the example one
-  --save-key PATH    also append the identity to PATH (e.g. ~/.config/sops/age/keys.txt); refused inside the repo
 The identity is saved and printed before .sops.yaml names its recipient, so a failure never leaves a
 recipient whose private key nobody has.`,
   set: `Sets one value, read from stdin (or a hidden prompt on a terminal), never from the command line.
@@ -83,8 +85,7 @@ One trailing newline of piped input is dropped. At the prompt Enter ends the val
 span several lines (a PEM key) and then ends with Ctrl-D. For Kubernetes Secrets a bare KEY means
 stringData.KEY, data.KEY takes base64, and key names follow Kubernetes ([-._a-zA-Z0-9]+); otherwise KEY
 is a dotted path (a.b.c) or sops syntax (["a"]["b"][0]). A missing file under
-secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.
-  --namespace NS, --name NAME   override namespace/name when creating a Secret`,
+secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.`,
   edit: `Decrypts to a private temp file (RAM-backed where possible), opens $VISUAL/$EDITOR (default vi),
 re-encrypts with the same data key so unchanged values keep their ciphertext, then shreds the temp
 file. Ctrl-C goes to the editor, as with git; SIGTERM or SIGHUP stop the command and shred the temp
@@ -109,35 +110,10 @@ Rules: ${SCAN_RULES.map((r) => r.rule).join(", ")}.`,
 };
 
 export const secrets: Command = {
-  name: "secrets",
-  summary: "Encrypt, edit, verify and scan secrets (sops + age, no sops binary needed)",
-  get help(): string {
-    return `${help()}\n\n${Object.entries(DETAILS)
-      .map(([k, v]) => `${SUBCOMMANDS[k]?.usage ?? k}\n${v.replace(/^/gm, "    ")}`)
-      .join("\n\n")}`;
-  },
-  async run(argv: string[]): Promise<number> {
-    const [sub, ...rest] = argv;
-    if (!sub) {
-      console.error(help());
-      return EXIT.usage;
-    }
-    if (sub === "help") {
-      const which = rest[0];
-      if (which && DETAILS[which]) console.log(`${SUBCOMMANDS[which]!.usage}\n\n${DETAILS[which]}`);
-      else console.log(secrets.help);
-      return EXIT.ok;
-    }
-    const s = SUBCOMMANDS[sub];
-    if (!s) {
-      console.error(`homelab secrets: unknown subcommand '${sub}'\n\n${help()}`);
-      return EXIT.usage;
-    }
-    if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(`${s.usage}\n\n${DETAILS[sub] ?? s.summary}`);
-      return EXIT.ok;
-    }
-    return s.run(rest);
+  spec: { name: "secrets", summary: "Encrypt, edit, verify and scan secrets (sops + age, no sops binary needed)", synopsis: "<subcommand> [options]", options: {} },
+  subcommands: SUBCOMMANDS,
+  help(): string {
+    return `${help()}\n\n${SUBCOMMANDS.map((s) => `${usageOf(s)}\n${formatHelp(s.spec).split("\n").slice(2).join("\n").replace(/^(?=.)/gm, "    ")}`).join("\n\n")}`;
   },
 };
 
@@ -167,21 +143,6 @@ function requireConfig(ws: Workspace): SopsConfig {
 function display(ws: Workspace, abs: string): string {
   const r = relative(ws.root, abs);
   return r && !r.startsWith("..") && !isAbsolute(r) ? r.split(sep).join("/") : abs;
-}
-
-/** Wrong usage: exit code 2, with the subcommand's synopsis. */
-function usageError(sub: string, message: string): UserError {
-  return new UserError(`${message}\nusage: homelab secrets ${SUBCOMMANDS[sub]?.usage ?? sub}`, EXIT.usage);
-}
-
-/** parseArgs, with its errors (unknown option, missing option value) turned into usage errors. */
-function parse<O extends NonNullable<ParseArgsConfig["options"]>>(sub: string, args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    if (/^ERR_PARSE_ARGS_/.test((e as NodeJS.ErrnoException).code ?? "")) throw usageError(sub, (e as Error).message);
-    throw e;
-  }
 }
 
 function readExisting(abs: string, shown: string): string {
@@ -293,8 +254,11 @@ function recipientsFor(ws: Workspace, abs: string): { recipients: readonly strin
   return { recipients: rule.age, rules: rule.rules };
 }
 
-async function sealNew(ws: Workspace, abs: string, format: SopsFormat, plain: Branch[]): Promise<string> {
-  const { recipients, rules } = recipientsFor(ws, abs);
+/** Encrypts a new file under its .sops.yaml rule; refuses (before writing) when a value would stay in the clear. */
+async function sealNew(ws: Workspace, abs: string, format: SopsFormat, plain: Branch[], given?: KeyPath): Promise<string> {
+  const rule = creationRuleFor(requireConfig(ws), rulePath(ws, abs));
+  const { age: recipients, rules } = rule;
+  refuseClearValues(plain, rules, { file: display(ws, abs), creationRule: rule, given });
   const dataKey = newDataKey();
   return seal({ format, plain, dataKey, rules, age: await wrapForRecipients(dataKey, recipients), store: ws.store });
 }
@@ -322,8 +286,10 @@ function secretSkeleton(name: string, namespace: string): Branch {
 
 // ---------------------------------------------------------------- subcommands
 
-function define(name: string, usage: string, summary: string, run: (args: string[]) => Promise<number>): void {
-  SUBCOMMANDS[name] = { usage, summary, run };
+/** Declares `homelab secrets <name>`; its description is DETAILS[name]. */
+function define<const O extends OptionSpecs>(spec: Omit<CommandSpec<O>, "description">, run: (args: ParsedArgs<O>) => Promise<number>): void {
+  const name = spec.name;
+  SUBCOMMANDS.push(defineCommand({ spec: { ...spec, name: `secrets ${name}`, ...(DETAILS[name] !== undefined && { description: DETAILS[name] }) }, run }));
 }
 
 /** `dir` and everything below it. */
@@ -368,9 +334,17 @@ function saveIdentity(saveKey: string, block: string): void {
   }
 }
 
-define("init", "init [--add] [--save-key PATH]", "new age identity (printed once) and .sops.yaml recipients", async (args) => {
-  const { values, positionals } = parse("init", args, { add: { type: "boolean" }, "save-key": { type: "string" } });
-  if (positionals.length) throw usageError("init", `init takes no arguments (got ${positionals.join(" ")})`);
+define(
+  {
+    name: "init",
+    synopsis: "[--add] [--save-key PATH]",
+    summary: "new age identity (printed once) and .sops.yaml recipients",
+    options: {
+      add: { type: "boolean", help: "add another recipient instead of replacing the example one" },
+      "save-key": { type: "string", value: "PATH", help: "also append the identity to PATH (e.g. ~/.config/sops/age/keys.txt); refused inside the repo" },
+    },
+  },
+  async ({ values }) => {
   const ws = workspace();
   const saveKey = values["save-key"] ? resolve(ws.cwd, values["save-key"]) : undefined;
   if (saveKey) refuseInsideRepo(ws, saveKey);
@@ -438,13 +412,23 @@ function checkSecretKey(path: readonly (string | number)[], secret: boolean): vo
   if (bad) throw new UserError(`${JSON.stringify(String(path[1]))} is not a valid Secret key: it ${bad}`);
 }
 
-define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value from stdin or a hidden prompt", async (args) => {
-  const { values, positionals } = parse("set", args, { namespace: { type: "string" }, name: { type: "string" } });
+define(
+  {
+    name: "set",
+    synopsis: "<file> <key> [--namespace NS] [--name NAME]",
+    summary: "set one value from stdin or a hidden prompt",
+    options: {
+      namespace: { type: "string", value: "NS", help: "namespace when creating a Secret (default: <app> of secrets/<app>/)" },
+      name: { type: "string", value: "NAME", help: "name when creating a Secret (default: <name> of <name>.sops.yaml)" },
+    },
+    positionals: { max: Infinity },
+  },
+  async ({ values, positionals }) => {
   if (positionals.length > 2) {
-    throw usageError("set", "values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
+    throw new UsageError("values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
   }
   const [file, key] = positionals;
-  if (!file || !key) throw usageError("set", "set needs a file and a key (the value comes on stdin)");
+  if (!file || !key) throw new UsageError("set needs a file and a key (the value comes on stdin)");
   const ws = workspace();
   const abs = resolve(ws.cwd, file);
   const shown = display(ws, abs);
@@ -469,6 +453,7 @@ define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value 
     // One value per key: setting it as text replaces a base64 one and the other way round.
     if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
     if (secret) checkSecretDoc(doc, shown);
+    refuseClearValues(plain, opened.metadata.rules, { file: shown, given: path });
     writeOut(abs, reseal(opened, plain, { store: ws.store }));
     console.error(`set ${path.join(".")} in ${shown}`);
     return EXIT.ok;
@@ -487,7 +472,7 @@ define("set", "set <file> <key> [--namespace NS] [--name NAME]", "set one value 
   setPath(doc, path, value);
   if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
   if (secret) checkSecretDoc(doc, shown);
-  writeOut(abs, await sealNew(ws, abs, format, [doc]));
+  writeOut(abs, await sealNew(ws, abs, format, [doc], path));
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
 });
@@ -525,9 +510,9 @@ async function askRetry(message: string): Promise<boolean> {
   }
 }
 
-define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-encrypt, shred", async (args) => {
-  const { positionals } = parse("edit", args, {});
-  if (positionals.length !== 1) throw usageError("edit", `edit takes exactly one file (got ${positionals.length})`);
+define(
+  { name: "edit", synopsis: "<file>", summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred", options: {}, positionals: { min: 1, max: 1, name: "the file to edit" } },
+  async ({ positionals }) => {
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
@@ -558,6 +543,11 @@ define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-e
       try {
         plain = parsePlain(edited, format, base);
         for (const d of plain) checkSecretDoc(d, base);
+        if (opened) refuseClearValues(plain, opened.metadata.rules, { file: shown });
+        else {
+          const rule = creationRuleFor(requireConfig(ws), rulePath(ws, abs));
+          refuseClearValues(plain, rule.rules, { file: shown, creationRule: rule });
+        }
       } catch (e) {
         if (await askRetry((e as Error).message)) continue;
         throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
@@ -572,9 +562,9 @@ define("edit", "edit <file>", "decrypt to a private temp file, run $EDITOR, re-e
   }
 });
 
-define("decrypt", "decrypt <file>", "print the decrypted file on stdout (MAC checked)", async (args) => {
-  const { positionals } = parse("decrypt", args, {});
-  if (positionals.length !== 1) throw usageError("decrypt", `decrypt takes exactly one file (got ${positionals.length})`);
+define(
+  { name: "decrypt", synopsis: "<file>", summary: "print the decrypted file on stdout (MAC checked)", options: {}, positionals: { min: 1, max: 1, name: "the file to decrypt" } },
+  async ({ positionals }) => {
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const opened = await openFile(ws, abs);
@@ -582,9 +572,15 @@ define("decrypt", "decrypt <file>", "print the decrypted file on stdout (MAC che
   return EXIT.ok;
 });
 
-define("encrypt", "encrypt <file> [--output PATH]", "encrypt a plaintext file in place with the .sops.yaml rules", async (args) => {
-  const { values, positionals } = parse("encrypt", args, { output: { type: "string", short: "o" } });
-  if (positionals.length !== 1) throw usageError("encrypt", `encrypt takes exactly one file (got ${positionals.length})`);
+define(
+  {
+    name: "encrypt",
+    synopsis: "<file> [--output PATH]",
+    summary: "encrypt a plaintext file in place with the .sops.yaml rules",
+    options: { output: { type: "string", short: "o", value: "PATH", help: "write the encrypted file to PATH instead of in place" } },
+    positionals: { min: 1, max: 1, name: "the file to encrypt" },
+  },
+  async ({ values, positionals }) => {
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
@@ -600,8 +596,9 @@ define("encrypt", "encrypt <file> [--output PATH]", "encrypt a plaintext file in
   return EXIT.ok;
 });
 
-define("updatekeys", "updatekeys [files...]", "re-wrap data keys for the recipients .sops.yaml lists now", async (args) => {
-  const { positionals } = parse("updatekeys", args, {});
+define(
+  { name: "updatekeys", synopsis: "[files...]", summary: "re-wrap data keys for the recipients .sops.yaml lists now", options: {}, positionals: { max: Infinity } },
+  async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
   const ring = await keys();
@@ -621,8 +618,9 @@ define("updatekeys", "updatekeys [files...]", "re-wrap data keys for the recipie
   return EXIT.ok;
 });
 
-define("rotate", "rotate [files...]", "new data key per file, values re-encrypted", async (args) => {
-  const { positionals } = parse("rotate", args, {});
+define(
+  { name: "rotate", synopsis: "[files...]", summary: "new data key per file, values re-encrypted", options: {}, positionals: { max: Infinity } },
+  async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
   const ring = await keys();
@@ -646,8 +644,9 @@ function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFo
   }
 }
 
-define("verify", "verify [files...]", "every file opens with the available key; MAC and .sops.yaml rules hold", async (args) => {
-  const { positionals } = parse("verify", args, {});
+define(
+  { name: "verify", synopsis: "[files...]", summary: "every file opens with the available key; MAC and .sops.yaml rules hold", options: {}, positionals: { max: Infinity } },
+  async ({ positionals }) => {
   const ws = workspace();
   const ring = await keys();
   let worst: number = EXIT.ok;
@@ -667,6 +666,10 @@ define("verify", "verify [files...]", "every file opens with the available key; 
             `\nRe-encrypt it under the current rules: homelab secrets rotate ${shown}`,
         );
       }
+      // A rule that selects nothing in this file (encrypted_regex on a file that is not a Secret) leaves
+      // it entirely clear with a valid MAC; so does a sensitive key outside what the rule selects.
+      const clear = rule ? clearValueProblems(f.branches) : [];
+      if (clear.length) throw new PlaintextRefusedError(plaintextOnDiskMessage(shown, clear, f.metadata.rules, rule));
       console.log(`ok      ${shown} (opened with ${f.openedBy})`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -680,8 +683,15 @@ define("verify", "verify [files...]", "every file opens with the available key; 
   return worst;
 });
 
-define("scan", "scan [paths...] [--no-waivers]", "find plaintext secrets (also run by homelab build)", async (args) => {
-  const { values, positionals } = parse("scan", args, { "no-waivers": { type: "boolean" } });
+define(
+  {
+    name: "scan",
+    synopsis: "[paths...] [--no-waivers]",
+    summary: "find plaintext secrets (also run by homelab build)",
+    options: { "no-waivers": { type: "boolean", help: `ignore ${WAIVERS_FILE}` } },
+    positionals: { max: Infinity },
+  },
+  async ({ values, positionals }) => {
   const cwd = process.cwd();
   const root = repoRootOf(cwd);
   // Named paths are relative to where the operator stands; defaults and waivers to the repository root.
