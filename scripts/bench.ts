@@ -17,6 +17,7 @@ function scratch(extraApps: number): string {
   if (existsSync(join(REPO, "secrets"))) cpSync(join(REPO, "secrets"), join(dir, "secrets"), { recursive: true });
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  symlinkSync(join(REPO, "charts"), join(dir, "charts"));
   if (extraApps > 0) {
     const apps = Array.from({ length: extraApps }, (_, i) => ({
       name: `bench-app-${i}`,

@@ -6,10 +6,10 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { loadConfig, loadVersions } from "../config/load.ts";
-import { UserError, type Issue } from "../errors.ts";
+import type { Issue } from "../errors.ts";
 import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
-import { loadChartDefaults } from "../validate/chart-cache.ts";
+import { LOCK_DIR, lockedDefaults } from "../validate/chart-lock.ts";
 import { checkHelmValues } from "../validate/helm-values.ts";
 import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
 import { collectSecretFiles } from "../secrets/declared.ts";
@@ -22,11 +22,6 @@ export interface BuildInputs {
   readonly root: string;
   readonly configPath: string;
   readonly versionsPath: string;
-  readonly chartCacheDirs: readonly string[];
-  /** Download missing charts from their Helm repository into the first cache dir. */
-  readonly download: boolean;
-  /** In CI a chart missing from the cache is an error, not a warning. */
-  readonly ci: boolean;
   /** The day policy waivers are judged against. @default today */
   readonly today?: Date;
 }
@@ -42,7 +37,7 @@ export interface BuildResult {
   readonly warnings: readonly string[];
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<string, number>>;
-  /** Per chart: where its defaults came from, or why they are missing. */
+  /** Per chart a component installs: the lock folder its defaults were read from. */
   readonly charts: readonly { name: string; version: string; repo: string; defaults: string }[];
 }
 
@@ -81,38 +76,31 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
 
   const warnings: string[] = orphans.map((f) => `${f} is not declared by any component, so nothing deploys it; declare it with secret() in the component or delete it`);
   const charts: BuildResult["charts"][number][] = [];
-  await Promise.all(
-    p.components.map(async (c) => {
-      if (!c.helm) return;
-      const pin = versions.charts[c.helm.chart]!;
-      const ref = { name: c.helm.chart, repo: pin.repo, version: pin.version };
-      // A failed download is reported like a cache miss: loudly, and as an error in CI.
-      const found = await loadChartDefaults(ref, { cacheDirs: [...inputs.chartCacheDirs], download: inputs.download }).catch(
-        (err: unknown) => {
-          if (err instanceof UserError) return { missing: err.message };
-          throw err;
-        },
-      );
-      if ("missing" in found) {
-        charts.push({ ...ref, defaults: `MISSING: ${found.missing}` });
-        const msg = `no defaults for chart ${ref.name}@${ref.version} (${found.missing}); its Helm values were NOT checked`;
-        if (inputs.ci) issues.push({ subject: `chart ${ref.name}@${ref.version}`, path: "", message: msg, check: "helm-values" });
-        else warnings.push(msg);
-        return;
-      }
-      charts.push({ ...ref, defaults: found.dir });
-      issues.push(
-        ...checkHelmValues({
-          chart: ref.name,
-          version: ref.version,
-          values: c.helm.values,
-          defaults: found.values,
-          ...(found.schema !== undefined ? { schema: found.schema } : {}),
-          freeform: c.helm.freeform ?? [],
-        }).map((i) => ({ ...i, file: `${config.git.path}/root/application-${c.name}.yaml` })),
-      );
-    }),
-  );
+  // Every chart versions.yaml pins must be locked, not only those installed today: the lock is what
+  // review and Renovate keep in step with versions.yaml.
+  const locked = await lockedDefaults(inputs.root, versions);
+  for (const [name, message] of locked.problems) {
+    issues.push({ file: "versions.yaml", subject: `chart ${name}`, path: `/charts/${name}`, message, check: "chart-lock" });
+  }
+  await Promise.all(p.components.map(async (c) => {
+    if (!c.helm) return;
+    const pin = versions.charts[c.helm.chart]!;
+    const ref = { name: c.helm.chart, repo: pin.repo, version: pin.version };
+    const lockedChart = locked.found.get(c.helm.chart);
+    if (!lockedChart) return; // reported above
+    const found = await lockedChart.defaults();
+    charts.push({ ...ref, defaults: `${LOCK_DIR}/${c.helm.chart}-${pin.version}` });
+    issues.push(
+      ...checkHelmValues({
+        chart: ref.name,
+        version: ref.version,
+        values: c.helm.values,
+        defaults: found.values,
+        ...(found.schema !== undefined ? { schema: found.schema } : {}),
+        freeform: c.helm.freeform ?? [],
+      }).map((i) => ({ ...i, file: `${config.git.path}/root/application-${c.name}.yaml` })),
+    );
+  }));
   charts.sort((a, b) => a.name.localeCompare(b.name));
   lap("helm-values");
 

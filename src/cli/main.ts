@@ -7,9 +7,10 @@ import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { values } from "./commands/values.ts";
 import { secrets } from "./commands/secrets.ts";
+import { charts } from "./commands/charts.ts";
 
 /** Every command, in the order `homelab --help` lists them. */
-const COMMANDS: readonly Command[] = [build, check, values, secrets];
+const COMMANDS: readonly Command[] = [build, check, values, secrets, charts];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));

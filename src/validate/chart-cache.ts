@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Parser, type ReadEntry } from "tar";
 import YAML from "yaml";
 import { UserError } from "../errors.ts";
@@ -108,7 +108,8 @@ export function clearChartCacheScans(): void {
   scans.clear();
 }
 
-async function readDefaults(dir: string): Promise<ChartDefaults> {
+/** The defaults stored in one chart folder (a cache entry or a lock entry). */
+export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
   const valuesPath = join(dir, "values.yaml");
   let values: unknown = {};
   try {
@@ -141,7 +142,7 @@ export async function loadChartDefaults(ref: ChartRef, opts: LoadChartOptions): 
   const key = chartKey(ref.name, ref.version);
   for (const dir of opts.cacheDirs) {
     const hit = (await scanned(dir)).get(key);
-    if (hit) return readDefaults(hit);
+    if (hit) return readChartDefaults(hit);
   }
   if (!opts.download) {
     return {
@@ -152,9 +153,9 @@ export async function loadChartDefaults(ref: ChartRef, opts: LoadChartOptions): 
   }
   const first = opts.cacheDirs[0];
   if (first === undefined) throw new UserError(`chart ${ref.name} ${ref.version}: no chart cache folder to download into`);
-  const dir = await download(ref, first, opts.fetchImpl ?? globalThis.fetch);
+  const { dir } = await fetchChart(ref, first, { fetchImpl: opts.fetchImpl ?? globalThis.fetch });
   (await scanned(first)).set(key, dir);
-  return readDefaults(dir);
+  return readChartDefaults(dir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +179,24 @@ function repoBase(repo: string): string {
   return repo.endsWith("/") ? repo : repo + "/";
 }
 
-async function download(ref: ChartRef, cacheDir: string, fetchImpl: typeof fetch): Promise<string> {
+/** Where a fetched chart came from: the archive's URL and its sha256 (checked against the index when it lists one). */
+export interface FetchedChart {
+  readonly dir: string;
+  readonly url: string;
+  readonly sha256: string;
+}
+
+/**
+ * Downloads `ref` from its classic HTTP repository into `<cacheDir>/<name>-<version>/`, digest-checked:
+ * the top-level Chart.yaml, values.yaml and values.schema.json, and with `subcharts` the same three files
+ * of each vendored subchart under `charts/<sub>/`.
+ */
+export async function fetchChart(
+  ref: ChartRef,
+  cacheDir: string,
+  opts: { fetchImpl?: typeof fetch; subcharts?: boolean } = {},
+): Promise<FetchedChart> {
+  const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
   const what = `chart ${ref.name} ${ref.version}`;
   // Both end up in a folder name.
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(ref.name) || !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(ref.version)) {
@@ -204,15 +222,15 @@ async function download(ref: ChartRef, cacheDir: string, fetchImpl: typeof fetch
   if (typeof first !== "string") throw new UserError(`${what}: ${indexUrl} gives no download URL for it`);
   const tgzUrl = new URL(first, repoBase(ref.repo)).href;
   const tgz = await get(fetchImpl, tgzUrl, what);
+  const actual = createHash("sha256").update(tgz).digest("hex");
   if (typeof entry.digest === "string" && entry.digest !== "") {
-    const actual = createHash("sha256").update(tgz).digest("hex");
     if (actual !== entry.digest.toLowerCase()) {
       throw new UserError(`${what}: ${tgzUrl} has sha256 ${actual}, but ${indexUrl} says ${entry.digest}`);
     }
   }
   let files: Map<string, Buffer>;
   try {
-    files = await topLevelFiles(tgz);
+    files = await topLevelFiles(tgz, opts.subcharts ?? false);
   } catch (err) {
     throw new UserError(`${what}: ${tgzUrl} is not a readable chart archive: ${(err as Error).message}`);
   }
@@ -228,19 +246,22 @@ async function download(ref: ChartRef, cacheDir: string, fetchImpl: typeof fetch
   const target = join(cacheDir, `${ref.name}-${ref.version}`);
   const tmp = await mkdtemp(join(cacheDir, `.tmp-${ref.name}-${ref.version}-`));
   try {
-    for (const [name, data] of files) await writeFile(join(tmp, name), data);
+    for (const [name, data] of files) {
+      await mkdir(dirname(join(tmp, name)), { recursive: true });
+      await writeFile(join(tmp, name), data);
+    }
     try {
       await rename(tmp, target);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Someone else stored it first (or a stale folder has that name): keep theirs if it is this chart.
-      if ((code === "ENOTEMPTY" || code === "EEXIST") && (await sameChart(target, ref))) return target;
+      if ((code === "ENOTEMPTY" || code === "EEXIST") && (await sameChart(target, ref))) return { dir: target, url: tgzUrl, sha256: actual };
       throw new UserError(`${what}: cannot store it in ${target}: ${(err as Error).message}`);
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return target;
+  return { dir: target, url: tgzUrl, sha256: actual };
 }
 
 async function sameChart(dir: string, ref: ChartRef): Promise<boolean> {
@@ -253,19 +274,26 @@ async function sameChart(dir: string, ref: ChartRef): Promise<boolean> {
   }
 }
 
-/** Chart.yaml, values.yaml and values.schema.json of the archive's top folder; subcharts are skipped. */
-function topLevelFiles(tgz: Buffer): Promise<Map<string, Buffer>> {
+/**
+ * Chart.yaml, values.yaml and values.schema.json of the archive's top folder, keyed by file name; with
+ * `subcharts`, also those of each vendored subchart folder, keyed `charts/<sub>/<file>`.
+ */
+function topLevelFiles(tgz: Buffer, subcharts: boolean): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     const files = new Map<string, Buffer>();
     const parser = new Parser({
       strict: true,
       onReadEntry: (entry: ReadEntry) => {
         const parts = entry.path.replace(/^\.\//, "").split("/");
-        const name = parts[1];
-        if (entry.type === "File" && parts.length === 2 && name !== undefined && WANTED.has(name)) {
+        const name = parts[parts.length - 1];
+        const top = parts.length === 2;
+        // charts/<sub>/<file>; the sub name is stored as a folder, so it must be a plain name.
+        const sub = subcharts && parts.length === 4 && parts[1] === "charts" && /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(parts[2]!);
+        if (entry.type === "File" && (top || sub) && name !== undefined && WANTED.has(name)) {
+          const key = parts.slice(1).join("/");
           const chunks: Buffer[] = [];
           entry.on("data", (c: Buffer) => chunks.push(c));
-          entry.on("end", () => files.set(name, Buffer.concat(chunks)));
+          entry.on("end", () => files.set(key, Buffer.concat(chunks)));
         } else {
           // A bare Parser waits until every entry's body has been consumed.
           entry.resume();

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, syml
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { REPO, homelab, needShared, SHARED_CHARTS } from "../helpers.ts";
+import { REPO, homelab } from "../helpers.ts";
 
 /** A scratch checkout: the sources are linked, the rendered tree is its own. */
 function scratchCheckout(): string {
@@ -13,6 +13,7 @@ function scratchCheckout(): string {
   if (existsSync(join(REPO, ".sops.yaml"))) cpSync(join(REPO, ".sops.yaml"), join(dir, ".sops.yaml"));
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
   return dir;
 }
 
@@ -24,7 +25,6 @@ describe("homelab build / --check", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("builds the default config, prints the summary, and a second build changes nothing", (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const first = homelab(["build"], { cwd: dir });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
@@ -37,14 +37,12 @@ describe("homelab build / --check", () => {
   });
 
   it("--check passes on a current tree", (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const res = homelab(["build", "--check", "--quiet"], { cwd: dir });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /files current/);
   });
 
   it("--check detects a hand edit, a stray file and a deleted file, and touches nothing", (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const edited = join(dir, "gitops/site/deployment-site.yaml");
     const before = readFileSync(edited, "utf8").replace("replicas: 1", "replicas: 3");
     writeFileSync(edited, before);
@@ -64,7 +62,6 @@ describe("homelab build / --check", () => {
   });
 
   it("a bad config fails the build and keeps the committed tree", (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const cfg = join(dir, "homelab.config.ts");
     const original = readFileSync(cfg, "utf8");
     writeFileSync(cfg, original.replace('kubernetesVersion: "1.34",', 'kubernetesVersion: "1.34",\n  components: { ingressNginx: { config: { "ssl-protocols": 42 as unknown as string } } },'));
@@ -76,7 +73,6 @@ describe("homelab build / --check", () => {
   });
 
   it("fails when a declared secret has no encrypted file, and warns about an undeclared one", (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const src = join(dir, "secrets/cloudflared/cloudflared-credentials.sops.yaml");
     const moved = join(dir, "secrets/cloudflared/renamed.sops.yaml");
     renameSync(src, moved);
@@ -91,14 +87,44 @@ describe("homelab build / --check", () => {
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
   });
 
-  it("CI fails when a chart's defaults are missing from the cache; elsewhere it warns loudly", () => {
-    const empty = mkdtempSync(join(tmpdir(), "homelab-nocache-"));
-    const ci = homelab(["build", "--check", "--offline", "--chart-cache", empty], { cwd: dir, env: { CI: "true" } });
-    assert.equal(ci.code, 1);
-    assert.match(ci.stderr, /no defaults for chart argo-cd@10\.1\.1/);
-    const local = homelab(["build", "--check", "--offline", "--chart-cache", empty], { cwd: dir, env: { CI: "false" } });
-    assert.match(local.stderr, /WARNING: no defaults for chart ingress-nginx@4\.15\.1/);
-    rmSync(empty, { recursive: true, force: true });
+  it("checks every chart against the committed lock, with no cache folder and no network", () => {
+    // A cache variable pointing nowhere changes nothing: the build reads charts/ only.
+    const res = homelab(["build", "--check"], { cwd: dir, env: { HOMELAB_CHART_CACHE: "/nonexistent", CI: "true" } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(res.stdout, /argo-cd@10\.1\.1 {2}https:\/\/argoproj\.github\.io\/argo-helm {2}\(defaults: charts\/argo-cd-10\.1\.1\)/);
+    assert.doesNotMatch(res.stderr, /WARNING/);
+  });
+
+  it("a chart pinned in versions.yaml without its lock entry fails the build with the one command to run", () => {
+    const path = join(dir, "versions.yaml");
+    const original = readFileSync(path, "utf8");
+    writeFileSync(path, original.replace("version: 4.15.1", "version: 4.15.2"));
+    try {
+      const res = homelab(["build"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(
+        res.stderr,
+        /versions\.yaml: chart ingress-nginx \/charts\/ingress-nginx: chart ingress-nginx is pinned at 4\.15\.2 from https:\/\/kubernetes\.github\.io\/ingress-nginx in versions\.yaml, but charts\/lock\.yaml holds 4\.15\.1 from https:\/\/kubernetes\.github\.io\/ingress-nginx; run `npx homelab charts pull` and commit charts\/ \[chart-lock\]/,
+      );
+      assert.match(res.stderr, /nothing was written/);
+    } finally {
+      writeFileSync(path, original);
+    }
+    assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("a hand-edited file in the lock fails the build", () => {
+    const path = join(dir, "charts/cert-manager-v1.21.1/values.yaml");
+    const original = readFileSync(path, "utf8");
+    writeFileSync(path, original + "\nmadeUp: true\n");
+    try {
+      const res = homelab(["build", "--check"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /chart cert-manager v1\.21\.1: \S*charts\/cert-manager-v1\.21\.1\/values\.yaml does not match its sha256 in charts\/lock\.yaml \(a hand edit\?\); run `npx homelab charts pull`/);
+    } finally {
+      writeFileSync(path, original);
+    }
   });
 
   it("rejects unknown flags with exit 2 and has --help", () => {

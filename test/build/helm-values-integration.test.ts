@@ -4,14 +4,14 @@ import { platform } from "../../src/platform/platform.ts";
 import { deepMerge } from "../../src/platform/lib/merge.ts";
 import { loadChartDefaults } from "../../src/validate/chart-cache.ts";
 import { checkHelmValues } from "../../src/validate/helm-values.ts";
-import { SHARED_CHARTS, config, needShared, versions } from "../helpers.ts";
+import { CHARTS, config, versions } from "../helpers.ts";
 
 async function check(component: string, mutate: (values: Record<string, unknown>) => Record<string, unknown>) {
   const p = platform(config(), versions());
   const c = p.components.find((x) => x.name === component)!;
   const pin = p.ctx.versions.charts[c.helm!.chart]!;
-  const found = await loadChartDefaults({ name: c.helm!.chart, repo: pin.repo, version: pin.version }, { cacheDirs: [SHARED_CHARTS], download: false });
-  assert.ok(!("missing" in found), `chart ${c.helm!.chart} not in ${SHARED_CHARTS}`);
+  const found = await loadChartDefaults({ name: c.helm!.chart, repo: pin.repo, version: pin.version }, { cacheDirs: [CHARTS], download: false });
+  assert.ok(!("missing" in found), `chart ${c.helm!.chart} not in ${CHARTS}`);
   return checkHelmValues({
     chart: c.helm!.chart,
     version: pin.version,
@@ -25,19 +25,16 @@ async function check(component: string, mutate: (values: Record<string, unknown>
 describe("the components' Helm values against the pinned charts", () => {
   for (const name of ["argocd", "cert-manager", "ingress-nginx"]) {
     it(`${name}: every key we set exists in the chart's defaults`, async (t) => {
-      if (!needShared(t, SHARED_CHARTS)) return;
       assert.deepEqual(await check(name, (v) => v), []);
     });
   }
   it("a misspelled key in a component fails, with a suggestion", async (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const issues = await check("ingress-nginx", (v) => deepMerge(v, { controller: { replicaCont: 2 } }));
     assert.equal(issues.length, 1);
     assert.equal(issues[0]!.path, "/controller/replicaCont");
     assert.match(issues[0]!.message, /did you mean controller\.replicaCount\?/);
   });
   it("a key below a free-form map needs the map to be declared free-form", async (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
     const issues = await check("cert-manager", (v) => deepMerge(v, { webhook: { podLabels: { team: "x" } } }));
     assert.equal(issues.length, 1, JSON.stringify(issues));
     assert.equal(issues[0]!.path, "/webhook/podLabels");

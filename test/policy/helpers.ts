@@ -33,8 +33,6 @@ export function located(object: Record<string, unknown>, file = "test.yaml"): Lo
   return { file, object: object as K8sObject };
 }
 
-export const SHARED = join(import.meta.dirname, "..", "..", "..", "shared");
-
 /** The secret-scanner rule ids a no-plaintext-secrets message names (`… [rule]`), for writing waivers. */
 export function scannerRules(message: string): string[] {
   return [...new Set([...message.matchAll(/\[([a-z0-9-]+)\]/g)].map((m) => m[1]!))];

@@ -9,8 +9,8 @@ import { refMatches, subjectOf } from "../../src/policy/lib/util.ts";
 import { pathAtLine } from "../../src/policy/lib/yaml-path.ts";
 import { selectorMatches } from "../../src/policy/lib/selectors.ts";
 import { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST, loadManifests, policyContext, runPolicies, type HomelabModel, type PolicyContext } from "../../src/policy/index.ts";
-import { located, modelFor, scannerRules, SHARED, TODAY } from "./helpers.ts";
-import { needShared } from "../helpers.ts";
+import { located, modelFor, scannerRules, TODAY } from "./helpers.ts";
+import { FIXTURES } from "../helpers.ts";
 
 function run(ctx: PolicyContext, rule: string) {
   return runPolicies(ctx, { waivers: [], today: TODAY, only: [rule] });
@@ -216,8 +216,7 @@ describe("no-plaintext-secrets beyond objects", () => {
   });
 
   it("accepts real sops-encrypted Secrets", (t) => {
-    const dir = join(SHARED, "fixtures", "sops", "flux");
-    if (!needShared(t, dir)) return;
+    const dir = join(FIXTURES, "sops", "flux");
     const { objects, otherFiles } = loadManifests(["algorithms/age.yaml", "global/secret.yaml", "patches/merge1.yaml"], { cwd: dir });
     // Encrypted files are files for the scanner, as in the build, not objects.
     assert.deepEqual(objects, []);

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { describe, it } from "node:test";
 import { encrypt, loadSopsFile } from "../../src/secrets/sops.ts";
 import { toPlain, getPath } from "../../src/secrets/tree.ts";
-import { EXAMPLE_KEY_FILE, REPO, isolatedEnv, needShared, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
+import { EXAMPLE_KEY_FILE, REPO, isolatedEnv, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
 
 interface Ws {
   readonly dir: string;
@@ -206,7 +206,6 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("init prints a new identity once, never writes it into the repo, and replaces the example recipient", async (t) => {
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const r = ws.run(["init"]);
@@ -231,7 +230,6 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("the documented migration: init, updatekeys with the example key, rotate with the new key", async (t) => {
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       mkdirSync(join(ws.dir, "secrets/cloudflared"), { recursive: true });
@@ -295,7 +293,6 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("init: an unusable --save-key is a plain error and changes nothing; no recipient without its key", async (t) => {
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
@@ -316,7 +313,6 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("init: --save-key inside the repository is refused from a subdirectory too (.sops.yaml dir, else git top level)", async (t) => {
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       const before = readFileSync(join(ws.dir, ".sops.yaml"), "utf8");
@@ -424,7 +420,6 @@ describe("homelab secrets (CLI)", () => {
   });
 
   it("verify on the repository itself: secrets/ and their gitops/ copies open with the example key, under the secrets/ rule", async (t) => {
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     const home = tempDir();
     try {
       const r = secretsCli(["verify"], { cwd: REPO, env: isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE }) });

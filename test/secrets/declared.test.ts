@@ -7,7 +7,7 @@ import { collectSecretFiles, secretGitopsPath, secretSourcePath, type SecretDecl
 import { secretKeyProblem, secretProblems } from "../../src/secrets/k8s-secret.ts";
 import { encrypt, verify } from "../../src/secrets/sops.ts";
 import { parsePlain } from "../../src/secrets/stores.ts";
-import { EXAMPLE_KEY_FILE, REPO, fixtureKeys, needShared, newKeyFile, tempDir } from "./helpers.ts";
+import { EXAMPLE_KEY_FILE, REPO, fixtureKeys, newKeyFile, tempDir } from "./helpers.ts";
 
 const CLOUDFLARED: SecretDecl = { app: "cloudflared", namespace: "cloudflared", name: "cloudflared-credentials", keys: ["credentials.json"] };
 
@@ -49,7 +49,6 @@ describe("collectSecretFiles", () => {
     assert.deepEqual(issues, []);
     const src = readFileSync(join(REPO, "secrets/cloudflared/cloudflared-credentials.sops.yaml"), "utf8");
     assert.deepEqual(files, [{ path: "gitops/cloudflared/cloudflared-credentials.sops.yaml", content: src }]);
-    if (!needShared(t, EXAMPLE_KEY_FILE)) return;
     // Encrypted to the published example key, so the tree validates until the operator rotates it.
     await verify(src, "yaml", await fixtureKeys("sops-age/key.txt"));
   });

@@ -1,5 +1,5 @@
 /**
- * Real sops-made files (../shared/fixtures/sops) decrypt with their published test-only keys, MAC
+ * Real sops-made files (test/fixtures/sops, copied from their upstream projects) decrypt with their published test-only keys, MAC
  * verified, to exactly the plaintexts in EXPECTED.json; re-encrypting them with the same data key
  * and IVs reproduces sops' own ciphertexts and MAC byte for byte.
  */
@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { SopsFormatError } from "../../src/secrets/errors.ts";
 import { decrypt, decryptToObject, formatForPath, loadSopsFile, openSopsFile, reseal } from "../../src/secrets/sops.ts";
 import { getPath, toPlain } from "../../src/secrets/tree.ts";
-import { SOPS_FIXTURES, fixtureKeys, needShared } from "./helpers.ts";
+import { SOPS_FIXTURES, fixtureKeys } from "./helpers.ts";
 
 interface Expected {
   readonly key_file: string;
@@ -24,7 +24,6 @@ function expected(): [string, Expected][] {
 
 describe("real sops fixtures", () => {
   it("EXPECTED.json lists the ten verifiable fixtures", (t) => {
-    if (!needShared(t)) return;
     assert.deepEqual(
       expected().map(([f]) => f).sort(),
       [
@@ -43,7 +42,6 @@ describe("real sops fixtures", () => {
   });
 
   it("every fixture decrypts to its EXPECTED plaintext with the MAC verified", async (t) => {
-    if (!needShared(t)) return;
     for (const [file, e] of expected()) {
       const text = readFileSync(join(SOPS_FIXTURES, file), "utf8");
       const got = await decryptToObject(text, formatForPath(file), await fixtureKeys(e.key_file), file);
@@ -52,7 +50,6 @@ describe("real sops fixtures", () => {
   });
 
   it("keeps sops' value types: int, float, bool, nested maps, lists (YAML) and JSON numbers as float", async (t) => {
-    if (!needShared(t)) return;
     const keys = await fixtureKeys("sops-age/key.txt");
     const y = await openSopsFile(loadSopsFile(readFileSync(join(SOPS_FIXTURES, "sops-age/secret.enc.yaml"), "utf8"), "yaml"), keys);
     const doc = y.plain[0]!;
@@ -70,20 +67,17 @@ describe("real sops fixtures", () => {
   });
 
   it("the binary store yields the raw file content", async (t) => {
-    if (!needShared(t)) return;
     const text = readFileSync(join(SOPS_FIXTURES, "flux/files/file.txt"), "utf8");
     assert.equal(await decrypt(text, "binary", await fixtureKeys("flux/keys/age.txt")), "value");
   });
 
   it("a post-quantum (age1pq) file from sops 3.12 decrypts too", async (t) => {
-    if (!needShared(t)) return;
     const text = readFileSync(join(SOPS_FIXTURES, "flux/algorithms/age-pq.yaml"), "utf8");
     const got = await decryptToObject(text, "yaml", await fixtureKeys("flux/keys/age-pq.txt"));
     assert.deepEqual(got, { apiVersion: "v1", kind: "Secret", metadata: { name: "age-pq" }, stringData: { key: "value" } });
   });
 
   it("re-encrypting with the file's data key and IVs reproduces sops' values and MAC exactly", async (t) => {
-    if (!needShared(t)) return;
     for (const [file, e] of expected()) {
       const format = formatForPath(file);
       const opened = await openSopsFile(loadSopsFile(readFileSync(join(SOPS_FIXTURES, file), "utf8"), format, file), await fixtureKeys(e.key_file));
@@ -94,7 +88,6 @@ describe("real sops fixtures", () => {
   });
 
   it("a file without a sops block is rejected as not encrypted", (t) => {
-    if (!needShared(t)) return;
     const plain = readFileSync(join(SOPS_FIXTURES, "sops-age/secret.json"), "utf8");
     assert.throws(() => loadSopsFile(plain, "json", "secret.json"), (e: unknown) => e instanceof SopsFormatError && /^secret\.json: not a sops file: sops metadata not found/.test(e.message));
   });

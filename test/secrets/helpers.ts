@@ -8,17 +8,14 @@ import { newIdentity } from "../../src/secrets/age.ts";
 import { parseIdentities } from "../../src/secrets/keys.ts";
 import { keyRingOf } from "../../src/secrets/sops.ts";
 import type { KeyRing } from "../../src/secrets/keys.ts";
-import { needShared as needSharedAt, REPO, SHARED } from "../helpers.ts";
+import { FIXTURES, REPO } from "../helpers.ts";
 
-export { REPO, SHARED };
-export const SOPS_FIXTURES = join(SHARED, "fixtures", "sops");
+export { REPO };
+/** Real sops-made files and their published TEST-ONLY keys (test/fixtures/sops/SOURCES.md). */
+export const SOPS_FIXTURES = join(FIXTURES, "sops");
 /** The published test-only key the example secrets are encrypted to. */
 export const EXAMPLE_KEY_FILE = join(SOPS_FIXTURES, "sops-age", "key.txt");
 
-/** Reference data beside the repo (the sops fixtures unless told): skip outside CI, fail in CI. */
-export function needShared(t: TestContext, path = SOPS_FIXTURES): boolean {
-  return needSharedAt(t, path);
-}
 
 /** A real tool on PATH: skip outside CI when missing (scripts/ensure-tools.sh installs it), fail in CI. */
 export function needTool(t: TestContext, tool: string): boolean {

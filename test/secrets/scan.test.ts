@@ -14,7 +14,7 @@ import { ksopsGenerator, kustomizationFor } from "../../src/secrets/ksops.ts";
 import { loadWaivers, readScanTargets, repoRootOf } from "../../src/secrets/scan-inputs.ts";
 import { SCAN_RULES, scanFiles, scanReport, type Finding } from "../../src/secrets/scan.ts";
 import { encrypt } from "../../src/secrets/sops.ts";
-import { REPO, SHARED, needShared, tempDir } from "./helpers.ts";
+import { REPO, tempDir } from "./helpers.ts";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 function rand(n: number, alphabet = ALNUM): string {
@@ -379,23 +379,25 @@ data:
     assert.deepEqual(hits("gitops/argocd/values.yaml", `creds: {}\n  # ssh-creds:\n  #  sshPrivateKey: |\n  #    -----BEGIN ${"OPENSSH"} PRIVATE KEY-----\n  #    ...\n  #    -----END OPENSSH PRIVATE KEY-----\n`), []);
   });
 
-  it("the pinned charts' default values: only the documented demo MinIO credentials of the loki charts", (t) => {
-    if (!needShared(t, join(SHARED, "charts"))) return;
-    const dir = join(SHARED, "charts");
-    const files = readdirSync(dir)
-      .filter((c) => existsSync(join(dir, c, "values.yaml")))
-      .map((c) => ({ path: `charts/${c}/values.yaml`, content: readFileSync(join(dir, c, "values.yaml"), "utf8") }));
-    assert.ok(files.length >= 8, `charts found: ${files.map((f) => f.path).join(", ")}`);
-    // Both loki charts enable nothing with these by default: they belong to the optional bundled MinIO
+  it("the locked charts' default values: only the documented demo MinIO credentials of the loki chart", () => {
+    const dir = join(REPO, "charts");
+    const files = (readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => f.endsWith("values.yaml"))
+      .sort()
+      .map((f) => ({ path: `charts/${f}`, content: readFileSync(join(dir, f), "utf8") }));
+    // The seven charts versions.yaml pins and kube-prometheus-stack's grafana subchart.
+    assert.equal(files.length, 8, `charts found: ${files.map((f) => f.path).join(", ")}`);
+    // The loki chart enables nothing with these by default: they belong to the optional bundled MinIO
     // (minio.enabled: false), and the homelab does not turn it on. Real findings nonetheless.
     assert.deepEqual(
       scanFiles(files).map((f) => [f.file, f.rule, f.message]),
-      ["charts/loki-community/values.yaml", "charts/loki/values.yaml"].flatMap((file) => [
+      ["charts/loki-18.11.0/values.yaml"].flatMap((file) => [
         [file, "literal-password", '"rootPassword" holds a literal value: supe… (19 chars)'],
         [file, "literal-password", '"secretKey" holds a literal value: supe… (19 chars)'],
       ]),
     );
   });
+
 });
 
 describe("the repository itself", () => {

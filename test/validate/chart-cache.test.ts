@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { create } from "tar";
 import { UserError } from "../../src/errors.ts";
-import { needShared } from "../helpers.ts";
+import { CHARTS } from "../helpers.ts";
 import { defaultCacheDirs, loadChartDefaults, type ChartRef } from "../../src/validate/chart-cache.ts";
 
-const SHARED_CHARTS = fileURLToPath(new URL("../../../shared/charts", import.meta.url));
 
 describe("defaultCacheDirs", () => {
   test("prefers HOMELAB_CHART_CACHE, a colon-separated list", () => {
@@ -25,42 +23,54 @@ describe("defaultCacheDirs", () => {
   });
 });
 
-describe("loadChartDefaults from the reference charts", () => {
+describe("loadChartDefaults from the committed chart lock", () => {
   const pinned: [name: string, version: string, folder: string, hasSchema: boolean][] = [
-    ["alloy", "1.11.1", "alloy", false],
-    ["argo-cd", "10.1.1", "argo-cd", false],
-    ["cert-manager", "v1.21.1", "cert-manager", true],
-    ["grafana", "12.11.1", "grafana", false],
-    ["ingress-nginx", "4.15.1", "ingress-nginx", false],
-    ["kube-prometheus-stack", "88.5.3", "kube-prometheus-stack", false],
-    // Two charts named loki: found by Chart.yaml version, never by folder name.
-    ["loki", "7.3.0", "loki", true],
-    ["loki", "18.11.0", "loki-community", true],
-    ["velero", "12.1.0", "velero", true],
+    ["alloy", "1.11.1", "alloy-1.11.1", false],
+    ["argo-cd", "10.1.1", "argo-cd-10.1.1", false],
+    ["cert-manager", "v1.21.1", "cert-manager-v1.21.1", true],
+    ["ingress-nginx", "4.15.1", "ingress-nginx-4.15.1", false],
+    ["kube-prometheus-stack", "88.5.3", "kube-prometheus-stack-88.5.3", false],
+    ["loki", "18.11.0", "loki-18.11.0", true],
+    ["velero", "12.1.0", "velero-12.1.0", true],
   ];
 
-  test("finds all nine pinned charts by Chart.yaml name and version", async (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
+  test("finds all seven pinned charts by Chart.yaml name and version", async () => {
     for (const [name, version, folder, hasSchema] of pinned) {
-      const found = await loadChartDefaults({ name, version, repo: "https://unused.invalid" }, { cacheDirs: ["/nonexistent/dir", SHARED_CHARTS], download: false });
+      const found = await loadChartDefaults({ name, version, repo: "https://unused.invalid" }, { cacheDirs: ["/nonexistent/dir", CHARTS], download: false });
       assert.ok(!("missing" in found), `${name} ${version}: ${JSON.stringify(found)}`);
       assert.equal(basename(found.dir), folder);
       assert.equal(found.schema !== undefined, hasSchema, `${name} ${version} schema`);
       assert.equal(typeof found.values, "object");
     }
-    const loki = await loadChartDefaults({ name: "loki", version: "18.11.0", repo: "x" }, { cacheDirs: [SHARED_CHARTS], download: false });
-    assert.ok("values" in loki && (loki.values as Record<string, unknown>).loki !== undefined);
   });
 
-  test("reports a version that is not cached when downloads are off", async (t) => {
-    if (!needShared(t, SHARED_CHARTS)) return;
+  test("two charts of one name are told apart by Chart.yaml version, never by folder name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "homelab-two-lokis-"));
+    try {
+      // grafana's Enterprise-only loki 7.3.0 in a folder named like the community chart, and the reverse.
+      await mkdir(join(dir, "loki-18.11.0"));
+      await writeFile(join(dir, "loki-18.11.0", "Chart.yaml"), "apiVersion: v2\nname: loki\nversion: 7.3.0\n");
+      await writeFile(join(dir, "loki-18.11.0", "values.yaml"), "enterprise:\n  enabled: true\n");
+      await cp(join(CHARTS, "loki-18.11.0"), join(dir, "loki-7.3.0"), { recursive: true });
+      const community = await loadChartDefaults({ name: "loki", version: "18.11.0", repo: "x" }, { cacheDirs: [dir], download: false });
+      assert.ok("values" in community && (community.values as Record<string, unknown>).loki !== undefined);
+      assert.equal(basename(community.dir), "loki-7.3.0");
+      const enterprise = await loadChartDefaults({ name: "loki", version: "7.3.0", repo: "x" }, { cacheDirs: [dir], download: false });
+      assert.ok("values" in enterprise);
+      assert.deepEqual(enterprise.values, { enterprise: { enabled: true } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("reports a version that is not cached when downloads are off", async () => {
     const found = await loadChartDefaults(
       { name: "loki", version: "6.0.0", repo: "https://grafana-community.github.io/helm-charts" },
-      { cacheDirs: [SHARED_CHARTS], download: false },
+      { cacheDirs: [CHARTS], download: false },
     );
     assert.deepEqual(found, {
       missing:
-        `chart loki 6.0.0 (https://grafana-community.github.io/helm-charts) is not in the chart cache (${SHARED_CHARTS}); ` +
+        `chart loki 6.0.0 (https://grafana-community.github.io/helm-charts) is not in the chart cache (${CHARTS}); ` +
         "allow downloads or add its Chart.yaml and values.yaml there",
     });
   });

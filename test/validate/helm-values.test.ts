@@ -1,22 +1,31 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import YAML from "yaml";
 import type { Issue } from "../../src/errors.ts";
 import { checkHelmValues, coalesceValues, editDistance, suggest } from "../../src/validate/helm-values.ts";
-import { needShared } from "../helpers.ts";
-import { fileURLToPath } from "node:url";
+import { CHARTS } from "../helpers.ts";
 
-const SHARED_CHARTS = new URL("../../../shared/charts/", import.meta.url);
-
-/** The pinned chart's real defaults from ../shared, or a skip (a failure in CI) when they are absent. */
-function chart(t: TestContext, folder: string): { values: unknown; schema?: unknown } | undefined {
-  const dir = new URL(`${folder}/`, SHARED_CHARTS);
-  if (!needShared(t, fileURLToPath(new URL("values.yaml", dir)))) return undefined;
-  const values: unknown = YAML.parse(readFileSync(new URL("values.yaml", dir), "utf8"), { merge: true });
-  const schemaUrl = new URL("values.schema.json", dir);
-  return existsSync(schemaUrl) ? { values, schema: JSON.parse(readFileSync(schemaUrl, "utf8")) } : { values };
+/** The pinned chart's real defaults from the committed chart lock. */
+function chart(_t: TestContext, folder: string): { values: unknown; schema?: unknown } | undefined {
+  const dir = join(CHARTS, LOCKED[folder] ?? assert.fail(`no locked chart ${folder}`));
+  const values: unknown = YAML.parse(readFileSync(join(dir, "values.yaml"), "utf8"), { merge: true });
+  const schemaPath = join(dir, "values.schema.json");
+  return existsSync(schemaPath) ? { values, schema: JSON.parse(readFileSync(schemaPath, "utf8")) } : { values };
 }
+
+/** Chart → its folder in the lock (grafana is kube-prometheus-stack's vendored subchart). */
+const LOCKED: Record<string, string> = {
+  "alloy": "alloy-1.11.1",
+  "argo-cd": "argo-cd-10.1.1",
+  "cert-manager": "cert-manager-v1.21.1",
+  "grafana": "kube-prometheus-stack-88.5.3/charts/grafana",
+  "ingress-nginx": "ingress-nginx-4.15.1",
+  "kube-prometheus-stack": "kube-prometheus-stack-88.5.3",
+  "loki-community": "loki-18.11.0",
+  "velero": "velero-12.1.0",
+};
 
 const brief = (issues: Issue[]) => issues.map((i) => [i.path, i.message]);
 

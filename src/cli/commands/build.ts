@@ -3,7 +3,7 @@ import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/index.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
-import { defaultCacheDirs } from "../../validate/chart-cache.ts";
+import { LOCK_FILE } from "../../validate/chart-lock.ts";
 import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT } from "../command.ts";
 
@@ -13,56 +13,48 @@ export const BUILD_SPEC = defineSpec({
   synopsis: "[options]",
   description: `Renders homelab.config.ts into gitops/ after validating every object:
 Kubernetes and CRD schemas (unknown fields rejected), Helm values against each pinned chart's
-defaults, and structural rules. Nothing is written unless every check passes.`,
+defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), and structural
+rules. Nothing is written unless every check passes. The build never uses the network.`,
   options: {
     check: { type: "boolean", help: "Write nothing; exit 1 and list the files that differ when the\ncommitted tree is stale." },
     config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
     versions: { type: "string", value: "<file>", help: "Versions file (default: versions.yaml)" },
-    "chart-cache": { type: "string", value: "<dirs>", help: "Colon-separated chart cache folders (default: $HOMELAB_CHART_CACHE,\nelse ~/.cache/homelab/charts)" },
-    offline: { type: "boolean", help: "Never download charts missing from the cache." },
+    offline: { type: "boolean", help: "Accepted for older scripts; the build is always offline." },
     quiet: { type: "boolean", help: "Print only problems and the final line." },
   },
-  footer: `Exit codes: 0 success, 1 invalid config / validation errors / stale tree, 2 usage, 70 internal error.
-In CI (CI=true) a chart missing from the cache is an error instead of a warning.`,
+  footer: `Exit codes: 0 success, 1 invalid config / validation errors / stale tree (a chart pinned in
+versions.yaml but missing from the lock is a validation error), 2 usage, 70 internal error.`,
 });
 
 export interface BuildOptions {
   readonly check: boolean;
   readonly config: string;
   readonly versions: string;
-  readonly chartCache: readonly string[];
-  readonly offline: boolean;
   readonly quiet: boolean;
 }
 
 /** The rendered roots `homelab build` owns. */
 export const MANAGED_ROOTS = ["gitops"] as const;
 
-export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>, env = process.env): BuildOptions {
+export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>): BuildOptions {
   return {
     check: values.check ?? false,
     config: values.config ?? "homelab.config.ts",
     versions: values.versions ?? "versions.yaml",
-    chartCache: values["chart-cache"] ? values["chart-cache"].split(":").filter(Boolean) : defaultCacheDirs(env),
-    offline: values.offline ?? false,
     quiet: values.quiet ?? false,
   };
 }
 
-export function parseBuildArgs(argv: string[], env = process.env): BuildOptions {
-  return buildOptions(parseCommandArgs(BUILD_SPEC, argv), env);
+export function parseBuildArgs(argv: string[]): BuildOptions {
+  return buildOptions(parseCommandArgs(BUILD_SPEC, argv));
 }
 
 export async function runBuildCommand(opts: BuildOptions, root = process.cwd()): Promise<number> {
   const started = performance.now();
-  const ci = process.env.CI === "true";
   const result = await runBuild({
     root,
     configPath: resolve(root, opts.config),
     versionsPath: resolve(root, opts.versions),
-    chartCacheDirs: opts.chartCache,
-    download: !opts.offline,
-    ci,
   });
   for (const w of result.warnings) console.error(`WARNING: ${w}`);
   const policyErrors = result.policy.counts.errors;
@@ -112,13 +104,12 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w(`Objects (${r.plan.objects.length}): ${[...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(", ")}`);
   w();
   w("Charts:");
-  for (const c of r.charts) w(`  ${c.name}@${c.version}  ${c.repo}${c.defaults.startsWith("MISSING") ? "  (values NOT checked)" : ""}`);
+  for (const c of r.charts) w(`  ${c.name}@${c.version}  ${c.repo}  (defaults: ${c.defaults})`);
   w("Images:");
   for (const [name, img] of Object.entries(r.versions.images).sort(([a], [b]) => a.localeCompare(b))) w(`  ${name}  ${img.image}:${img.tag}`);
   for (const a of r.config.apps) w(`  ${a.name}  ${a.image}:${a.tag}  (app)`);
   w();
-  const checked = r.charts.filter((c) => !c.defaults.startsWith("MISSING")).length;
-  w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${checked}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
+  w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Policy: ${summaryLine(r.policy)}`);
   for (const n of r.policy.notes) w(`  not run: ${n.rule}: ${n.message}`);
   w(`Timing (ms): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
