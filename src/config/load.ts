@@ -1,9 +1,9 @@
 import { readFileSync, existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { UserError } from "../errors.ts";
+import { parseYamlFile } from "../model/yaml-aliases.ts";
 import { closest } from "../suggest.ts";
 import { homelabSchema, versionsSchema, type HomelabConfig, type Versions } from "./schema.ts";
 
@@ -198,11 +198,11 @@ export async function loadConfig(path = "homelab.config.ts"): Promise<HomelabCon
 }
 
 export function loadVersions(path = "versions.yaml"): Versions {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (err) {
     throw new UserError(`could not read ${path}: ${(err as Error).message}`);
   }
-  return parseVersions(raw, path);
+  return parseVersions(parseYamlFile(text, path), path);
 }

@@ -4,9 +4,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
+import { analyseAliases } from "../model/yaml-aliases.ts";
 import type { PolicyFile } from "./types.ts";
 
 /** An object with where exactly it came from. */
@@ -136,12 +137,6 @@ function looksLikeObject(v: unknown): v is Record<string, unknown> & { apiVersio
   return isPlainObject(v) && typeof v.apiVersion === "string" && typeof v.kind === "string";
 }
 
-function lineAt(text: string, offset: number): number {
-  let n = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
-}
-
 /**
  * Parses one file's text the way kubectl does (see KUBECTL_YAML). Multi-document files, `kind: List`
  * (and `*List`) documents and Helm output are understood; empty and non-Kubernetes documents are
@@ -156,18 +151,26 @@ export function parseManifests(
   const problems: LoadProblem[] = [];
   let skipped = 0;
   const sopsRanges: [number, number][] = [];
-  const docs = parseAllDocuments(text, { ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
+  // One line index for the whole file: finding a line by rescanning from the start made big files quadratic.
+  const lc = new LineCounter();
+  const lineAt = (offset: number) => lc.linePos(offset).line;
+  const docs = parseAllDocuments(text, { ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false, lineCounter: lc });
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, i) => {
     const document = i + 1;
     const [start = 0, end = text.length] = doc.range ?? [];
     if (doc.errors.length) {
-      for (const e of doc.errors) problems.push({ file, document, line: lineAt(text, e.pos[0]), message: e.message.split("\n")[0]! });
+      for (const e of doc.errors) problems.push({ file, document, line: lineAt(e.pos[0]), message: e.message.split("\n")[0]! });
       return;
     }
     // The line of the document's first node, not of its `---` marker or leading comments.
-    const line = lineAt(text, (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    const line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
+    const aliases = analyseAliases(doc);
+    if (aliases.problem) {
+      problems.push({ file, document, line: lineAt(aliases.problem.offset), message: aliases.problem.message });
+      return;
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: -1 });
     if (value === null || value === undefined) {
       skipped++;
       return;
@@ -177,7 +180,7 @@ export function parseManifests(
       skipped++;
       return;
     }
-    const source = /^#\s*Source:\s*(\S.*?)\s*$/m.exec(text.slice(start, end))?.[1];
+    const source = /^#[ \t]*Source:[ \t]*(\S[^\n]*)$/m.exec(text.slice(start, end))?.[1]?.trimEnd();
     const extra = { document, ...(source !== undefined && { source }) };
     if (!looksLikeObject(value) || isBuildTimeOnly(value.apiVersion)) {
       skipped++;

@@ -7,8 +7,40 @@ import { Comment, FloatValue, IntValue, TimeValue, leafBytes, leafType, type Sca
 
 const IV_BYTES = 32;
 const TAG_BYTES = 16;
-const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
-const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const ENC_PREFIX = "ENC[AES256_GCM,";
+const ENC_FIELDS = ["data", "iv", "tag", "type"] as const;
+
+/**
+ * Splits `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` into its four fields, or undefined. A plain
+ * split, not a regular expression: the scanner calls this on every string it reads, and nested
+ * `(.+)` groups backtracked for minutes on a crafted value. Base64 has no commas, so a field never
+ * contains one.
+ */
+function encFields(s: string): Record<(typeof ENC_FIELDS)[number], string> | undefined {
+  if (!s.startsWith(ENC_PREFIX) || !s.endsWith("]")) return undefined;
+  const parts = s.slice(ENC_PREFIX.length, -1).split(",", 5);
+  if (parts.length !== 4) return undefined;
+  const out: Partial<Record<(typeof ENC_FIELDS)[number], string>> = {};
+  for (let i = 0; i < 4; i++) {
+    const name = ENC_FIELDS[i]!;
+    const part = parts[i]!;
+    if (!part.startsWith(`${name}:`) || part.length === name.length + 1) return undefined;
+    out[name] = part.slice(name.length + 1);
+  }
+  return out as Record<(typeof ENC_FIELDS)[number], string>;
+}
+
+/** Standard base64 with padding, checked by a loop (a regular expression overflowed V8's stack on values of a few MiB). */
+export function isBase64(s: string): boolean {
+  if (s.length % 4 !== 0) return false;
+  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+  for (let i = 0; i < s.length - pad; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+    if (!ok) return false;
+  }
+  return true;
+}
 
 /** Why a value could not be decrypted: malformed text vs. failed authentication. */
 export class ValueDecryptError extends Error {
@@ -28,19 +60,19 @@ export interface EncryptedValue {
 }
 
 export function isEncryptedValue(s: unknown): s is string {
-  return typeof s === "string" && ENC_RE.test(s);
+  return typeof s === "string" && encFields(s) !== undefined;
 }
 
 function b64(s: string, what: string): Buffer {
-  if (!B64_RE.test(s)) throw new ValueDecryptError(`${what} is not valid base64`, "format");
+  if (!isBase64(s)) throw new ValueDecryptError(`${what} is not valid base64`, "format");
   return Buffer.from(s, "base64");
 }
 
 /** Parses an `ENC[...]` string without decrypting it. */
 export function parseEncryptedValue(s: string): EncryptedValue {
-  const m = ENC_RE.exec(s);
+  const m = encFields(s);
   if (!m) throw new ValueDecryptError("not a sops-encrypted value", "format");
-  const v = { data: b64(m[1]!, "data"), iv: b64(m[2]!, "iv"), tag: b64(m[3]!, "tag"), type: m[4]! };
+  const v = { data: b64(m.data, "data"), iv: b64(m.iv, "iv"), tag: b64(m.tag, "tag"), type: m.type };
   if (v.iv.length === 0) throw new ValueDecryptError("empty iv", "format");
   if (v.tag.length !== TAG_BYTES) throw new ValueDecryptError(`tag is ${v.tag.length} bytes, expected ${TAG_BYTES}`, "format");
   if (!["str", "int", "float", "bool", "bytes", "time", "comment"].includes(v.type)) {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
+import { parseYamlFile } from "../model/yaml-aliases.ts";
 import { UserError } from "../errors.ts";
 import { assertRecipient } from "./age.ts";
 import type { StoreOptions } from "./stores.ts";
@@ -37,9 +38,7 @@ function keyList(v: unknown, where: string): string[] {
 }
 
 export function parseSopsConfig(text: string, path: string): SopsConfig {
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length) throw new UserError(`${path}: invalid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const raw = (parseYamlFile(text, path) ?? {}) as Record<string, unknown>;
   const rulesRaw = raw.creation_rules ?? [];
   if (!Array.isArray(rulesRaw)) throw new UserError(`${path}: creation_rules must be a list`);
   const creationRules = rulesRaw.map((r: Record<string, unknown>, i): CreationRule => {

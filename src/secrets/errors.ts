@@ -23,6 +23,14 @@ export class SopsFormatError extends UserError {
   }
 }
 
+/** The text parses but its aliases expand past the bound (see model/yaml-aliases.ts), or dangle. */
+export class SopsAliasError extends SopsFormatError {
+  constructor(message: string) {
+    super(message);
+    this.name = "SopsAliasError";
+  }
+}
+
 /**
  * Integrity failure: a value, a key name above an encrypted value, `lastmodified` or the MAC was
  * changed after the file was encrypted.

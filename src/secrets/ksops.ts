@@ -3,7 +3,7 @@
  * `kustomize` binaries plus the age key, and the kustomize files that make ArgoCD decrypt a
  * component's `*.sops.yaml` while rendering.
  */
-import { parse } from "yaml";
+import { parseYamlFile } from "../model/yaml-aliases.ts";
 import { UserError } from "../errors.ts";
 import { inspectSopsText } from "./sops.ts";
 
@@ -178,9 +178,9 @@ export function checkKsopsFolder(folder: string, files: ReadonlyMap<string, stri
   if (!kName) return [`${folder}: no kustomization.yaml`];
   let k: Record<string, unknown> | undefined;
   try {
-    k = asRecord(parse(files.get(kName)!));
+    k = asRecord(parseYamlFile(files.get(kName)!, at(kName)));
   } catch (e) {
-    return [`${at(kName)}: invalid YAML: ${(e as Error).message.split("\n")[0]}`];
+    return [(e as Error).message];
   }
   if (!k) return [`${at(kName)}: not a map`];
   const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
@@ -197,7 +197,7 @@ export function checkKsopsFolder(folder: string, files: ReadonlyMap<string, stri
     }
     let gen: Record<string, unknown> | undefined;
     try {
-      gen = asRecord(parse(text));
+      gen = asRecord(parseYamlFile(text, at(g)));
     } catch {
       gen = undefined;
     }
@@ -208,7 +208,7 @@ export function checkKsopsFolder(folder: string, files: ReadonlyMap<string, stri
     const fn = asRecord(asRecord(gen.metadata)?.annotations)?.["config.kubernetes.io/function"];
     let path: unknown;
     try {
-      path = asRecord(asRecord(parse(String(fn ?? "")))?.exec)?.path;
+      path = asRecord(asRecord(parseYamlFile(String(fn ?? ""), at(g)))?.exec)?.path;
     } catch {
       path = undefined;
     }

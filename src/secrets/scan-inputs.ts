@@ -1,8 +1,8 @@
 /** Reading what the scanner looks at: the repository root, the default paths and the waiver file. */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parse } from "yaml";
 import { UserError } from "../errors.ts";
+import { parseYamlFile } from "../model/yaml-aliases.ts";
 import { SOPS_CONFIG_FILE } from "./config.ts";
 import { checkWaivers, type ScanInput, type Waiver } from "./scan.ts";
 
@@ -89,12 +89,7 @@ export function readScanTargets(root: string, paths: readonly string[] = DEFAULT
 export function loadWaivers(root: string, file = WAIVERS_FILE): Waiver[] {
   const p = join(root, file);
   if (!existsSync(p)) return [];
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(p, "utf8"));
-  } catch (e) {
-    throw new UserError(`${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
+  const doc = parseYamlFile(readFileSync(p, "utf8"), file);
   const list = (doc as { waivers?: unknown } | null)?.waivers ?? [];
   if (!Array.isArray(list)) throw new UserError(`${file}: 'waivers' must be a list`);
   checkWaivers(list as Waiver[]);

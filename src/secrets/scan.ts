@@ -16,6 +16,7 @@ import {
   type YAMLMap,
 } from "yaml";
 import { UserError } from "../errors.ts";
+import { analyseAliases } from "../model/yaml-aliases.ts";
 import { isEncryptedValue } from "./cipher.ts";
 import { hasSopsBlock, inspectSopsText } from "./sops.ts";
 import { formatForPath } from "./stores.ts";
@@ -76,7 +77,9 @@ const TOKEN_RULES: readonly TokenRule[] = [
   { rule: "cloudflare-tunnel-token", what: "a Cloudflare tunnel token", re: /\beyJhIjoi[A-Za-z0-9+/=_-]{60,}/ },
   { rule: "cloudflare-tunnel-credentials", what: "Cloudflare tunnel credentials (TunnelSecret)", re: /"?TunnelSecret"?\s*:\s*"?[A-Za-z0-9+/=]{32,}/ },
   { rule: "cloudflare-origin-ca-key", what: "a Cloudflare Origin CA key", re: /\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b/ },
-  { rule: "jwt", what: "a JSON Web Token", re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
+  // Starts only where a run of token characters starts: from every `eyJ` inside one long run the
+  // greedy segment rescanned to the run's end, which was quadratic on a crafted line.
+  { rule: "jwt", what: "a JSON Web Token", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
   { rule: "anthropic-key", what: "an Anthropic API key", re: /\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_-]{80,}/ },
   { rule: "openai-key", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
   { rule: "google-api-key", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
@@ -86,7 +89,9 @@ const TOKEN_RULES: readonly TokenRule[] = [
     rule: "credentials-in-url",
     what: "a password inside a URL",
     // The user may be empty (`redis://:password@host`); `$VAR`, `<placeholder>`, `{{ tpl }}` and `***` are not passwords.
-    re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`$<{]*:(?![$<{*x]+@)[^\s:/@"'`$<{]{2,}@[^\s]/,
+    // The scheme starts where a run of scheme characters starts (so `a.a.a…` is not rescanned from
+    // every letter), and no class contains the character that ends it: one pass per URL.
+    re: /(?<![\w+.-])[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`$<{]*:(?![$<{*x]+@)[^\s:/@"'`$<{]{2,}@[^\s]/,
   },
 ];
 
@@ -108,7 +113,8 @@ export const SCAN_RULES: readonly { readonly rule: string; readonly what: string
 function words(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    // Only from the start of a capital run: from inside one it could only fail again, after a rescan.
+    .replace(/(?<![A-Z])([A-Z]+)([A-Z][a-z])/g, "$1 $2")
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
@@ -179,11 +185,23 @@ function isPathLike(v: string): boolean {
   return m[1]!.split("/").every((seg) => /^[A-Za-z0-9._@-]*$/.test(seg) && !(seg.length >= 16 && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && /[0-9]/.test(seg)));
 }
 
+/**
+ * `open` followed later by `close` (a template or a substitution). Two searches,
+ * not `/\{\{.*\}\}/`, which rescanned the rest of the value from every `{{`.
+ */
+function enclosed(v: string, open: string, close: string): boolean {
+  const a = v.indexOf(open);
+  return a >= 0 && v.indexOf(close, a + open.length) >= 0;
+}
+
 /** A value that names or points to a secret (template, variable, path, URL, function call) rather than being one. */
 function isReference(v: string): boolean {
   return (
     /^(?:\$|\{\{|<|%\(|@\w|\[\[)/.test(v) ||
-    /\{\{.*\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$__\w+\{/.test(v) ||
+    v.split("\n").some((line) => enclosed(line, "{{", "}}")) ||
+    enclosed(v, "${", "}") ||
+    enclosed(v, "$(", ")") ||
+    /\$__\w+\{/.test(v) ||
     isPathLike(v) ||
     /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ||
     // A call or an attribute path in a config language: env("X"), sys.env("X"), local.file.token.content.
@@ -277,7 +295,9 @@ interface RawFinding extends Finding {
 
 /** `key = value`, `key: "value"`, `"key": "value"`, `--key=value` (the `=` form of a flag included). */
 // Not `$password := …` (a template variable) nor `==`, `=>`, `=~` (comparisons).
-const ASSIGNMENT = /(?<![\w$.])(["'`]?)([A-Za-z_][A-Za-z0-9_.-]*)\1\s*(?::(?!=)|=(?![=>~]))\s*(["'`]?)([^"'`\s,;)=:][^"'`\s,;)]*)\3/g;
+// The key is at most 128 characters: a start after every `-` of a long `a-a-a…` run would otherwise
+// rescan the run to its end.
+const ASSIGNMENT = /(?<![\w$.])(["'`]?)([A-Za-z_][A-Za-z0-9_.-]{0,127})\1\s*(?::(?!=)|=(?![=>~]))\s*(["'`]?)([^"'`\s,;)=:][^"'`\s,;)]*)\3/g;
 /** `--password value` inside a command line. */
 const FLAG_VALUE = /(?:^|\s)--?([A-Za-z][A-Za-z0-9_.-]*)\s+(["']?)([^\s"'-][^\s"']*)\2/g;
 
@@ -290,8 +310,12 @@ class FileScan {
   ) {
     this.lines = content.split(/\r?\n/);
   }
+  private readonly reported = new Set<string>();
   add(line: number, rule: string, message: string): void {
-    if (this.out.some((f) => f.line === line && f.rule === rule)) return;
+    // A set, not a search of `out`: a file with many findings made every addition linear.
+    const id = `${line}\u0000${rule}`;
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
     this.out.push({ file: this.path, line, rule, message, text: this.lines[line - 1] ?? "" });
   }
 
@@ -379,7 +403,7 @@ interface Entry {
 class Structure {
   private readonly lc = new LineCounter();
   private readonly docs: Document.Parsed[];
-  private doc!: Document.Parsed;
+  private targets: ReadonlyMap<unknown, unknown> = new Map();
   private readonly isKustomization: boolean;
   /** data/stringData maps of Secret objects: already reported as plaintext-secret-object. */
   private readonly secretData = new Set<unknown>();
@@ -403,7 +427,13 @@ class Structure {
         const line = e.pos ? this.lc.linePos(e.pos[0]).line : 1;
         this.fs.add(line, "unparsable-file", `does not parse as YAML/JSON (${e.message.split("\n")[0]}); nothing in it was checked structurally`);
       }
-      this.doc = d;
+      const aliases = analyseAliases(d);
+      if (aliases.problem) {
+        ok = false;
+        this.fs.add(this.lc.linePos(aliases.problem.offset).line, "unparsable-file", `${aliases.problem.message}; nothing in this document was checked structurally`);
+        continue;
+      }
+      this.targets = aliases.targets;
       // A broken document still yields a partial tree; what can be read is checked.
       this.visit(d.contents, true, new Set());
     }
@@ -415,11 +445,8 @@ class Structure {
     while (isAlias(cur)) {
       if (seen.has(cur)) return undefined;
       seen.add(cur);
-      try {
-        cur = cur.resolve(this.doc);
-      } catch {
-        return undefined;
-      }
+      // Resolved once per document: `Alias.resolve` walks the whole document on every call.
+      cur = this.targets.get(cur);
     }
     return cur;
   }
@@ -445,7 +472,12 @@ class Structure {
       own.push({ key: String(p.key.value), keyNode: p.key as YNode, value: p.value });
     }
     const out = [...own];
-    for (const e of merged) if (!out.some((o) => o.key === e.key)) out.push(e);
+    const keys = new Set(own.map((o) => o.key));
+    for (const e of merged) {
+      if (keys.has(e.key)) continue;
+      keys.add(e.key);
+      out.push(e);
+    }
     return out;
   }
 

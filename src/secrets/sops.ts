@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { unwrapDataKey, wrapDataKey, recipientOf } from "./age.ts";
 import { IvStash, ValueDecryptError, decryptValue, encryptValue, parseEncryptedValue } from "./cipher.ts";
-import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SopsFormatError } from "./errors.ts";
+import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SopsAliasError, SopsFormatError } from "./errors.ts";
 import type { KeyRing } from "./keys.ts";
 import {
   SOPS_FORMAT_VERSION,
@@ -73,7 +73,7 @@ export function loadSopsFile(text: string, format: SopsFormat, file = "<input>")
     docs = parseEncryptedText(text, format, file);
   } catch (e) {
     // A file that does not parse and has no sops key at all is simply not a sops file.
-    if (!(e instanceof SopsFormatError) || /(^|\n)\s*"?sops"?\s*:|(^|\n)sops_/.test(text)) throw e;
+    if (!(e instanceof SopsFormatError) || e instanceof SopsAliasError || /(^|\n)\s*"?sops"?\s*:|(^|\n)sops_/.test(text)) throw e;
     const as = format === "binary" ? "JSON (sops keeps other files as JSON with a sops block)" : format.toUpperCase();
     throw new SopsFormatError(`${file}: not a sops file: no sops metadata, and it does not parse as ${as}`);
   }

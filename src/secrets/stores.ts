@@ -15,9 +15,11 @@ import {
   isScalar,
   isSeq,
   parseAllDocuments,
+  type Alias,
   type Node as YNode,
 } from "yaml";
-import { SopsFormatError } from "./errors.ts";
+import { analyseAliases } from "../model/yaml-aliases.ts";
+import { SopsAliasError, SopsFormatError } from "./errors.ts";
 import { Branch, Comment, FloatValue, IntValue, TimeValue, type Item, type Value } from "./tree.ts";
 import { needsQuotes, resolvePlainScalar, yamlFloat } from "./yaml-scalars.ts";
 
@@ -65,11 +67,20 @@ function scalarValue(n: YScalar, where: string): Value {
 }
 
 class YamlReader {
+  private readonly targets: ReadonlyMap<Alias, YNode>;
   constructor(
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
     private readonly file: string,
-  ) {}
+  ) {
+    // Refused before anything is expanded: a few hundred bytes of nested aliases expand to gigabytes.
+    const a = analyseAliases(doc);
+    if (a.problem) {
+      const { line, col } = lines.linePos(a.problem.offset);
+      throw new SopsAliasError(`${file}:${line}:${col}: ${a.problem.message}`);
+    }
+    this.targets = a.targets;
+  }
 
   private where(n: YNode | null | undefined): string {
     const off = n?.range?.[0];
@@ -79,7 +90,7 @@ class YamlReader {
   }
 
   private deref(n: unknown): unknown {
-    return isAlias(n) ? this.deref(n.resolve(this.doc)) : n;
+    return isAlias(n) ? this.deref(this.targets.get(n)) : n;
   }
 
   value(raw: unknown): Value {
@@ -270,6 +281,8 @@ export function emitYaml(branches: readonly Branch[], indent = 4): string {
 
 // ---------------------------------------------------------------- JSON
 
+const JSON_NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 class JsonReader {
   private i = 0;
   constructor(
@@ -278,8 +291,8 @@ class JsonReader {
   ) {}
 
   private fail(msg: string): never {
-    const before = this.s.slice(0, this.i);
-    const line = before.split("\n").length;
+    let line = 1;
+    for (let k = 0; k < this.i && k < this.s.length; k++) if (this.s.charCodeAt(k) === 10) line++;
     throw new SopsFormatError(`${this.file}:${line}: invalid JSON: ${msg}`);
   }
   private ws(): void {
@@ -314,7 +327,9 @@ class JsonReader {
         return v;
       }
     }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i));
+    // Sticky, not `exec(s.slice(i))`: copying the rest of the file for every number was quadratic.
+    JSON_NUMBER.lastIndex = this.i;
+    const m = JSON_NUMBER.exec(this.s);
     if (!m || m[0] === "" || m[0] === "-") this.fail(`unexpected ${c === undefined ? "end of input" : `'${c}'`}`);
     this.i += m[0].length;
     if (!m[2] && !m[3]) {
@@ -324,10 +339,26 @@ class JsonReader {
     return new FloatValue(Number(m[0]));
   }
   private string(): string {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(this.s.slice(this.i));
-    if (!m) this.fail("bad string");
-    this.i += m[0].length;
-    return JSON.parse(m[0]) as string;
+    // A loop, not a regular expression: an alternation under `*` overflowed V8's regexp stack on
+    // values of a few MiB, and slicing the rest of the file per string was quadratic.
+    const start = this.i;
+    let j = start + 1;
+    for (;;) {
+      const c = this.s.charCodeAt(j);
+      if (Number.isNaN(c)) this.fail("unterminated string");
+      if (c === 34) break;
+      if (c < 0x20) this.fail("control character in a string");
+      if (c === 92) {
+        const e = this.s[j + 1];
+        if (e === "u" && /^[0-9a-fA-F]{4}$/.test(this.s.slice(j + 2, j + 6))) j += 6;
+        else if (e !== undefined && '"\\/bfnrt'.includes(e)) j += 2;
+        else this.fail("bad escape in a string");
+        continue;
+      }
+      j++;
+    }
+    this.i = j + 1;
+    return JSON.parse(this.s.slice(start, j + 1)) as string;
   }
   private object(): Branch {
     this.expect("{");

@@ -1,7 +1,7 @@
 import type { LocatedObject } from "../../model/k8s.ts";
 import type { HostAccessAllowance, PolicyContext } from "../types.ts";
 import type { ContainerAt, PodSpecAt } from "./pods.ts";
-import { rec, refMatches, subjectOf } from "./util.ts";
+import { rec, refMatches, subjectOf, trimTrailingSlashes } from "./util.ts";
 
 type InheritedField = "runAsNonRoot" | "runAsUser" | "seccompProfile";
 
@@ -44,6 +44,6 @@ export function pathAllowed(path: string, allowed: readonly string[]): boolean {
 }
 
 function normalize(p: string): string {
-  const trimmed = p.replace(/\/+$/, "");
+  const trimmed = trimTrailingSlashes(p);
   return trimmed === "" ? "/" : trimmed.replace(/\/+/g, "/");
 }

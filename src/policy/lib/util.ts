@@ -61,6 +61,13 @@ export function refMatches(pattern: string, ref: string): boolean {
   return re.test(ref);
 }
 
+/** `s` without trailing `/`s. A loop: `/\/+$/` rescans a long run of slashes from each of them. */
+export function trimTrailingSlashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 47) end--;
+  return s.slice(0, end);
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

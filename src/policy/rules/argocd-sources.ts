@@ -1,5 +1,5 @@
 import { appSpecs, sourcesOf } from "../lib/argocd.ts";
-import { arr, ofKind, rec, str, violation } from "../lib/util.ts";
+import { arr, ofKind, rec, str, trimTrailingSlashes, violation } from "../lib/util.ts";
 import type { Rule, Violation } from "../types.ts";
 
 /** An exact chart version: no ranges, wildcards or `latest`. */
@@ -7,7 +7,7 @@ const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /** Normalized repository URL: scheme-insensitive host case, no trailing slash or `.git`. */
 export function normalizeRepoURL(url: string): string {
-  let u = url.trim().replace(/\/+$/, "").replace(/\.git$/, "");
+  let u = trimTrailingSlashes(url.trim()).replace(/\.git$/, "");
   const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/]+)(.*)$/i.exec(u);
   if (m) u = m[1]!.toLowerCase() + m[2]!.toLowerCase() + m[3];
   return u;
