@@ -15,7 +15,7 @@ export class WebApp extends Component {
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
-    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": app.tag.replace(/^sha256:/, "").slice(0, 63) });
+    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
 
     this.add(serviceAccount(app.name, ns, labels));
@@ -43,7 +43,10 @@ export class WebApp extends Component {
     );
     this.add(service(app.name, ns, labels, selector, [{ name: "http", port: 80, targetPort: "http" }]));
     this.add(pdb(app.name, ns, labels, selector, shape));
-    this.add({
+    // An admin UI is public only behind Cloudflare Access (or a reasoned opt-out); else no Ingress at all.
+    const routed = app.admin ? this.adminUi(app.host, selector, app.port, `svc/${app.name} 8080:80`).mode !== "none" : true;
+    if (routed)
+      this.add({
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",
       metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
@@ -54,8 +57,13 @@ export class WebApp extends Component {
       },
     });
 
-    this.servedByIngress(selector, app.port);
+    if (!app.admin) this.servedByIngress(selector, app.port);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }
+}
+
+/** A label value from a tag: at most 63 characters, ending alphanumeric (a cut can end on '.' or '-'). */
+function versionLabel(tag: string): string {
+  return tag.replace(/^sha256:/, "").slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
