@@ -91,7 +91,7 @@ describe("homelab build / --check", () => {
     assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
     const cached = homelab(["build", "--check"], { cwd: dir });
     assert.equal(cached.code, 0, cached.stderr);
-    assert.match(cached.stdout, /65 files current \(\d+\.\d\ds; no input changed since the full check of \d{4}-\d\d-\d\dT[\d:.]+Z, --no-cache runs it again\)/);
+    assert.match(cached.stdout, /\d+ files current \(\d+\.\d\ds; no input changed since the full check of \d{4}-\d\d-\d\dT[\d:.]+Z, --no-cache runs it again\)/);
     // The summary is the full check's, minus its timing.
     assert.match(cached.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
     const full = homelab(["build", "--check", "--quiet", "--no-cache"], { cwd: dir });
