@@ -24,6 +24,8 @@ import { pssSeccomp } from "./pss-seccomp.ts";
 import { pssSysctls } from "./pss-sysctls.ts";
 import { pssVolumeTypes } from "./pss-volume-types.ts";
 import { rbacLeastPrivilege } from "./rbac-least-privilege.ts";
+import { rbacRoleRef } from "./rbac-role-ref.ts";
+import { rbacSensitiveAccess } from "./rbac-sensitive-access.ts";
 import { readOnlyRootFs } from "./read-only-root-fs.ts";
 import { removedApi } from "./removed-api.ts";
 import { resources } from "./resources.ts";
@@ -57,6 +59,8 @@ export const HYGIENE_RULES: readonly Rule[] = [
   serviceExposure,
   noDefaultNamespace,
   rbacLeastPrivilege,
+  rbacSensitiveAccess,
+  rbacRoleRef,
   removedApi,
   deprecatedApi,
   yamlBooleans,
