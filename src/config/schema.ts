@@ -3,6 +3,7 @@
  * is caught in one place, with every problem reported at once and named by its key path.
  */
 import { z } from "zod";
+import { accessSchema, argocdSchema, checkAccess } from "./access.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
@@ -137,6 +138,8 @@ export const appSchema = z.strictObject({
     }),
   /** Replicas on a multi-node cluster; a single node always runs one. */
   replicas: z.number().int().min(1).max(10).default(2),
+  /** An admin UI: public only behind Cloudflare Access (see `access`), else reached by port-forward. @default false */
+  admin: z.boolean().default(false),
   /** Writable scratch directory mounted as an emptyDir (the root filesystem is read-only). */
   tmpDir: mountFolder.default("/tmp"),
   /** Encrypted Secrets the app reads, as environment variables or files. */
@@ -196,7 +199,7 @@ export const homelabSchema = z
     }),
     components: z
       .strictObject({
-        argocd: z.strictObject({ subdomain: dnsLabel.default("argocd") }).default({ subdomain: "argocd" }),
+        argocd: argocdSchema.default({ subdomain: "argocd", localAdmin: true, accounts: [] }),
         ingressNginx: z
           .strictObject({
             /** Extra ingress-nginx ConfigMap entries, merged over ours. */
@@ -211,7 +214,9 @@ export const homelabSchema = z
           .strictObject({ resources: resourcesSchema.optional() })
           .default({}),
       })
-      .default({ argocd: { subdomain: "argocd" }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
+      .default({ argocd: { subdomain: "argocd", localAdmin: true, accounts: [] }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
+    /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
+    access: accessSchema.optional(),
     apps: z.array(appSchema).default([]),
     policy: z.strictObject({ waivers: z.array(waiverSchema).default([]) }).default({ waivers: [] }),
   })
@@ -224,6 +229,7 @@ export const homelabSchema = z
         else seen.set(k, i);
       });
     };
+    checkAccess(cfg, (path, message) => ctx.addIssue({ code: "custom", path, message }));
     dup(cfg.nodes, (n) => n.name, (i) => ["nodes", i, "name"], "node name");
     dup(cfg.nodes, (n) => n.address, (i) => ["nodes", i, "address"], "node address");
     dup(cfg.apps, (a) => a.name, (i) => ["apps", i, "name"], "app name");

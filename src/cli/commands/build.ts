@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { runBuild, type BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/index.ts";
+import { describeAdminUi } from "../../platform/lib/access.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { LOCK_FILE } from "../../validate/chart-lock.ts";
 import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
@@ -108,6 +109,9 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w("Images:");
   for (const [name, img] of Object.entries(r.versions.images).sort(([a], [b]) => a.localeCompare(b))) w(`  ${name}  ${img.image}:${img.tag}`);
   for (const a of r.config.apps) w(`  ${a.name}  ${a.image}:${a.tag}  (app)`);
+  w();
+  w("Admin UIs:");
+  for (const ui of r.platform.adminUis) w(`  ${describeAdminUi(ui)}`);
   w();
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Policy: ${summaryLine(r.policy)}`);

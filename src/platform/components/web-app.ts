@@ -57,7 +57,10 @@ export class WebApp extends Component {
     );
     this.add(service(app.name, ns, labels, selector, [{ name: "http", port: 80, targetPort: "http" }]));
     this.add(pdb(app.name, ns, labels, selector, shape));
-    this.add({
+    // An admin UI is public only behind Cloudflare Access (or a reasoned opt-out); else no Ingress at all.
+    const routed = app.admin ? this.adminUi(app.host, selector, app.port, `svc/${app.name} 8080:80`).mode !== "none" : true;
+    if (routed)
+      this.add({
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",
       metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
@@ -68,7 +71,7 @@ export class WebApp extends Component {
       },
     });
 
-    this.servedByIngress(selector, app.port);
+    if (!app.admin) this.servedByIngress(selector, app.port);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }
