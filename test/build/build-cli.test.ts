@@ -79,8 +79,8 @@ describe("homelab build / --check", () => {
     try {
       const res = homelab(["build", "--check"], { cwd: dir });
       assert.equal(res.code, 1);
-      assert.match(res.stderr, /Secret cloudflared\/cloudflared-credentials \/: declared secret has no encrypted file secrets\/cloudflared\/cloudflared-credentials\.sops\.yaml/);
-      assert.match(res.stderr, /WARNING: secrets\/cloudflared\/renamed\.sops\.yaml is not declared by any component/);
+      assert.match(res.stderr, /Secret cloudflared\/cloudflared-credentials \(root\): declared secret has no encrypted file secrets\/cloudflared\/cloudflared-credentials\.sops\.yaml/);
+      assert.match(res.stderr, /WARNING: secrets\/cloudflared\/renamed\.sops\.yaml is not declared by any app or component/);
     } finally {
       renameSync(moved, src);
     }
