@@ -276,7 +276,7 @@ describe("homelab check (the homelab repository)", () => {
     const r = await runCheck(opts({ config: writeRepo("") }), root, TODAY);
     assert.equal(r.withModel, true);
     assert.equal(r.kubernetesVersion, "1.33");
-    assert.equal(r.objects, 13);
+    assert.equal(r.objects, 14);
     // kustomization.yaml (no object), the encrypted Secret and the host's compose file are scanned as files.
     assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);

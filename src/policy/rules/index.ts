@@ -1,6 +1,7 @@
 import type { Rule } from "../types.ts";
 import { alertRunbook } from "./alert-runbook.ts";
 import { alertUnitTests } from "./alert-unit-tests.ts";
+import { argocdDefaultProject } from "./argocd-default-project.ts";
 import { argocdProjectScope } from "./argocd-project-scope.ts";
 import { argocdSources } from "./argocd-sources.ts";
 import { argocdSyncPolicy } from "./argocd-sync-policy.ts";
@@ -92,6 +93,7 @@ export const PRINCIPLE_RULES: readonly Rule[] = [
   argocdSyncPolicy,
   argocdSources,
   argocdProjectScope,
+  argocdDefaultProject,
   scrapeCoverage,
   networkPolicyCoverage,
   backupCoverage,
