@@ -118,9 +118,12 @@ export abstract class Component extends Chart {
     this.add(networkPolicy(this.name, flow));
   }
 
-  /** Declares a Secret the component reads; its ciphertext comes from `secrets/<app>/<name>.sops.yaml`. */
-  secret(name: string, keys: readonly string[]): string {
-    this.secrets.push({ app: this.name, namespace: this.name, name, keys });
+  /**
+   * Declares a Secret the component reads; its ciphertext comes from `secrets/<app>/<name>.sops.yaml`.
+   * `declaredAt` is the config key that asked for it, when the operator did (an app's `secrets`).
+   */
+  secret(name: string, keys: readonly string[], declaredAt?: string): string {
+    this.secrets.push({ app: this.name, namespace: this.name, name, keys, ...(declaredAt !== undefined && { declaredAt }) });
     return name;
   }
 
