@@ -43,7 +43,7 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, emitPlainBytes, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
+import { emitPlain, emitPlainBytes, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
