@@ -32,7 +32,8 @@ export interface Issue {
 
 export function formatIssue(i: Issue): string {
   const where = i.file ? `${i.file}: ` : "";
-  return `${where}${i.subject} ${i.path || "/"}: ${i.message} [${i.check}]`;
+  // An empty path is the whole object; "/" would read as a key named "".
+  return `${where}${i.subject} ${i.path || "(root)"}: ${i.message} [${i.check}]`;
 }
 
 /** Several issues at once; the CLI prints all of them. */

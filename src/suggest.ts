@@ -11,7 +11,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  return best;
+  if (best !== undefined) return best;
+  // A cut-short word (`letsencrypt-prod`) names the one candidate it begins.
+  const starts = word.length >= 4 ? [...candidates].filter((c) => c.toLowerCase().startsWith(word.toLowerCase())) : [];
+  return starts.length === 1 ? starts[0] : undefined;
 }
 
 /** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one edit. */

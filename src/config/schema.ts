@@ -10,12 +10,38 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** OCI distribution spec: a tag is `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`; a digest is `algorithm:hex`. */
+const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const OCI_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * An app's whole environment (NAME=value bytes). Linux refuses to start a process with one variable over
+ * 128 KiB (MAX_ARG_STRLEN), and the Deployment carrying it is applied client-side by Argo CD, whose
+ * last-applied copy must fit the 256 KiB limit of all annotations together.
+ */
+export const MAX_APP_ENV_BYTES = 128 * 1024;
+/** Kubernetes refuses a ConfigMap whose data is over 1 MiB. */
+export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+
+/** Folders an emptyDir must not be mounted over: it would hide the image's own system files. */
+const SYSTEM_DIRS = new Set(["/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var"]);
+
+/** Top-level folders of this repository that `homelab build` must never replace with the rendered tree. */
+export const REPOSITORY_FOLDERS = new Set(["src", "test", "docs", "scripts", "bin", "secrets", "hosts", "apps", "packages", "node_modules", ".git", ".forgejo", ".github"]);
 
 export const dnsLabel = z
   .string()
   .regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63, starting and ending alphanumeric");
+/** Service names are RFC 1035 labels: like a DNS label, but starting with a letter. */
+const dns1035Label = dnsLabel.regex(/^[a-z]/, "must start with a letter (a DNS-1035 label: the app's name is also its Service name)");
 const hostname = z.string().regex(HOSTNAME, "must be a fully qualified lower-case host name such as example.org");
 const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 100m, 128Mi or 1Gi");
+
+function kib(bytes: number): string {
+  return `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+const httpPath = z.string().regex(/^\/[\x21-\x7e]*$/, "must be a URL path starting with '/' (no spaces)");
 
 export const nodeSchema = z.strictObject({
   /** Host name of the node, as kubeadm registers it. */
@@ -32,29 +58,52 @@ export const resourcesSchema = z.strictObject({
 });
 
 export const appSchema = z.strictObject({
-  /** Name = namespace = ArgoCD Application name. */
-  name: dnsLabel,
+  /** Name = namespace = ArgoCD Application name = Service name. */
+  name: dns1035Label,
   /** Image repository without tag, e.g. `git.example.org/me/site`. */
   image: z.string().regex(/^[a-z0-9.\-_/:]+$/, "must be an image repository without a tag").refine((s) => !/:[^/]*$/.test(s) || /^[^/]+:\d+\//.test(s), "must not carry a tag; put it in `tag`"),
   /** Pinned tag or digest (`sha256:…`); `latest` is refused. */
   tag: z
     .string()
-    .min(1)
-    .refine((t) => t !== "latest", "`latest` is not a pinned version: use a release tag or a digest"),
+    .min(1, "must not be empty: give a release tag such as 1.4.2, or a digest sha256:…")
+    .refine((t) => t !== "latest", "`latest` is not a pinned version: use a release tag or a digest")
+    .refine(
+      (t) => t.startsWith("sha256:") ? OCI_DIGEST.test(t) : OCI_TAG.test(t),
+      "is not a valid image tag: a tag has letters, digits, '_', '.' and '-', at most 128, and does not start with '.' or '-' (OCI tag syntax); a digest is sha256: and 64 hex digits",
+    )
+    .refine((t) => t.startsWith("sha256:") || /[A-Za-z0-9]$/.test(t), "must end with a letter or digit: the tag is also the app.kubernetes.io/version label, and label values end alphanumeric"),
   /** Container port the app listens on. */
   port: z.number().int().min(1024, "must be >= 1024 (apps run as non-root)").max(65535),
   /** Host name the app is served on; must be inside the homelab domain. */
   host: hostname,
   /** Path of the HTTP readiness/liveness probe. */
-  probePath: z.string().startsWith("/", "must start with '/'").default("/healthz"),
+  probePath: httpPath.default("/healthz"),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
-  metricsPath: z.union([z.string().startsWith("/"), z.literal(false)]).default("/metrics"),
+  metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
-  env: z.record(z.string().regex(ENV_NAME, "must be a valid environment variable name"), z.string()).default({}),
+  env: z
+    .record(z.string().regex(ENV_NAME, "is not an environment variable name: use letters, digits and '_', not starting with a digit"), z.string())
+    .default({})
+    .superRefine((env, ctx) => {
+      const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(`${k}=${v}`) + 1, 0);
+      if (size <= MAX_APP_ENV_BYTES) return;
+      const [big] = Object.entries(env).sort(([, a], [, b]) => b.length - a.length);
+      ctx.addIssue({
+        code: "custom",
+        ...(big && Buffer.byteLength(big[1]) > MAX_APP_ENV_BYTES / 2 && { path: [big[0]] }),
+        message: `the environment is ${kib(size)}, over the ${kib(MAX_APP_ENV_BYTES)} an app may have (Linux refuses longer variables, and the Deployment must fit Argo CD's client-side apply); put large data in a file instead`,
+      });
+    }),
   /** Replicas on a multi-node cluster; a single node always runs one. */
   replicas: z.number().int().min(1).max(10).default(2),
   /** Writable scratch directory mounted as an emptyDir (the root filesystem is read-only). */
-  tmpDir: z.string().startsWith("/").default("/tmp"),
+  tmpDir: z
+    .string()
+    .refine((p) => /^\/[^\0]*$/.test(p) && !p.split("/").some((s) => s === ".." || s === "."), "must be an absolute folder path such as /tmp, without '.' or '..'")
+    .refine((p) => !SYSTEM_DIRS.has(p.replace(/\/+$/, "") || "/"), {
+      error: (iss) => `must not be ${String(iss.input)}: an empty scratch folder mounted there would hide the image's own files; use a folder such as /tmp`,
+    })
+    .default("/tmp"),
 });
 
 const issuerName = z.enum(["letsencrypt-staging", "letsencrypt-production"]);
@@ -89,7 +138,13 @@ export const homelabSchema = z
       repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be owner/name"),
       branch: z.string().min(1).default("main"),
       /** Folder inside the repository that holds the rendered tree. */
-      path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, "must be a relative folder such as gitops").default("gitops"),
+      path: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, "must be a relative folder such as gitops")
+        .refine((p) => !REPOSITORY_FOLDERS.has(p.split("/")[0]!), {
+          error: (iss) => `must not be inside ${String(iss.input).split("/")[0]}/: homelab build replaces this folder with the rendered tree; use a folder of its own such as gitops`,
+        })
+        .default("gitops"),
     }),
     tunnels: z.strictObject({
       /** Tunnel that carries `*.<domain>` to the in-cluster cloudflared. */
@@ -108,7 +163,10 @@ export const homelabSchema = z
         ingressNginx: z
           .strictObject({
             /** Extra ingress-nginx ConfigMap entries, merged over ours. */
-            config: z.record(z.string(), z.string()).default({}),
+            config: z
+              .record(z.string(), z.string())
+              .default({})
+              .refine((m) => Object.entries(m).reduce((n, [k, v]) => n + k.length + v.length, 0) <= MAX_CONFIGMAP_BYTES, "is over 1 MiB, more than Kubernetes allows in a ConfigMap"),
           })
           .default({ config: {} }),
         certManager: z.strictObject({}).default({}),
@@ -138,8 +196,10 @@ export const homelabSchema = z
     // Checks derived from the domain only make sense once the domain itself is valid.
     const domainOk = HOSTNAME.test(cfg.domain);
     cfg.apps.forEach((a, i) => {
-      if (RESERVED_NAMESPACES.has(a.name))
-        ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `'${a.name}' is a platform namespace; pick another name` });
+      const reserved = reservedAppName(a.name);
+      if (reserved) ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `'${a.name}' is reserved: ${reserved}; pick another name` });
+      const taken = platformHosts(cfg).get(a.host);
+      if (taken) ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: `${a.host} is already ${taken}; two Ingresses cannot claim one host` });
       if (domainOk && !isSingleLevelSubdomain(a.host, cfg.domain))
         ctx.addIssue({
           code: "custom",
@@ -161,7 +221,27 @@ export const homelabSchema = z
     });
   });
 
-/** Namespaces the platform itself uses; apps may not take them. */
+/**
+ * Why an app may not take this name, or undefined when it may. An app's name is its namespace, its Argo
+ * CD Application and its construct id, so it must not collide with the platform's.
+ */
+export function reservedAppName(name: string): string | undefined {
+  if (name === "root") return "the app-of-apps Application is named root";
+  if (PLATFORM_COMPONENTS.has(name)) return "a platform component has this name (and namespace)";
+  if (name.startsWith("kube-")) return "Kubernetes keeps the kube- prefix for its own namespaces";
+  if (RESERVED_NAMESPACES.has(name)) return "a platform namespace has this name";
+  return undefined;
+}
+
+/** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "ingress-nginx", "cloudflared"]);
+
+/** Host names the platform's own UIs are served on, and what serves them. */
+export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {
+  return new Map([[`${cfg.components.argocd.subdomain}.${cfg.domain}`, "the Argo CD UI (components.argocd.subdomain)"]]);
+}
+
+/** Namespaces the platform itself uses or plans to; apps may not take them. */
 export const RESERVED_NAMESPACES = new Set([
   "default",
   "kube-system",

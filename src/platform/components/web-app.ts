@@ -15,7 +15,7 @@ export class WebApp extends Component {
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
-    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": app.tag.replace(/^sha256:/, "").slice(0, 63) });
+    const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
 
     this.add(serviceAccount(app.name, ns, labels));
@@ -58,4 +58,9 @@ export class WebApp extends Component {
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }
+}
+
+/** A label value from a tag: at most 63 characters, ending alphanumeric (a cut can end on '.' or '-'). */
+function versionLabel(tag: string): string {
+  return tag.replace(/^sha256:/, "").slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
