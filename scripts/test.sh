@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p tsconfig.json
+# run-tests.mjs rebuilds the bundled CLI first when a source changed.
 node scripts/run-tests.mjs "$@"

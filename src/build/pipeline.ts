@@ -74,7 +74,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   for (const f of scan.findings) issues.push({ file: f.file, subject: `line ${f.line}`, path: "", message: f.message, check: `secret-scan/${f.rule}` });
   lap("secret-scan");
 
-  const warnings: string[] = orphans.map((f) => `${f} is not declared by any component, so nothing deploys it; declare it with secret() in the component or delete it`);
+  const warnings: string[] = orphans.map((f) => `${f} is not declared by any app or component, so nothing deploys it; list it in the app's \`secrets\` in homelab.config.ts (or delete it)`);
   const charts: BuildResult["charts"][number][] = [];
   // Every chart versions.yaml pins must be locked, not only those installed today: the lock is what
   // review and Renovate keep in step with versions.yaml.

@@ -3,22 +3,47 @@ import { InternalError, UserError } from "../errors.ts";
 import { closest } from "../suggest.ts";
 import { formatHelp, formatUsage, parseCommandArgs, UsageError, wantsHelp } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
-import { build } from "./commands/build.ts";
-import { check } from "./commands/check.ts";
-import { values } from "./commands/values.ts";
-import { secrets } from "./commands/secrets.ts";
-import { charts } from "./commands/charts.ts";
 
-/** Every command, in the order `homelab --help` lists them. */
-const COMMANDS: readonly Command[] = [build, check, values, secrets, charts];
+/**
+ * Every command, in the order `homelab --help` lists them. A command's code (and what it imports: the
+ * renderer, the schemas, age) loads only when it runs, so `homelab --help` or `secrets decrypt` do not pay
+ * for `build`. The summary repeats the command's spec; test/cli/lazy-commands.test.ts keeps them equal.
+ */
+export const COMMANDS: readonly { readonly name: string; readonly summary: string; load(): Promise<Command> }[] = [
+  {
+    name: "build",
+    summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
+    load: async () => (await import("./commands/build.ts")).build,
+  },
+  {
+    name: "check",
+    summary: "Run the policy rules over the rendered tree, or over any Kubernetes YAML given as paths",
+    load: async () => (await import("./commands/check.ts")).check,
+  },
+  {
+    name: "values",
+    summary: "Print a component's Helm values (or --version: its pinned chart version)",
+    load: async () => (await import("./commands/values.ts")).values,
+  },
+  {
+    name: "secrets",
+    summary: "Encrypt, edit, verify and scan secrets (sops + age, no sops binary needed)",
+    load: async () => (await import("./commands/secrets.ts")).secrets,
+  },
+  {
+    name: "charts",
+    summary: "Refresh the committed chart lock from versions.yaml (charts pull)",
+    load: async () => (await import("./commands/charts.ts")).charts,
+  },
+];
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     "Usage: homelab <command> [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options:",
     "  -h, --help     Show this help.",
@@ -35,8 +60,8 @@ function helpOf(cmd: Command): string {
 /** The last word of a command's name: `set` for `secrets set`. */
 const word = (c: Command) => c.spec.name.split(" ").pop()!;
 
-function unknown(what: string, name: string, among: readonly Command[]): string {
-  const guess = closest(name, among.map(word));
+function unknown(what: string, name: string, among: readonly string[]): string {
+  const guess = closest(name, among);
   return `unknown ${what} '${name}'${guess ? ` — did you mean '${guess}'?` : ""}`;
 }
 
@@ -56,11 +81,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   // `homelab help <cmd> [sub]` is `homelab <cmd> [sub] --help`, word for word.
   if (first === "help") return main([...rest, "--help"]);
-  let cmd = COMMANDS.find((c) => c.spec.name === first);
-  if (!cmd) {
-    console.error(`homelab: ${first.startsWith("-") ? `unknown option ${first}` : unknown("command", first, COMMANDS)}\n\n${usage()}`);
+  const entry = COMMANDS.find((c) => c.name === first);
+  if (!entry) {
+    console.error(`homelab: ${first.startsWith("-") ? `unknown option ${first}` : unknown("command", first, COMMANDS.map((c) => c.name))}\n\n${usage()}`);
     return EXIT.usage;
   }
+  let cmd = await entry.load();
   const top = cmd.spec.name;
   let args = rest;
   while (cmd.subcommands) {
@@ -79,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const next: Command | undefined = cmd.subcommands.find((s) => word(s) === sub);
     if (!next) {
-      console.error(`homelab ${top}: ${sub.startsWith("-") ? `unknown option ${sub}` : unknown("subcommand", sub, cmd.subcommands)}\n\n${helpOf(cmd)}`);
+      console.error(`homelab ${top}: ${sub.startsWith("-") ? `unknown option ${sub}` : unknown("subcommand", sub, cmd.subcommands.map(word))}\n\n${helpOf(cmd)}`);
       return EXIT.usage;
     }
     cmd = next;

@@ -6,6 +6,7 @@ import { UserError } from "../errors.ts";
 import { parseYamlFile } from "../model/yaml-aliases.ts";
 import { closest } from "../suggest.ts";
 import { homelabSchema, versionsSchema, type HomelabConfig, type Versions } from "./schema.ts";
+import { importConfigModule } from "./ts-loader.ts";
 
 /** A config that failed validation: every problem, each with its key path. */
 export class ConfigError extends UserError {
@@ -183,7 +184,7 @@ export async function loadConfig(path = "homelab.config.ts"): Promise<HomelabCon
   if (!existsSync(abs)) throw new UserError(`config file not found: ${path}`);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    mod = (await importConfigModule(abs)) as { default?: unknown };
   } catch (err) {
     throw new UserError(`could not load ${path}: ${(err as Error).message}`);
   }

@@ -3,6 +3,7 @@
  * is caught in one place, with every problem reported at once and named by its key path.
  */
 import { z } from "zod";
+import { accessSchema, argocdSchema, checkAccess } from "./access.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
@@ -57,6 +58,47 @@ export const resourcesSchema = z.strictObject({
   limits: z.strictObject({ memory: quantity, cpu: quantity.optional() }),
 });
 
+/** Kubernetes Secret keys: `[-._a-zA-Z0-9]+`. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** An absolute folder in the container that an empty or secret volume may be mounted on. */
+const mountFolder = z
+  .string()
+  .refine((p) => /^\/[^\0]*$/.test(p) && !p.split("/").some((s) => s === ".." || s === "."), "must be an absolute folder path such as /tmp, without '.' or '..'")
+  .refine((p) => !SYSTEM_DIRS.has(p.replace(/\/+$/, "") || "/"), {
+    error: (iss) => `must not be ${String(iss.input)}: a volume mounted there would hide the image's own files; use a folder of the app's own`,
+  });
+
+/**
+ * A Secret an app reads. Its ciphertext is `secrets/<app>/<name>.sops.yaml` (create it with
+ * `homelab secrets set`); the build copies it next to the app's kustomization, where KSOPS decrypts it
+ * inside Argo CD, exactly like the platform's own secrets.
+ */
+export const appSecretSchema = z
+  .strictObject({
+    /** Secret name; also the file name `secrets/<app>/<name>.sops.yaml`. */
+    name: dnsLabel,
+    /** Keys the app reads; the build checks each is in the encrypted file. */
+    keys: z
+      .array(z.string().regex(SECRET_KEY, "is not a Secret key: use letters, digits, '-', '_' and '.'"))
+      .min(1, "name at least one key the app reads"),
+    /** `true`: each key becomes an environment variable of the same name. */
+    env: z.boolean().optional(),
+    /** Or: each key becomes a read-only file in this folder, e.g. `/etc/notes/secrets`. */
+    mountPath: mountFolder.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.env === true) === (s.mountPath !== undefined))
+      ctx.addIssue({ code: "custom", message: "say how the app reads it: `env: true` (environment variables) or `mountPath: \"/some/folder\"` (files), one of the two" });
+    if (s.env)
+      s.keys.forEach((k, i) => {
+        if (!ENV_NAME.test(k)) ctx.addIssue({ code: "custom", path: ["keys", i], message: `'${k}' cannot be an environment variable name (letters, digits and '_', not starting with a digit); mount the secret as files with mountPath instead` });
+      });
+    s.keys.forEach((k, i) => {
+      if (s.keys.indexOf(k) !== i) ctx.addIssue({ code: "custom", path: ["keys", i], message: `duplicate key '${k}'` });
+    });
+  });
+
 export const appSchema = z.strictObject({
   /** Name = namespace = ArgoCD Application name = Service name. */
   name: dns1035Label,
@@ -96,14 +138,12 @@ export const appSchema = z.strictObject({
     }),
   /** Replicas on a multi-node cluster; a single node always runs one. */
   replicas: z.number().int().min(1).max(10).default(2),
+  /** An admin UI: public only behind Cloudflare Access (see `access`), else reached by port-forward. @default false */
+  admin: z.boolean().default(false),
   /** Writable scratch directory mounted as an emptyDir (the root filesystem is read-only). */
-  tmpDir: z
-    .string()
-    .refine((p) => /^\/[^\0]*$/.test(p) && !p.split("/").some((s) => s === ".." || s === "."), "must be an absolute folder path such as /tmp, without '.' or '..'")
-    .refine((p) => !SYSTEM_DIRS.has(p.replace(/\/+$/, "") || "/"), {
-      error: (iss) => `must not be ${String(iss.input)}: an empty scratch folder mounted there would hide the image's own files; use a folder such as /tmp`,
-    })
-    .default("/tmp"),
+  tmpDir: mountFolder.default("/tmp"),
+  /** Encrypted Secrets the app reads, as environment variables or files. */
+  secrets: z.array(appSecretSchema).default([]),
 });
 
 const issuerName = z.enum(["letsencrypt-staging", "letsencrypt-production"]);
@@ -159,7 +199,7 @@ export const homelabSchema = z
     }),
     components: z
       .strictObject({
-        argocd: z.strictObject({ subdomain: dnsLabel.default("argocd") }).default({ subdomain: "argocd" }),
+        argocd: argocdSchema.default({ subdomain: "argocd", localAdmin: true, accounts: [] }),
         ingressNginx: z
           .strictObject({
             /** Extra ingress-nginx ConfigMap entries, merged over ours. */
@@ -174,7 +214,9 @@ export const homelabSchema = z
           .strictObject({ resources: resourcesSchema.optional() })
           .default({}),
       })
-      .default({ argocd: { subdomain: "argocd" }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
+      .default({ argocd: { subdomain: "argocd", localAdmin: true, accounts: [] }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
+    /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
+    access: accessSchema.optional(),
     apps: z.array(appSchema).default([]),
     policy: z.strictObject({ waivers: z.array(waiverSchema).default([]) }).default({ waivers: [] }),
   })
@@ -187,6 +229,7 @@ export const homelabSchema = z
         else seen.set(k, i);
       });
     };
+    checkAccess(cfg, (path, message) => ctx.addIssue({ code: "custom", path, message }));
     dup(cfg.nodes, (n) => n.name, (i) => ["nodes", i, "name"], "node name");
     dup(cfg.nodes, (n) => n.address, (i) => ["nodes", i, "address"], "node address");
     dup(cfg.apps, (a) => a.name, (i) => ["apps", i, "name"], "app name");
@@ -208,6 +251,7 @@ export const homelabSchema = z
         });
       if (a.host === cfg.tunnels.forgejo.hostname)
         ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: "is the Forgejo host name, routed by the other tunnel" });
+      appSecretProblems(a, (path, message) => ctx.addIssue({ code: "custom", path: ["apps", i, ...path], message }));
       if (a.resources && !quantityLE(a.resources.requests.memory, a.resources.limits.memory))
         ctx.addIssue({ code: "custom", path: ["apps", i, "resources", "requests", "memory"], message: "must not exceed limits.memory" });
     });
@@ -220,6 +264,30 @@ export const homelabSchema = z
         ctx.addIssue({ code: "custom", path: ["policy", "waivers", i, "expires"], message: "is not a real date" });
     });
   });
+
+/** Clashes between an app's secrets and the rest of the app: names, variables and folders each used once. */
+function appSecretProblems(a: z.output<typeof appSchema>, report: (path: (string | number)[], message: string) => void): void {
+  const envFrom = new Map<string, string>(Object.keys(a.env).map((k) => [k, `env.${k}`]));
+  const mounts = new Map<string, string>([[a.tmpDir.replace(/\/+$/, ""), "tmpDir"]]);
+  const names = new Map<string, number>();
+  a.secrets.forEach((s, j) => {
+    if (s.name === `${a.name}-tls`) report(["secrets", j, "name"], `'${s.name}' is the Secret cert-manager writes the app's certificate to; pick another name`);
+    if (names.has(s.name)) report(["secrets", j, "name"], `duplicate secret '${s.name}' (first at secrets[${names.get(s.name)}])`);
+    else names.set(s.name, j);
+    if (s.env)
+      s.keys.forEach((k, n) => {
+        const first = envFrom.get(k);
+        if (first) report(["secrets", j, "keys", n], `environment variable ${k} is already set by ${first}`);
+        else envFrom.set(k, `secrets[${j}]`);
+      });
+    if (s.mountPath !== undefined) {
+      const path = s.mountPath.replace(/\/+$/, "");
+      const clash = [...mounts].find(([m]) => m === path || path.startsWith(`${m}/`) || m.startsWith(`${path}/`));
+      if (clash) report(["secrets", j, "mountPath"], `${s.mountPath} overlaps ${clash[1]} (${clash[0]}); give each volume a folder of its own`);
+      else mounts.set(path, `secrets[${j}].mountPath`);
+    }
+  });
+}
 
 /**
  * Why an app may not take this name, or undefined when it may. An app's name is its namespace, its Argo

@@ -9,16 +9,20 @@ import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { WebApp } from "./components/web-app.ts";
+import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
 import type { Component } from "./lib/component.ts";
 import { contextFor, type PlatformContext } from "./lib/context.ts";
 import { argoCdKsopsValues } from "./lib/ksops.ts";
+import { UserError } from "../errors.ts";
 
 export interface Platform {
   readonly app: App;
   readonly ctx: PlatformContext;
   readonly components: readonly Component[];
   readonly root: GitOpsRoot;
+  /** Every admin UI and how it is reached (lib/access.ts); the build summary lists them. */
+  readonly adminUis: readonly AdminUi[];
 }
 
 export function platform(config: HomelabConfig, versions: Versions): Platform {
@@ -27,20 +31,29 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   const c = config.components;
 
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
+  const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
-    new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, extraValues: argoCdKsopsValues(ctx) }),
+    new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
     // Edge: *.<domain> → Cloudflare tunnel → cloudflared → ingress-nginx; cert-manager issues every certificate.
     new CertManager(app, ctx),
     ingress,
-    new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {}),
+    tunnel,
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
 
   // ingress-nginx may reach exactly the backends the Ingresses name.
   ingress.routeTo(components.flatMap((x) => x.ingressBackends));
+  // The tunnel routes admin UIs only behind Cloudflare Access (or a reasoned opt-out).
+  const adminUis = components.flatMap((x) => x.adminUis);
+  const unknown = unknownAccessHosts(config, adminUis);
+  if (unknown.length)
+    throw new UserError(
+      `homelab.config.ts: ${unknown.map((u) => `${u.path}: ${u.host} is not an admin UI of this homelab`).join("; ")} (admin UIs: ${adminUis.map((u) => u.route.host).join(", ")})`,
+    );
+  tunnel.route(adminUis);
 
   const root = new GitOpsRoot(app, ctx, components);
-  return { app, ctx, components, root };
+  return { app, ctx, components, root, adminUis };
 }

@@ -38,3 +38,19 @@ export const DEFAULT_RBAC_ALLOWLIST: readonly RbacAllowance[] = [
     reason: "Velero backs up and restores every kind of object, which its chart grants through cluster-admin",
   },
 ];
+
+/**
+ * The homelab's own operators: their pods call the API server by design, so they keep their token.
+ * In the rendered tree their RBAC is rendered by Argo CD from the chart, out of this input's sight;
+ * checking a chart's `helm template` output, the chart's own bindings show it anyway.
+ */
+export const DEFAULT_API_CLIENT_ALLOWLIST: readonly RbacAllowance[] = [
+  { object: "StatefulSet argocd/argocd-application-controller", reason: "Argo CD's controller applies and watches every object it manages" },
+  { object: "Deployment argocd/argocd-*", reason: "Argo CD's server, repo-server and ApplicationSet controller read Applications and cluster state" },
+  { object: "Deployment cert-manager/cert-manager*", reason: "cert-manager's controller, webhook and CA injector watch Certificates and write Secrets" },
+  { object: "Deployment ingress-nginx/ingress-nginx-controller", reason: "the ingress controller watches Ingresses, Services and EndpointSlices" },
+  { object: "Deployment monitoring/*-operator", reason: "the Prometheus operator turns ServiceMonitors and rules into Prometheus configuration" },
+  { object: "StatefulSet monitoring/prometheus-*", reason: "Prometheus discovers its scrape targets through the API" },
+  { object: "DaemonSet monitoring/alloy", reason: "Alloy discovers the pods whose logs it ships through the API" },
+  { object: "Deployment velero/velero", reason: "Velero reads every object it backs up and recreates them on restore" },
+];

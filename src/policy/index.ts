@@ -3,7 +3,7 @@
  * Rules live in `rules/`, one per file; `runPolicies` applies them with the config's waivers.
  */
 import type { LocatedObject } from "../model/k8s.ts";
-import { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
+import { DEFAULT_API_CLIENT_ALLOWLIST, DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
 import { runPolicies, type PolicyReport, type RunOptions } from "./run.ts";
 import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, RbacAllowance } from "./types.ts";
 
@@ -12,7 +12,7 @@ export { formatTable, formatJson, formatJsonFailure, summaryLine, REPORT_FORMAT_
 export { loadManifests, loadFiles, parseManifests, ManifestLoadError, formatLoadProblem, excludeMatcher, IGNORE_FILE, PROBLEMS_PER_FILE, type LoadedObject, type LoadedManifests, type LoadProblem, type SkippedFile, type Yaml11Boolean } from "./load.ts";
 export { modelFromConfig, modelFromPlatform } from "./model.ts";
 export { ALL_RULES } from "./rules/index.ts";
-export { DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
+export { DEFAULT_API_CLIENT_ALLOWLIST, DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";
 export { POLICY_ANNOTATIONS } from "./annotations.ts";
 export type * from "./types.ts";
 
@@ -32,8 +32,12 @@ export interface PolicyInput {
   readonly hostPathAllowlist?: readonly HostAccessAllowance[];
   /** @default DEFAULT_RBAC_ALLOWLIST with a model, [] without */
   readonly rbacAllowlist?: readonly RbacAllowance[];
+  /** @default DEFAULT_API_CLIENT_ALLOWLIST with a model, [] without */
+  readonly apiClientAllowlist?: readonly RbacAllowance[];
   /** @default none */
   readonly secretScanWaivers?: PolicyContext["secretScanWaivers"];
+  /** @default false */
+  readonly wholeNamespaces?: boolean;
 }
 
 /** A PolicyContext with the defaults filled in (the homelab's allowlists only with its model). */
@@ -45,7 +49,9 @@ export function policyContext(input: PolicyInput): PolicyContext {
     kubernetesVersion: input.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
     hostPathAllowlist: input.hostPathAllowlist ?? (input.model ? DEFAULT_HOST_PATH_ALLOWLIST : []),
     rbacAllowlist: input.rbacAllowlist ?? (input.model ? DEFAULT_RBAC_ALLOWLIST : []),
+    apiClientAllowlist: input.apiClientAllowlist ?? (input.model ? DEFAULT_API_CLIENT_ALLOWLIST : []),
     ...(input.secretScanWaivers !== undefined && { secretScanWaivers: input.secretScanWaivers }),
+    ...(input.wholeNamespaces !== undefined && { wholeNamespaces: input.wholeNamespaces }),
   };
 }
 

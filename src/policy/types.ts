@@ -14,6 +14,8 @@ export interface Violation {
   readonly file?: string;
   /** Chart template the object was rendered from (Helm's `# Source:` comment), for foreign input. */
   readonly source?: string;
+  /** 1-based YAML document of `file` the object came from, when known (names repeat in Helm output). */
+  readonly document?: number;
   /** JSON-pointer-like path of the offending field, e.g. `/spec/template/spec/containers/0/image`. */
   readonly path?: string;
   readonly message: string;
@@ -117,10 +119,24 @@ export interface PolicyContext {
   /** Controllers admitted to broad RBAC; empty for foreign manifests unless given. */
   readonly rbacAllowlist: readonly RbacAllowance[];
   /**
+   * Workloads of the homelab's own operators that talk to the API server even where the input does
+   * not show the binding that lets them (a chart's RBAC rendered by Argo CD). Empty for foreign
+   * manifests unless given.
+   * @default []
+   */
+  readonly apiClientAllowlist?: readonly RbacAllowance[];
+  /**
    * Reasoned false positives of the secret scanner (`secrets/scan-waivers.yaml`), shared with `homelab secrets scan`.
    * @default none
    */
   readonly secretScanWaivers?: readonly SecretScanWaiver[];
+  /**
+   * The input holds every object of every namespace it touches, so a reference to something absent
+   * is broken rather than defined elsewhere (`homelab check --whole-namespaces`). Without it, only the
+   * namespaces the model knows to be rendered whole are judged (see `lib/namespaces.ts`).
+   * @default false
+   */
+  readonly wholeNamespaces?: boolean;
 }
 
 /** A named, documented check. One per file under `rules/`. */

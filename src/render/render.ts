@@ -8,6 +8,7 @@ import type { K8sObject, LocatedObject } from "../model/k8s.ts";
 import type { Platform } from "../platform/platform.ts";
 import type { Component } from "../platform/lib/component.ts";
 import type { SecretDecl } from "../secrets/declared.ts";
+import { withSecretChecksums } from "./secret-checksums.ts";
 import { KSOPS_GENERATOR_FILE, ksopsGenerator, kustomizationFor } from "../secrets/ksops.ts";
 
 export const HEADER = "# Rendered by `homelab build` from homelab.config.ts and versions.yaml. Do not edit: edit the source and rebuild.\n";
@@ -69,17 +70,19 @@ export function render(p: Platform, opts: RenderOptions = {}): Plan {
     const dir = `${gitPath}/${name}`;
     const taken = new Set<string>(["kustomization.yaml"]);
     const located: LocatedObject[] = [];
-    for (const object of chart.toJson() as K8sObject[]) {
+    const declared = secrets
+      .map((d) => ({ name: d.name, file: `${d.name}.sops.yaml`, content: opts.secretFiles?.get(`${d.app}/${d.name}`) }))
+      .filter((e): e is { name: string; file: string; content: string } => e.content !== undefined);
+    const ciphertexts = new Map(declared.map((e) => [e.name, e.content]));
+    for (const raw of chart.toJson() as K8sObject[]) {
+      const object = withSecretChecksums(raw, ciphertexts);
       const path = `${dir}/${fileName(object, taken)}`;
       located.push({ file: path, object });
       files.push({ path, content: HEADER + toYaml(object) });
     }
     const folder: Folder = { name, dir, objects: located, secrets };
     const resources = located.map((l) => l.file.slice(dir.length + 1)).sort();
-    const encrypted = secrets
-      .map((d) => ({ file: `${d.name}.sops.yaml`, content: opts.secretFiles?.get(`${d.app}/${d.name}`) }))
-      .filter((e): e is { file: string; content: string } => e.content !== undefined)
-      .sort((a, b) => a.file.localeCompare(b.file));
+    const encrypted = declared.map(({ file, content }) => ({ file, content })).sort((a, b) => a.file.localeCompare(b.file));
     for (const e of encrypted) files.push({ path: `${dir}/${e.file}`, content: e.content });
     if (encrypted.length) {
       files.push({

@@ -18,6 +18,8 @@ export interface SecretDecl {
   name: string;
   /** Keys the component reads; each must be present in `data` or `stringData`. */
   keys: readonly string[];
+  /** The config key that declares it (`apps[0].secrets[1]`), when it comes from homelab.config.ts. */
+  declaredAt?: string;
 }
 
 /** Where the operator keeps the encrypted source of a declared Secret, relative to the repo root. */
@@ -45,11 +47,11 @@ export function collectSecretFiles(decls: readonly SecretDecl[], repoRoot: strin
     const subject = `Secret ${d.namespace}/${d.name}`;
     const issue = (path: string, message: string) => issues.push({ file: src, subject, path, message, check: "secrets" });
     if (!NAME_RE.test(d.app) || !NAME_RE.test(d.name)) {
-      issue("/", `app ${JSON.stringify(d.app)} and name ${JSON.stringify(d.name)} must be DNS labels`);
+      issue("", `app ${JSON.stringify(d.app)} and name ${JSON.stringify(d.name)} must be DNS labels`);
       continue;
     }
     if (seen.has(src)) {
-      issue("/", `declared twice for app ${d.app}`);
+      issue("", `declared twice for app ${d.app}`);
       continue;
     }
     seen.add(src);
@@ -57,10 +59,9 @@ export function collectSecretFiles(decls: readonly SecretDecl[], repoRoot: strin
     try {
       content = readFileSync(join(repoRoot, src), "utf8");
     } catch {
-      issue(
-        "/",
-        `declared secret has no encrypted file ${src}; create it with \`homelab secrets set ${src} ${d.keys[0] ?? "<key>"}\``,
-      );
+      const sets = (d.keys.length ? d.keys : ["<key>"]).map((k) => `\`homelab secrets set ${src} ${k}\``);
+      const by = d.declaredAt ? ` (${d.declaredAt} in homelab.config.ts)` : "";
+      issue("", `declared secret${by} has no encrypted file ${src}; create it with ${sets.join(", then ")}`);
       continue;
     }
     const { problems, file } = inspectSopsText(content, "yaml", src);
@@ -69,12 +70,12 @@ export function collectSecretFiles(decls: readonly SecretDecl[], repoRoot: strin
       continue;
     }
     const before = issues.length;
-    for (const p of problems) issue("/", p);
-    if (file.branches.length !== 1) issue("/", `holds ${file.branches.length} YAML documents; expected exactly one Secret`);
+    for (const p of problems) issue("", p);
+    if (file.branches.length !== 1) issue("", `holds ${file.branches.length} YAML documents; expected exactly one Secret`);
     const doc = file.branches[0] ?? new Branch();
     const plain = toPlain(doc) as Record<string, unknown>;
     if (typeof plain.kind === "string" && plain.kind.startsWith("ENC[")) {
-      issue("/", "apiVersion, kind and metadata are encrypted; encrypt Kubernetes Secrets with encrypted_regex ^(data|stringData)$ (the .sops.yaml rule for secrets/)");
+      issue("", "apiVersion, kind and metadata are encrypted; encrypt Kubernetes Secrets with encrypted_regex ^(data|stringData)$ (the .sops.yaml rule for secrets/)");
       continue;
     }
     if (plain.apiVersion !== "v1" || plain.kind !== "Secret") issue("/kind", `is ${String(plain.apiVersion)}/${String(plain.kind)}, expected v1/Secret`);

@@ -26,11 +26,9 @@ import { writeTree } from "../render/write.ts";
 import type { RenderedFile } from "../render/render.ts";
 import { clearChartCacheScans, fetchChart, loadChartDefaults, readChartDefaults, type ChartDefaults, type ChartRef } from "./chart-cache.ts";
 
-/** The folder holding the lock, relative to the repository root. */
-export const LOCK_DIR = "charts";
-export const LOCK_FILE = `${LOCK_DIR}/lock.yaml`;
-/** The one command that creates or refreshes the lock. */
-export const PULL_COMMAND = "npx homelab charts pull";
+import { LOCK_DIR, LOCK_FILE, PULL_COMMAND } from "./lock-paths.ts";
+
+export { LOCK_DIR, LOCK_FILE, PULL_COMMAND };
 
 export interface LockEntry {
   readonly version: string;

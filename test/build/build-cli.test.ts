@@ -79,12 +79,39 @@ describe("homelab build / --check", () => {
     try {
       const res = homelab(["build", "--check"], { cwd: dir });
       assert.equal(res.code, 1);
-      assert.match(res.stderr, /Secret cloudflared\/cloudflared-credentials \/: declared secret has no encrypted file secrets\/cloudflared\/cloudflared-credentials\.sops\.yaml/);
-      assert.match(res.stderr, /WARNING: secrets\/cloudflared\/renamed\.sops\.yaml is not declared by any component/);
+      assert.match(res.stderr, /Secret cloudflared\/cloudflared-credentials \(root\): declared secret has no encrypted file secrets\/cloudflared\/cloudflared-credentials\.sops\.yaml/);
+      assert.match(res.stderr, /WARNING: secrets\/cloudflared\/renamed\.sops\.yaml is not declared by any app or component/);
     } finally {
       renameSync(moved, src);
     }
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("a check with no input changed since the last success answers from its record; any change runs it all", () => {
+    assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    const cached = homelab(["build", "--check"], { cwd: dir });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.match(cached.stdout, /\d+ files current \(\d+\.\d\ds; no input changed since the full check of \d{4}-\d\d-\d\dT[\d:.]+Z, --no-cache runs it again\)/);
+    // The summary is the full check's, minus its timing.
+    assert.match(cached.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    const full = homelab(["build", "--check", "--quiet", "--no-cache"], { cwd: dir });
+    assert.equal(full.code, 0, full.stderr);
+    assert.doesNotMatch(full.stdout, /no input changed/);
+    // A hand edit in the tree, and a change of the config, are inputs like any other.
+    const edited = join(dir, "gitops/site/service-site.yaml");
+    const original = readFileSync(edited, "utf8");
+    writeFileSync(edited, original + "# hand edit\n");
+    const stale = homelab(["build", "--check", "--quiet"], { cwd: dir });
+    writeFileSync(edited, original);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /gitops\/site\/service-site\.yaml/);
+    const cfg = join(dir, "homelab.config.ts");
+    const config = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, config + "\n// a comment changes no output, but the file changed\n");
+    const rerun = homelab(["build", "--check", "--quiet"], { cwd: dir });
+    writeFileSync(cfg, config);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.doesNotMatch(rerun.stdout, /no input changed/);
   });
 
   it("checks every chart against the committed lock, with no cache folder and no network", () => {

@@ -5,6 +5,10 @@ import { at, find, plan } from "./render-helpers.ts";
 import { toYaml } from "../../src/render/render.ts";
 
 const p = plan();
+/** The default config plus a Cloudflare Access application for Argo CD's UI. */
+const AUD = "0123456789abcdef".repeat(4);
+const withAccess = plan({ access: { teamDomain: "skypalette.cloudflareaccess.com", applications: { "argocd.skypalette.ai": { audTag: AUD } } } });
+const valuesOf = (q: typeof p, app: string) => at(at(find(q, "Application", app, "argocd"), "spec.sources.0"), "helm.valuesObject") as Record<string, unknown>;
 const values = (app: string) => at(at(find(p, "Application", app, "argocd"), "spec.sources.0"), "helm.valuesObject") as Record<string, unknown>;
 
 describe("namespaces", () => {
@@ -38,8 +42,9 @@ describe("argocd", () => {
     assert.deepEqual(at(app, "spec.syncPolicy.retry"), { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } });
     assert.equal(app.metadata.finalizers, undefined, "deleting the argocd Application must not delete Argo CD");
   });
-  it("serves the UI at argocd.<domain> through nginx with a cert-manager certificate", () => {
-    const v = values("argocd");
+  it("serves the UI at argocd.<domain> through nginx with a cert-manager certificate once Cloudflare Access protects it", () => {
+    assert.equal(at(values("argocd"), "server.ingress.enabled"), false, "no public route without an access section");
+    const v = valuesOf(withAccess, "argocd");
     assert.deepEqual(at(v, "server.ingress"), {
       enabled: true,
       ingressClassName: "nginx",
@@ -56,12 +61,22 @@ describe("argocd", () => {
     assert.match(lua, /hs\.status = obj\.status\.health\.status/);
     assert.match(lua, /if hs\.status == "Healthy" and \(obj\.status == nil or obj\.status\.sync == nil or obj\.status\.sync\.status ~= "Synced"\) then\n  hs\.status = "Progressing"/);
   });
-  it("admits ingress-nginx to argocd-server and cert-manager's solver, and opens every metrics port to monitoring", () => {
-    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-from-ingress-nginx-8080", "argocd"), "spec.podSelector"), { matchLabels: { "app.kubernetes.io/name": "argocd-server" } });
-    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-acme-solver-from-ingress-nginx", "argocd"), "spec.ingress.0.ports"), [{ protocol: "TCP", port: 8089 }]);
+  it("admits ingress-nginx to argocd-server (when routed) and cert-manager's solver, and monitoring to each part's metrics port", () => {
+    assert.deepEqual(at(find(withAccess, "NetworkPolicy", "allow-from-ingress-nginx-8080", "argocd"), "spec.podSelector"), { matchLabels: { "app.kubernetes.io/name": "argocd-server" } });
+    assert.deepEqual(at(find(withAccess, "NetworkPolicy", "allow-acme-solver-from-ingress-nginx", "argocd"), "spec.ingress.0.ports"), [{ protocol: "TCP", port: 8089 }]);
+    const metrics = (part: string) => {
+      const np = find(p, "NetworkPolicy", `allow-metrics-from-monitoring-${part}`, "argocd");
+      return [(at(np, "spec.podSelector.matchLabels") as Record<string, string>)["app.kubernetes.io/name"], (at(np, "spec.ingress.0.ports") as { port: number }[]).map((x) => x.port)];
+    };
     assert.deepEqual(
-      (at(find(p, "NetworkPolicy", "allow-metrics-from-monitoring", "argocd"), "spec.ingress.0.ports") as { port: number }[]).map((x) => x.port),
-      [8080, 8082, 8083, 8084, 9001],
+      ["controller", "server", "repo-server", "applicationset", "notifications"].map(metrics),
+      [
+        ["argocd-application-controller", [8082]],
+        ["argocd-server", [8083]],
+        ["argocd-repo-server", [8084]],
+        ["argocd-applicationset-controller", [8080]],
+        ["argocd-notifications-controller", [9001]],
+      ],
     );
   });
   it("the root app-of-apps watches gitops/root and the project admits only our repo and the pinned chart repos", () => {
@@ -114,9 +129,10 @@ describe("cert-manager", () => {
 
 describe("ingress-nginx", () => {
   const v = values("ingress-nginx");
-  it("is reachable only through the tunnel and trusts forwarded headers from pods only", () => {
+  it("is reachable only through the tunnel and takes the client address from CF-Connecting-IP, from pods only", () => {
     assert.deepEqual(at(v, "controller.service"), { type: "ClusterIP" });
-    assert.equal(at(v, "controller.config.use-forwarded-headers"), "true");
+    assert.equal(at(v, "controller.config.use-forwarded-headers"), "false");
+    assert.equal(at(v, "controller.config.enable-real-ip"), "true");
     assert.equal(at(v, "controller.config.forwarded-for-header"), "CF-Connecting-IP");
     assert.equal(at(v, "controller.config.proxy-real-ip-cidr"), "10.244.0.0/16");
     assert.equal(at(v, "controller.config.allow-snippet-annotations"), "false");
@@ -129,7 +145,7 @@ describe("ingress-nginx", () => {
     const np = find(p, "NetworkPolicy", "allow-from-cloudflared", "ingress-nginx");
     assert.deepEqual(at(np, "spec.ingress"), [
       {
-        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } } }],
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } }],
         ports: [{ protocol: "TCP", port: 80 }, { protocol: "TCP", port: 443 }],
       },
     ]);
@@ -138,10 +154,8 @@ describe("ingress-nginx", () => {
     const flows = p.objects
       .filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "ingress-nginx" && o.object.metadata.name.startsWith("allow-to-"))
       .map((o) => [o.object.metadata.name, at(o.object, "spec.egress.0.to.0.namespaceSelector.matchLabels"), (at(o.object, "spec.egress.0.ports") as { port: number }[]).map((x) => x.port)]);
-    assert.deepEqual(flows, [
-      ["allow-to-argocd", { "kubernetes.io/metadata.name": "argocd" }, [8080, 8089]],
-      ["allow-to-site", { "kubernetes.io/metadata.name": "site" }, [8080, 8089]],
-    ]);
+    // Argo CD's UI has no public route without Cloudflare Access, so nginx gets no flow to it.
+    assert.deepEqual(flows, [["allow-to-site", { "kubernetes.io/metadata.name": "site" }, [8080, 8089]]]);
   });
 });
 
@@ -154,6 +168,8 @@ describe("cloudflared", () => {
       metrics: "0.0.0.0:2000",
       "no-autoupdate": true,
       ingress: [
+        // Argo CD's UI without Cloudflare Access: the tunnel itself answers 404.
+        { hostname: "argocd.skypalette.ai", service: "http_status:404" },
         {
           hostname: "*.skypalette.ai",
           path: "^/\\.well-known/acme-challenge/",
@@ -167,12 +183,12 @@ describe("cloudflared", () => {
         { service: "http_status:404" },
       ],
     });
-    assert.ok(new RegExp(tunnel(p).ingress[0].path).test("/.well-known/acme-challenge/abc"));
-    assert.ok(!new RegExp(tunnel(p).ingress[0].path).test("/.well-known/acme-challengeX"));
+    assert.ok(new RegExp(tunnel(p).ingress[1].path).test("/.well-known/acme-challenge/abc"));
+    assert.ok(!new RegExp(tunnel(p).ingress[1].path).test("/.well-known/acme-challengeX"));
   });
   it("skips TLS verification only while certificates come from the untrusted staging issuer", () => {
     const staging = plan({ acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-staging" } });
-    assert.deepEqual(tunnel(staging).ingress[1].originRequest, { matchSNItoHost: true, noTLSVerify: true });
+    assert.deepEqual(tunnel(staging).ingress[2].originRequest, { matchSNItoHost: true, noTLSVerify: true });
   });
   it("reads its credentials from the encrypted Secret and runs locked down", () => {
     const d = find(p, "Deployment", "cloudflared", "cloudflared");

@@ -141,6 +141,16 @@ describe("homelab check <paths>", () => {
     assert.equal(homelab(["check", file, "--rule", "pss-host-namespaces", "--homelab-allowlists"]).code, 0);
   });
 
+  it("judges NetworkPolicy coverage of paths only when they hold whole namespaces", () => {
+    const file = `${RULES}/network-policy-coverage/fail.yaml`;
+    const partial = homelab(["check", file, "--rule", "network-policy-coverage", "--format", "json"]);
+    assert.equal(partial.code, 0);
+    assert.match(JSON.parse(partial.stdout).notes[0].message, /not judged: the input may not hold whole namespaces.*--whole-namespaces/);
+    const whole = homelab(["check", file, "--rule", "network-policy-coverage", "--whole-namespaces", "--format", "json"]);
+    assert.equal(whole.code, 1);
+    assert.deepEqual(JSON.parse(whole.stdout).violations.map((v: { subject: string }) => v.subject), ["Deployment demo/db", "Deployment demo/open", "Pod demo/bare"]);
+  });
+
   it("applies the repository's secret-scan waivers to paths, from any folder in it, or a --scan-waivers file", () => {
     const repo = mkdtempSync(join(tmpdir(), "homelab-repo-"));
     try {
@@ -212,13 +222,14 @@ describe("parseCheckArgs", () => {
       failOnWarning: false,
       listRules: false,
       homelabAllowlists: false,
+      wholeNamespaces: false,
     });
   });
   it("refuses an unknown rule id as a usage error", () => {
     assert.throws(() => parseCheckArgs(["--rule", "probes", "--rule", "nope"]), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /unknown rule id 'nope'/.test(e.message));
   });
   it("refuses path-only options without paths as a usage error", () => {
-    for (const args of [["--scan-waivers", "w.yaml"], ["--homelab-allowlists"]])
+    for (const args of [["--scan-waivers", "w.yaml"], ["--homelab-allowlists"], ["--whole-namespaces"]])
       assert.throws(() => parseCheckArgs(args), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /applies to paths only/.test(e.message));
     assert.doesNotThrow(() => parseCheckArgs(["x.yaml", "--scan-waivers", "w.yaml", "--homelab-allowlists"]));
   });
@@ -273,7 +284,7 @@ describe("homelab check (the homelab repository)", () => {
     const r = await runCheck(opts({ config: writeRepo("") }), root, TODAY);
     assert.equal(r.withModel, true);
     assert.equal(r.kubernetesVersion, "1.33");
-    assert.equal(r.objects, 13);
+    assert.equal(r.objects, 14);
     // kustomization.yaml (no object), the encrypted Secret and the host's compose file are scanned as files.
     assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);

@@ -62,7 +62,7 @@ describe("collectSecretFiles", () => {
         {
           file: "secrets/ntfy/ntfy-token.sops.yaml",
           subject: "Secret monitoring/ntfy-token",
-          path: "/",
+          path: "",
           message: "declared secret has no encrypted file secrets/ntfy/ntfy-token.sops.yaml; create it with `homelab secrets set secrets/ntfy/ntfy-token.sops.yaml token`",
           check: "secrets",
         },

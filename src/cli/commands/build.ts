@@ -1,9 +1,11 @@
 import { resolve } from "node:path";
-import { runBuild, type BuildResult } from "../../build/pipeline.ts";
+import { buildFingerprint, cachedResult, recordResult } from "../../build/check-cache.ts";
+import type { BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
-import { formatTable, summaryLine } from "../../policy/index.ts";
+import { formatTable, summaryLine } from "../../policy/format.ts";
+import { describeAdminUi } from "../../platform/lib/access.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
-import { LOCK_FILE } from "../../validate/chart-lock.ts";
+import { LOCK_FILE } from "../../validate/lock-paths.ts";
 import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT } from "../command.ts";
 
@@ -21,6 +23,10 @@ rules. Nothing is written unless every check passes. The build never uses the ne
     versions: { type: "string", value: "<file>", help: "Versions file (default: versions.yaml)" },
     offline: { type: "boolean", help: "Accepted for older scripts; the build is always offline." },
     quiet: { type: "boolean", help: "Print only problems and the final line." },
+    "no-cache": {
+      type: "boolean",
+      help: "With --check: run every check even when nothing changed since the last\nsuccessful build or check (whose result is otherwise reused).",
+    },
   },
   footer: `Exit codes: 0 success, 1 invalid config / validation errors / stale tree (a chart pinned in
 versions.yaml but missing from the lock is a validation error), 2 usage, 70 internal error.`,
@@ -31,6 +37,8 @@ export interface BuildOptions {
   readonly config: string;
   readonly versions: string;
   readonly quiet: boolean;
+  /** Reuse the result of the last successful run when no input changed (--check only). @default true */
+  readonly cache?: boolean;
 }
 
 /** The rendered roots `homelab build` owns. */
@@ -42,6 +50,7 @@ export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>):
     config: values.config ?? "homelab.config.ts",
     versions: values.versions ?? "versions.yaml",
     quiet: values.quiet ?? false,
+    cache: !(values["no-cache"] ?? false),
   };
 }
 
@@ -51,6 +60,19 @@ export function parseBuildArgs(argv: string[]): BuildOptions {
 
 export async function runBuildCommand(opts: BuildOptions, root = process.cwd()): Promise<number> {
   const started = performance.now();
+  // A check of exactly the inputs of the last successful run has its answer already (build/check-cache.ts).
+  const cacheKey = { config: opts.config, versions: opts.versions };
+  const fingerprint = opts.check && opts.cache !== false ? buildFingerprint(root, cacheKey) : undefined;
+  const hit = fingerprint ? cachedResult(root, fingerprint) : undefined;
+  if (hit) {
+    for (const w of hit.warnings) console.error(`WARNING: ${w}`);
+    if (!opts.quiet) console.log(hit.summary);
+    const secs = ((performance.now() - started) / 1000).toFixed(2);
+    console.log(`homelab build --check: ${hit.files} files current (${secs}s; no input changed since the full check of ${hit.at}, --no-cache runs it again)`);
+    return EXIT.ok;
+  }
+  // The pipeline (renderer, schemas, policy rules) loads only when the check has to run.
+  const { runBuild } = await import("../../build/pipeline.ts");
   const result = await runBuild({
     root,
     configPath: resolve(root, opts.config),
@@ -77,7 +99,13 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
   } else if (!isClean(diff)) {
     writeTree(root, managed, result.plan.files);
   }
-  if (!opts.quiet) console.log(summary(result, opts.check, isClean(diff)));
+  const text = summary(result, opts.check, isClean(diff));
+  if (!opts.quiet) console.log(text);
+  if (opts.cache !== false) {
+    const record = { warnings: result.warnings, summary: text.replace(/^Timing \(ms\):.*$/m, "Timing: as in the full check reused here"), files: result.plan.files.length, at: new Date().toISOString() };
+    // After a build the tree is what it wrote, so the inputs are fingerprinted again.
+    recordResult(root, fingerprint ?? buildFingerprint(root, cacheKey), record);
+  }
   const secs = ((performance.now() - started) / 1000).toFixed(2);
   console.log(
     opts.check
@@ -108,6 +136,9 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w("Images:");
   for (const [name, img] of Object.entries(r.versions.images).sort(([a], [b]) => a.localeCompare(b))) w(`  ${name}  ${img.image}:${img.tag}`);
   for (const a of r.config.apps) w(`  ${a.name}  ${a.image}:${a.tag}  (app)`);
+  w();
+  w("Admin UIs:");
+  for (const ui of r.platform.adminUis) w(`  ${describeAdminUi(ui)}`);
   w();
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Policy: ${summaryLine(r.policy)}`);

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadVersions } from "../../config/load.ts";
-import { LOCK_DIR, LOCK_FILE, pullCharts } from "../../validate/chart-lock.ts";
+import { LOCK_DIR, LOCK_FILE } from "../../validate/lock-paths.ts";
 import { defineSpec } from "../args.ts";
 import { defineCommand, EXIT } from "../command.ts";
 
@@ -32,6 +32,7 @@ const pull = defineCommand({
   spec: CHARTS_PULL_SPEC,
   async run({ values: o }) {
     const root = process.cwd();
+    const { pullCharts } = await import("../../validate/chart-lock.ts");
     const result = await pullCharts({
       root,
       versions: loadVersions(resolve(root, o.versions ?? "versions.yaml")),

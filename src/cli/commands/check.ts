@@ -8,6 +8,7 @@ import type { Waiver as ScanWaiver } from "../../secrets/scan.ts";
 import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
+  DEFAULT_API_CLIENT_ALLOWLIST,
   DEFAULT_HOST_PATH_ALLOWLIST,
   DEFAULT_KUBERNETES_VERSION,
   DEFAULT_RBAC_ALLOWLIST,
@@ -41,9 +42,10 @@ with the homelab model from homelab.config.ts and versions.yaml, applying the co
 (policy.waivers) and the secret scanner's (secrets/scan-waivers.yaml).
 With paths it checks any Kubernetes YAML: files, folders (recursively), \`-\` for standard input.
 Multi-document files, List objects and \`helm template\` output are understood. Rules that need
-the homelab model (backup, scrape and NetworkPolicy coverage, sources, HA shape) are listed as
-not run. Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml)
-apply and paths are shown from the repository root.`,
+the homelab model (backup and scrape coverage, sources, HA shape) are listed as not run, and so
+are the rules that need whole namespaces unless --whole-namespaces says the input holds them.
+Inside the homelab repository the secret scanner's waivers (secrets/scan-waivers.yaml) apply and
+paths are shown from the repository root.`,
   options: {
     format: { type: "string", value: "<table|json>", help: "Output format (default: table). JSON is what the site's policy page reads." },
     rule: { type: "string", multiple: true, value: "<id>", help: "Run only this rule; repeat for several." },
@@ -61,7 +63,11 @@ apply and paths are shown from the repository root.`,
     },
     "homelab-allowlists": {
       type: "boolean",
-      help: "With paths: apply the homelab's host-access and RBAC allowlists\n(its own node agents and controllers, by exact name), e.g. to vet\nthe charts it installs. Without it foreign input gets none.",
+      help: "With paths: apply the homelab's host-access, RBAC and API-client\nallowlists (its own node agents and controllers, by exact name), e.g.\nto vet the charts it installs. Without it foreign input gets none.",
+    },
+    "whole-namespaces": {
+      type: "boolean",
+      help: "With paths: the input holds every object of each namespace it\ntouches, so references to absent objects are broken (dangling\nServices, ServiceAccounts, monitors) and NetworkPolicy coverage\ncan be judged. Without it those rules are listed as not run.",
     },
     exclude: {
       type: "string",
@@ -120,6 +126,8 @@ export interface CheckOptions {
   readonly listRules: boolean;
   /** Apply the homelab's allowlists to the given paths. @default false */
   readonly homelabAllowlists: boolean;
+  /** The given paths hold whole namespaces. @default false */
+  readonly wholeNamespaces: boolean;
   /** Secret-scan waiver file for the given paths. @default the repository's secrets/scan-waivers.yaml, if inside one */
   readonly scanWaivers?: string;
   /** Globs of files and folders under the given paths to leave out. @default [] */
@@ -142,7 +150,7 @@ export function checkOptions({ values, positionals }: ParsedArgs<typeof CHECK_SP
     throw new UsageError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``);
   }
   // Repository mode has its own waivers and allowlists; silently ignoring these would mislead.
-  for (const flag of ["scan-waivers", "homelab-allowlists", "exclude"] as const)
+  for (const flag of ["scan-waivers", "homelab-allowlists", "whole-namespaces", "exclude"] as const)
     if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} applies to paths only; without paths the repository's own is used`);
   const kv = values["kubernetes-version"];
   if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UsageError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`);
@@ -156,6 +164,7 @@ export function checkOptions({ values, positionals }: ParsedArgs<typeof CHECK_SP
     failOnWarning: values["fail-on-warning"] ?? false,
     listRules: values["list-rules"] ?? false,
     homelabAllowlists: values["homelab-allowlists"] ?? false,
+    wholeNamespaces: values["whole-namespaces"] ?? false,
     ...(values["scan-waivers"] !== undefined && { scanWaivers: values["scan-waivers"] }),
     ...(values.exclude !== undefined && { exclude: values.exclude }),
   };
@@ -208,7 +217,8 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
       kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
       secretScanWaivers: scanWaiversFor(opts, root, repo),
       // Foreign input gets no allowance unless asked: the allowlists name the homelab's own agents.
-      ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST }),
+      ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST, apiClientAllowlist: DEFAULT_API_CLIENT_ALLOWLIST }),
+      ...(opts.wholeNamespaces && { wholeNamespaces: true }),
     });
     const report = runPolicies(ctx, { waivers: [], today, only: opts.rules });
     return { ...report, input: { problems: loaded.problems, skipped: loaded.skippedFiles } };

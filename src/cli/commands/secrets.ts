@@ -19,6 +19,7 @@ import {
   type SopsConfig,
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
+import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
@@ -377,18 +378,63 @@ define(
         "The identity above is not in use yet: fix the problem and run init again.",
     );
   }
-  console.error(
-    [
-      "",
-      `Recipient ${recipient} written to ${display(ws, cfgPath)}.`,
-      "Store the three lines above in your password manager now: this is the only time they are shown" +
-        (saveKey ? ` (a copy was appended to ${saveKey}).` : "."),
-      "Next: `homelab secrets updatekeys` (with a key that can open the current files), then `homelab secrets rotate`,",
-      "then create the cluster Secret sops-age from the password manager (docs/secrets.md).",
-    ].join("\n"),
-  );
+  // Only now that .sops.yaml names the new recipient: the example files follow it.
+  const examples = await recreateExamples();
+  const lines = [
+    "",
+    `Recipient ${recipient} written to ${display(ws, cfgPath)}.`,
+    "Store the three lines above in your password manager now: this is the only time they are shown" +
+      (saveKey ? ` (a copy was appended to ${saveKey}).` : "."),
+  ];
+  for (const f of examples.recreated) lines.push(`${f}: the example (FAKE values) re-created, encrypted to the new recipient; set its real values with \`homelab secrets set\`.`);
+  for (const f of examples.left)
+    lines.push(
+      `${f}: encrypted to the example key only and changed since it was shipped, so left as it is: open it with the example key ` +
+        `(SOPS_AGE_KEY_FILE=${EXAMPLE_KEY_PATH} homelab secrets updatekeys ${f}), or set its values again with \`homelab secrets set\`.`,
+    );
+  if (examples.recreated.length) lines.push("Then `homelab build` copies them into gitops/.");
+  if (examples.others)
+    lines.push("Files encrypted to other recipients keep them: `homelab secrets updatekeys` (with a key that opens them), then `homelab secrets rotate`.");
+  lines.push("Create the cluster Secret sops-age from the password manager (docs/secrets.md).");
+  console.error(lines.join("\n"));
   return EXIT.ok;
 });
+
+/**
+ * After init: files under secrets/ that only the example recipient can open. A shipped example (FAKE
+ * values, still the bytes the repository shipped) is re-created for the new .sops.yaml rules from its
+ * known plaintext, so no outside key is needed; any other is named, since its values cannot be carried
+ * over without the example key.
+ */
+async function recreateExamples(): Promise<{ recreated: string[]; left: string[]; others: number }> {
+  const ws = workspace(); // read again: .sops.yaml now names the new recipient
+  const recreated: string[] = [];
+  const left: string[] = [];
+  let others = 0;
+  for (const abs of sopsFilesUnder(ws, ["secrets"])) {
+    const shown = display(ws, abs);
+    const text = readFileSync(abs, "utf8");
+    let recipients: string[];
+    try {
+      recipients = loadSopsFile(text, formatForPath(abs), shown).metadata.age.map((a) => a.recipient);
+    } catch {
+      continue; // not a readable sops file: verify and scan report it
+    }
+    if (recipients.length === 0 || recipients.some((r) => r !== EXAMPLE_RECIPIENT)) {
+      others++;
+      continue;
+    }
+    const example = shippedExample(shown, text);
+    if (!example) {
+      left.push(shown);
+      continue;
+    }
+    const format = formatForPath(abs);
+    writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown)));
+    recreated.push(shown);
+  }
+  return { recreated, left, others };
+}
 
 /** Refuses what the API server would refuse, before anything is encrypted. */
 function checkSecretDoc(doc: Branch | undefined, shown: string): void {

@@ -10,6 +10,10 @@ import { KSOPS_FREEFORM_VALUES } from "../../secrets/ksops.ts";
 export interface ArgoCdProps {
   /** Host name label of the UI under the domain. @default "argocd" */
   readonly subdomain?: string;
+  /** Argo CD's built-in `admin` login; off once a named account has a password. @default true */
+  readonly localAdmin?: boolean;
+  /** Named local accounts with UI login and the admin role. @default [] */
+  readonly accounts?: readonly string[];
   /** Values merged over ours, e.g. the KSOPS wiring of the repo-server. @default {} */
   readonly extraValues?: Record<string, unknown>;
 }
@@ -43,6 +47,25 @@ return hs
 }
 
 /**
+ * Seconds after which the controller terminates a sync operation that has not finished (Argo CD's
+ * default, 0, waits for ever). The root app's sync runs through every wave, so a child that never gets
+ * Healthy and Synced would otherwise hold it, and every later commit, indefinitely. Terminated operations
+ * count as failed: `retry` starts a new one with backoff, and a new commit starts a fresh one. Fifteen
+ * minutes leaves the first bootstrap (image pulls, CRDs, the first certificates) room to finish a pass;
+ * a pass cut short resumes where it stopped, because finished waves are already Healthy and Synced.
+ */
+export const SYNC_TIMEOUT_SECONDS = 900;
+
+/** Pod labels of Argo CD's parts, as the argo-cd chart sets them (nameOverride `argocd`). */
+const ARGO_PODS = {
+  server: { "app.kubernetes.io/name": "argocd-server" },
+  repoServer: { "app.kubernetes.io/name": "argocd-repo-server" },
+  controller: { "app.kubernetes.io/name": "argocd-application-controller" },
+  applicationSet: { "app.kubernetes.io/name": "argocd-applicationset-controller" },
+  notifications: { "app.kubernetes.io/name": "argocd-notifications-controller" },
+};
+
+/**
  * Argo CD manages itself from its own chart: the bootstrap installs the same chart once, then this
  * Application takes over, so upgrades are a version bump in versions.yaml.
  */
@@ -61,6 +84,9 @@ export class ArgoCd extends Component {
     this.host = `${props.subdomain ?? "argocd"}.${config.domain}`;
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
+    // Without Cloudflare Access (or a reasoned opt-out) the UI gets no public route: port-forward only.
+    const route = this.adminUi(this.host, ARGO_PODS.server, 8080, "svc/argocd-server 8080:80");
+    const accounts = props.accounts ?? [];
 
     const values: ArgoCdValues = {
       global: { domain: this.host, networkPolicy: { create: false } },
@@ -70,11 +96,14 @@ export class ArgoCd extends Component {
           "resource.customizations.health.argoproj.io_Application": applicationHealthLua(ROOT),
           "timeout.reconciliation": "180s",
           "exec.enabled": "false",
-          "admin.enabled": "true",
-          "statusbadge.enabled": "true",
+          "admin.enabled": String(props.localAdmin ?? true),
+          // The badge is served without authentication and can disclose the synced revision.
+          "statusbadge.enabled": "false",
+          ...Object.fromEntries(accounts.map((a) => [`accounts.${a}`, "login"])),
         },
         // TLS ends at ingress-nginx; the server speaks plain HTTP inside the cluster.
-        params: { "server.insecure": true },
+        params: { "server.insecure": true, "controller.sync.timeout.seconds": String(SYNC_TIMEOUT_SECONDS) },
+        ...(accounts.length ? { rbac: { "policy.csv": accounts.map((a) => `g, ${a}, role:admin`).join("\n") + "\n" } } : {}),
       },
       // No SSO in a one-operator homelab; the admin password lives in the password manager.
       dex: { enabled: false },
@@ -83,7 +112,7 @@ export class ArgoCd extends Component {
         replicas,
         pdb,
         ingress: {
-          enabled: true,
+          enabled: route.mode !== "none",
           ingressClassName: "nginx",
           hostname: this.host,
           annotations: {
@@ -97,7 +126,8 @@ export class ArgoCd extends Component {
       },
       repoServer: { replicas, pdb },
       applicationSet: { replicas, pdb },
-      "redis-ha": { enabled: shape.ha },
+      // Sentinel needs a majority and the chart's hard anti-affinity three hosts: only with a quorum.
+      "redis-ha": { enabled: shape.quorum },
     };
     this.release({
       chart: "argo-cd",
@@ -110,18 +140,23 @@ export class ArgoCd extends Component {
       ],
     });
 
-    // Argo CD's own pods talk to each other (server, repo-server, controller, redis).
-    this.allow({ name: "within-namespace", direction: "ingress", peers: [peer.same()], ports: [] });
-    this.allow({ name: "within-namespace-egress", direction: "egress", peers: [peer.same()], ports: [] });
-    this.servedByIngress({ "app.kubernetes.io/name": "argocd-server" }, 8080);
-    // Forgejo and the chart repositories are reached by their public names, through Cloudflare.
-    this.allow({ name: "git-and-charts", direction: "egress", peers: [peer.internet()], ports: [{ port: 443 }] });
-    // controller 8082, server 8083, repo-server 8084, applicationset 8080, notifications 9001.
-    this.allow({
-      name: "metrics-from-monitoring",
-      direction: "ingress",
-      peers: [peer.ns("monitoring")],
-      ports: [8080, 8082, 8083, 8084, 9001].map((port) => ({ port })),
-    });
+    // Argo CD's own pods talk to each other on two services only: the repo-server's gRPC (8081) and
+    // Redis (6379; 26379 is Sentinel in the redis-ha shape).
+    this.allow({ name: "repo-server-from-argocd", direction: "ingress", pods: ARGO_PODS.repoServer, peers: [peer.same()], ports: [{ port: 8081 }] });
+    this.allow({ name: "redis-from-argocd", direction: "ingress", peers: [peer.same()], ports: [{ port: 6379 }, { port: 26379 }] });
+    this.allow({ name: "argocd-internal", direction: "egress", peers: [peer.same()], ports: [{ port: 8081 }, { port: 6379 }, { port: 26379 }] });
+    // Only the repo-server fetches Git and charts (Forgejo and the chart repositories by their public
+    // names, through Cloudflare). It runs KSOPS with the age key, so nothing else gets out.
+    this.allow({ name: "git-and-charts", direction: "egress", pods: ARGO_PODS.repoServer, peers: [peer.internet()], ports: [{ port: 443 }] });
+    // Each part's metrics port, from monitoring, and nothing else (not the server's plain-HTTP API on 8080).
+    const metrics: [string, Record<string, string>, number][] = [
+      ["controller", ARGO_PODS.controller, 8082],
+      ["server", ARGO_PODS.server, 8083],
+      ["repo-server", ARGO_PODS.repoServer, 8084],
+      ["applicationset", ARGO_PODS.applicationSet, 8080],
+      ["notifications", ARGO_PODS.notifications, 9001],
+    ];
+    for (const [part, pods, port] of metrics)
+      this.allow({ name: `metrics-from-monitoring-${part}`, direction: "ingress", pods, peers: [peer.ns("monitoring")], ports: [{ port }] });
   }
 }

@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import { stringify } from "yaml";
 import { Component } from "../lib/component.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
+import type { AdminUi } from "../lib/access.ts";
 import { peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 import { CONTROLLER_LABELS, INGRESS_SERVICE } from "./ingress-nginx.ts";
@@ -15,18 +16,75 @@ export interface CloudflaredProps {
 const METRICS_PORT = 2000;
 export const CREDENTIALS_SECRET = "cloudflared-credentials";
 
+export const CLOUDFLARED_PODS = { "app.kubernetes.io/name": "cloudflared" };
+
+/**
+ * The tunnel's ingress rules, first match wins. Admin UIs come first: a host without a public route is
+ * answered 404 by the tunnel itself; a host behind Cloudflare Access is proxied only with a valid Access
+ * token for its application (cloudflared checks the JWT against the team's keys and the AUD tag), so a
+ * request that skipped the Access policy at the edge is refused here too. ACME challenges for those hosts
+ * still pass (the path rule comes before them): the edge needs a Bypass policy for that path.
+ */
+export function tunnelIngress(domain: string, staging: boolean, adminUis: readonly AdminUi[]): Record<string, unknown>[] {
+  // TLS all the way to ingress-nginx, verified against the requested host name, so the certificates
+  // cert-manager issues are the ones that protect the traffic inside the cluster. Staging certificates
+  // chain to an untrusted root: verification is off while that issuer is in use.
+  const tls = staging ? { matchSNItoHost: true, noTLSVerify: true } : { matchSNItoHost: true };
+  const routes = [...adminUis].map((u) => u.route).sort((a, b) => a.host.localeCompare(b.host));
+  return [
+    ...routes.filter((r) => r.mode === "none").map((r) => ({ hostname: r.host, service: "http_status:404" })),
+    // Let's Encrypt's HTTP-01 challenges over plain HTTP: before a certificate exists there is nothing to verify.
+    { hostname: `*.${domain}`, path: "^/\\.well-known/acme-challenge/", service: INGRESS_SERVICE.http },
+    ...routes.flatMap((r) =>
+      r.mode === "access"
+        ? [{ hostname: r.host, service: INGRESS_SERVICE.https, originRequest: { ...tls, access: { required: true, teamName: r.teamName, audTag: [r.audTag] } } }]
+        : [],
+    ),
+    { hostname: `*.${domain}`, service: INGRESS_SERVICE.https, originRequest: tls },
+    { service: "http_status:404" },
+  ];
+}
+
 /**
  * The cluster end of the `*.<domain>` tunnel: cloudflared dials out to Cloudflare and hands every request to
  * ingress-nginx. Nothing listens on the LAN. Tunnel credentials come from an encrypted Secret.
+ * The workload is added by `route()`, once the platform knows every admin UI.
  */
 export class Cloudflared extends Component {
+  private readonly resources: CloudflaredProps["resources"];
+
   constructor(scope: Construct, ctx: PlatformContext, props: CloudflaredProps = {}) {
     super(scope, "cloudflared", ctx, { wave: 0, layer: "edge" });
-    const { config, shape } = ctx;
+    this.resources = props.resources;
+    this.secret(CREDENTIALS_SECRET, ["credentials.json"]);
+    const selector = CLOUDFLARED_PODS;
+    this.allow({
+      name: "tunnel-to-cloudflare",
+      direction: "egress",
+      pods: selector,
+      peers: [peer.internet()],
+      // 7844 carries the tunnel (QUIC on UDP, HTTP/2 on TCP as fallback); 443 also fetches the Access signing keys.
+      ports: [{ port: 7844, protocol: "UDP" }, { port: 7844, protocol: "TCP" }, { port: 443 }],
+    });
+    this.allow({
+      name: "to-ingress-nginx",
+      direction: "egress",
+      pods: selector,
+      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
+      ports: [{ port: 443 }, { port: 80 }],
+    });
+    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: METRICS_PORT }] });
+  }
+
+  /** Adds the tunnel config and the workload, with the platform's admin UIs routed as `access` decides. */
+  route(adminUis: readonly AdminUi[]): void {
+    const { config, shape } = this.ctx;
+    const ctx = this.ctx;
+    const props = { resources: this.resources };
     const name = "cloudflared";
-    const selector = { "app.kubernetes.io/name": name };
+    const selector = CLOUDFLARED_PODS;
     const labels = this.commonLabels({ ...selector, "app.kubernetes.io/component": "tunnel" });
-    const secret = this.secret(CREDENTIALS_SECRET, ["credentials.json"]);
+    const secret = CREDENTIALS_SECRET;
 
     const tunnelConfig = stringify(
       {
@@ -34,20 +92,7 @@ export class Cloudflared extends Component {
         "credentials-file": "/etc/cloudflared/creds/credentials.json",
         metrics: `0.0.0.0:${METRICS_PORT}`,
         "no-autoupdate": true,
-        ingress: [
-          // Let's Encrypt's HTTP-01 challenges over plain HTTP: before a certificate exists there is nothing to verify.
-          { hostname: `*.${config.domain}`, path: "^/\\.well-known/acme-challenge/", service: INGRESS_SERVICE.http },
-          {
-            hostname: `*.${config.domain}`,
-            service: INGRESS_SERVICE.https,
-            // TLS all the way to ingress-nginx, verified against the requested host name, so the
-            // certificates cert-manager issues are the ones that protect the traffic inside the cluster.
-            // Staging certificates chain to an untrusted root: verification is off while that issuer is in use.
-            originRequest:
-              config.acme.defaultIssuer === "letsencrypt-staging" ? { matchSNItoHost: true, noTLSVerify: true } : { matchSNItoHost: true },
-          },
-          { service: "http_status:404" },
-        ],
+        ingress: tunnelIngress(config.domain, config.acme.defaultIssuer === "letsencrypt-staging", adminUis),
       },
       { lineWidth: 0 },
     );
@@ -66,7 +111,7 @@ export class Cloudflared extends Component {
           labels,
           selector,
           preferredReplicas: 2,
-          // Roll the pods when the tunnel config changes.
+          // Roll the pods when the tunnel config changes (the render adds the credentials' checksum).
           podAnnotations: { "checksum/config": createHash("sha256").update(tunnelConfig).digest("hex").slice(0, 16) },
           container: {
             name,
@@ -90,22 +135,5 @@ export class Cloudflared extends Component {
     );
     this.add(service(name, name, labels, selector, [{ name: "metrics", port: METRICS_PORT, targetPort: "metrics" }]));
     this.add(pdb(name, name, labels, selector, shape));
-
-    this.allow({
-      name: "tunnel-to-cloudflare",
-      direction: "egress",
-      pods: selector,
-      peers: [peer.internet()],
-      // 7844 carries the tunnel (QUIC on UDP, HTTP/2 on TCP as fallback).
-      ports: [{ port: 7844, protocol: "UDP" }, { port: 7844, protocol: "TCP" }, { port: 443 }],
-    });
-    this.allow({
-      name: "to-ingress-nginx",
-      direction: "egress",
-      pods: selector,
-      peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
-      ports: [{ port: 443 }, { port: 80 }],
-    });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: METRICS_PORT }] });
   }
 }

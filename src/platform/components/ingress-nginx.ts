@@ -2,6 +2,33 @@ import type { Construct } from "constructs";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { ACME_SOLVER_PORT, INGRESS_CONTROLLER, peer } from "../lib/network.ts";
+
+/** cloudflared's pods (the only clients of the controller); kept here to avoid an import cycle. */
+const TUNNEL_PODS = { "app.kubernetes.io/name": "cloudflared" };
+
+/**
+ * The controller ConfigMap entries that decide which Host and client address an app sees.
+ *
+ * cloudflared is the only client. Cloudflare's edge puts the visitor's address in `CF-Connecting-IP`
+ * (overwriting any value the visitor sent), so the real-IP module takes it from there, and only from
+ * pod addresses: the controller's NetworkPolicy admits cloudflared's pods alone on 80/443, so in practice
+ * only they can set it. `use-forwarded-headers` stays off: with it on, the controller would take
+ * `X-Forwarded-Host`/`-Proto`/`-Port` from the request, and cloudflared passes the visitor's own
+ * values through, so a visitor could choose the Host an app sees. With it off, the controller sets
+ * `Host` and `X-Forwarded-Host` from the request's Host (which Cloudflare routed on), and
+ * `X-Forwarded-For`/`X-Real-IP` to the real-IP result, replacing what the visitor sent
+ * (`compute-full-forwarded-for` would append to the visitor's list instead, and takes effect only
+ * together with `use-forwarded-headers`).
+ */
+export function forwardingConfig(podCIDR: string): Record<string, string> {
+  return {
+    "use-forwarded-headers": "false",
+    "compute-full-forwarded-for": "false",
+    "enable-real-ip": "true",
+    "forwarded-for-header": "CF-Connecting-IP",
+    "proxy-real-ip-cidr": podCIDR,
+  };
+}
 import type { IngressBackend } from "../lib/component.ts";
 import type { IngressNginxValues } from "../values/ingress-nginx.ts";
 
@@ -32,16 +59,12 @@ export class IngressNginx extends Component {
     const values: IngressNginxValues = {
       controller: {
         replicaCount: replicas,
-        maxUnavailable: 1,
-        unhealthyPodEvictionPolicy: "AlwaysAllow",
+        // The chart renders its disruption budget only with more than one replica: set it only then.
+        ...(replicas > 1 ? { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow" as const } : {}),
         ingressClassResource: { name: "nginx", default: true },
         service: { type: "ClusterIP" },
         config: {
-          // cloudflared is the only client: trust its forwarding headers, from pod addresses only.
-          "use-forwarded-headers": "true",
-          "forwarded-for-header": "CF-Connecting-IP",
-          "compute-full-forwarded-for": "true",
-          "proxy-real-ip-cidr": config.network.podCIDR,
+          ...forwardingConfig(config.network.podCIDR),
           "allow-snippet-annotations": "false",
           "server-tokens": "false",
           "hsts-include-subdomains": "false",
@@ -63,7 +86,8 @@ export class IngressNginx extends Component {
       ],
     });
 
-    this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared")], ports: [{ port: 80 }, { port: 443 }] });
+    // Only cloudflared's pods may connect: they are the only source the real-IP module should trust.
+    this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared", TUNNEL_PODS)], ports: [{ port: 80 }, { port: 443 }] });
     this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("monitoring")], ports: [{ port: 10254 }] });
     this.allow({
       name: "webhook-from-apiserver",

@@ -17,6 +17,12 @@ export class WebApp extends Component {
     const selector = { "app.kubernetes.io/name": app.name };
     const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
+    // The app's secrets go the platform's way: declared here, their ciphertext copied next to the
+    // kustomization and decrypted by KSOPS inside Argo CD.
+    const at = `apps[${config.apps.indexOf(app)}].secrets`;
+    const secrets = app.secrets.map((s, j) => ({ ...s, secretName: this.secret(s.name, s.keys, `${at}[${j}]`) }));
+    const secretEnv = secrets.filter((s) => s.env).flatMap((s) => s.keys.map((key) => ({ name: key, secret: s.secretName, key })));
+    const secretFiles = secrets.filter((s) => s.mountPath !== undefined);
 
     this.add(serviceAccount(app.name, ns, labels));
     this.add(
@@ -32,18 +38,29 @@ export class WebApp extends Component {
             image,
             ports: [{ name: "http", containerPort: app.port }],
             env: app.env,
+            secretEnv,
             resources: app.resources,
             probe: { path: app.probePath, port: "http" },
-            volumeMounts: [{ name: "tmp", mountPath: app.tmpDir }],
+            volumeMounts: [
+              { name: "tmp", mountPath: app.tmpDir },
+              ...secretFiles.map((s) => ({ name: `secret-${s.name}`, mountPath: s.mountPath!, readOnly: true })),
+            ],
           },
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+          volumes: [
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            // Readable by the pod's group (fsGroup) only, and only the declared keys.
+            ...secretFiles.map((s) => ({ name: `secret-${s.name}`, secret: { secretName: s.secretName, defaultMode: 0o440, items: s.keys.map((key) => ({ key, path: key })) } })),
+          ],
         },
         shape,
       ),
     );
     this.add(service(app.name, ns, labels, selector, [{ name: "http", port: 80, targetPort: "http" }]));
     this.add(pdb(app.name, ns, labels, selector, shape));
-    this.add({
+    // An admin UI is public only behind Cloudflare Access (or a reasoned opt-out); else no Ingress at all.
+    const routed = app.admin ? this.adminUi(app.host, selector, app.port, `svc/${app.name} 8080:80`).mode !== "none" : true;
+    if (routed)
+      this.add({
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",
       metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
@@ -54,7 +71,7 @@ export class WebApp extends Component {
       },
     });
 
-    this.servedByIngress(selector, app.port);
+    if (!app.admin) this.servedByIngress(selector, app.port);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
   }

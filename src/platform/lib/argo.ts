@@ -24,22 +24,38 @@ const CLUSTER_KINDS = [
   ["cert-manager.io", "ClusterIssuer"],
 ] as const;
 
+/** The repository Secret the bootstrap runbook creates when the Forgejo repository is private. */
+export const REPO_SECRET = "forgejo-homelab";
+
 /**
  * Objects that exist in our namespaces without being in Git, by design: certificates and keys the
- * controllers generate, and the bootstrap-made age key. Anything else unmanaged is reported.
+ * controllers generate, and what the bootstrap runbook creates by hand (the age key, the repository
+ * credentials). Anything else unmanaged is reported. `argocd-secret` is not here: the chart manages it.
+ * No Helm release Secret either: the bootstrap installs Argo CD from the rendered chart, not with
+ * `helm install` (docs/bootstrap.md), so no release is left for a later `helm upgrade` to fight over.
  */
-const EXPECTED_UNMANAGED = [
+export const EXPECTED_UNMANAGED = [
   { kind: "Secret", name: "*-tls" },
   { kind: "Secret", name: "letsencrypt-*-account-key" },
   { kind: "Secret", name: "cert-manager-webhook-ca" },
   { kind: "Secret", name: "ingress-nginx-admission" },
-  { kind: "Secret", name: "argocd-secret" },
   { kind: "Secret", name: "argocd-initial-admin-secret" },
   { kind: "Secret", name: "argocd-redis" },
   { kind: "Secret", name: "sops-age" },
+  { kind: "Secret", name: REPO_SECRET },
   { kind: "ConfigMap", name: "kube-root-ca.crt" },
   { kind: "ServiceAccount", name: "default" },
 ];
+
+/** The built-in `default` project with nothing allowed (Argo CD's documented lock-down). */
+export const LOCKED_DEFAULT_PROJECT = {
+  description: "Locked: every Application names its own project",
+  sourceRepos: [],
+  sourceNamespaces: [],
+  destinations: [],
+  clusterResourceWhitelist: [],
+  namespaceResourceBlacklist: [{ group: "*", kind: "*" }],
+};
 
 /** Retry with backoff: the first bootstrap converges even when a webhook is still starting. */
 export const RETRY = { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
@@ -68,6 +84,15 @@ export class GitOpsRoot extends Chart {
         clusterResourceWhitelist: CLUSTER_KINDS.map(([group, kind]) => ({ group, kind })),
         orphanedResources: { warn: true, ignore: EXPECTED_UNMANAGED.map((o) => ({ group: "", ...o })) },
       },
+    });
+    // Argo CD's built-in project allows every source, destination and kind. With kustomize exec plugins
+    // on and the age key mounted in the repo-server, an Application in it could run code there from any
+    // repository: lock it to nothing (Argo CD keeps the object, so it is declared rather than deleted).
+    add({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: "default", namespace: ARGOCD_NAMESPACE, annotations: { "argocd.argoproj.io/sync-wave": "-10" } },
+      spec: LOCKED_DEFAULT_PROJECT,
     });
     add(application(ctx, ROOT, { wave: -10, namespace: ARGOCD_NAMESPACE, path: `${config.git.path}/${ROOT}`, prune: true }));
     for (const c of components) {

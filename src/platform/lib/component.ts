@@ -9,6 +9,7 @@ import type { Construct } from "constructs";
 import { UserError } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { SecretDecl } from "../../secrets/declared.ts";
+import { adminRoute, isPublic, type AdminRoute, type AdminUi } from "./access.ts";
 import type { PlatformContext } from "./context.ts";
 import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, type Flow, type Selector } from "./network.ts";
 
@@ -58,6 +59,8 @@ export abstract class Component extends Chart {
   readonly flows: Flow[] = [];
   /** Pod ports behind this component's Ingresses; ingress-nginx gets egress to exactly these. */
   readonly ingressBackends: IngressBackend[] = [];
+  /** Admin UIs this component serves; the tunnel routes them only as `access` decides. */
+  readonly adminUis: AdminUi[] = [];
   private seq = 0;
 
   constructor(scope: Construct, name: string, ctx: PlatformContext, props: ComponentProps) {
@@ -95,6 +98,19 @@ export abstract class Component extends Chart {
     if (!this.flows.some((f) => f.name === acmeSolverFlow.name)) this.allow(acmeSolverFlow);
   }
 
+  /**
+   * Declares an admin UI (a login page that can change the cluster). It is routed publicly only behind
+   * Cloudflare Access or with a reasoned opt-out (lib/access.ts); otherwise it gets no Ingress, no
+   * ingress-nginx flow and a 404 in the tunnel. The component renders its Ingress only when the returned
+   * route is public.
+   */
+  protected adminUi(host: string, pods: Selector, port: number, portForward: string): AdminRoute {
+    const route = adminRoute(this.ctx.config, host);
+    this.adminUis.push({ component: this.name, route, portForward });
+    if (isPublic(route)) this.servedByIngress(pods, port);
+    return route;
+  }
+
   /** Allows one network flow; the default is deny-all. */
   allow(flow: Flow): void {
     if (this.flows.some((f) => f.name === flow.name)) throw new Error(`${this.name}: flow '${flow.name}' declared twice`);
@@ -102,9 +118,12 @@ export abstract class Component extends Chart {
     this.add(networkPolicy(this.name, flow));
   }
 
-  /** Declares a Secret the component reads; its ciphertext comes from `secrets/<app>/<name>.sops.yaml`. */
-  secret(name: string, keys: readonly string[]): string {
-    this.secrets.push({ app: this.name, namespace: this.name, name, keys });
+  /**
+   * Declares a Secret the component reads; its ciphertext comes from `secrets/<app>/<name>.sops.yaml`.
+   * `declaredAt` is the config key that asked for it, when the operator did (an app's `secrets`).
+   */
+  secret(name: string, keys: readonly string[], declaredAt?: string): string {
+    this.secrets.push({ app: this.name, namespace: this.name, name, keys, ...(declaredAt !== undefined && { declaredAt }) });
     return name;
   }
 

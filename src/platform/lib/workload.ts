@@ -11,6 +11,8 @@ export interface ContainerSpec {
   readonly args?: readonly string[];
   readonly ports: readonly { name: string; containerPort: number }[];
   readonly env?: Record<string, string>;
+  /** Environment variables taken from a Secret key. */
+  readonly secretEnv?: readonly { readonly name: string; readonly secret: string; readonly key: string }[];
   readonly resources: { requests: { cpu: string; memory: string }; limits: { memory: string; cpu?: string } };
   /** HTTP probe: path and port name. */
   readonly probe: { path: string; port: string };
@@ -34,9 +36,10 @@ export interface WorkloadProps {
 export const NONROOT_UID = 65532;
 
 export function secureContainer(c: ContainerSpec): Record<string, unknown> {
-  const env = Object.entries(c.env ?? {})
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, value]) => ({ name, value }));
+  const env: { name: string; value?: string; valueFrom?: unknown }[] = [
+    ...Object.entries(c.env ?? {}).map(([name, value]) => ({ name, value })),
+    ...(c.secretEnv ?? []).map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.key } } })),
+  ].sort((a, b) => a.name.localeCompare(b.name));
   const probe = (failureThreshold: number, periodSeconds: number) => ({
     httpGet: { path: c.probe.path, port: c.probe.port },
     periodSeconds,

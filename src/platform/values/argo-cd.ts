@@ -4,7 +4,7 @@ import type { Pdb } from "./common.ts";
 export type ArgoCdValues = {
   global: { domain: string; networkPolicy: { create: boolean } };
   crds: { install: boolean; keep: boolean };
-  configs: { cm: Record<string, string>; params: Record<string, string | boolean | number> };
+  configs: { cm: Record<string, string>; params: Record<string, string | boolean | number>; rbac?: { "policy.csv": string } };
   dex: { enabled: boolean };
   controller: { replicas: number; pdb: Pdb };
   server: {

@@ -4,8 +4,8 @@ import type { Affinity, Resources } from "./common.ts";
 export type IngressNginxValues = {
   controller: {
     replicaCount: number;
-    maxUnavailable: number;
-    unhealthyPodEvictionPolicy: "IfHealthyBudget" | "AlwaysAllow";
+    maxUnavailable?: number;
+    unhealthyPodEvictionPolicy?: "IfHealthyBudget" | "AlwaysAllow";
     ingressClassResource: { name: string; default: boolean };
     service: { type: "ClusterIP" | "LoadBalancer" | "NodePort" };
     /** The controller ConfigMap. */

@@ -25,19 +25,33 @@ const TEMPLATE_AT: Readonly<Record<string, readonly string[]>> = {
   ReplicationController: ["spec", "template"],
   Job: ["spec", "template"],
   CronJob: ["spec", "jobTemplate", "spec", "template"],
+  // OpenShift's (deprecated) Deployment with triggers; its pods are ordinary pods.
+  DeploymentConfig: ["spec", "template"],
 };
 
 /** Kinds that run long-lived pods (probes, scraping and coverage rules apply to them). */
-export const LONG_RUNNING_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod"] as const;
+export const LONG_RUNNING_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "DeploymentConfig", "Pod"] as const;
 
 /** Kinds the coverage rules treat as workloads (one app each, long-running). */
-export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "DeploymentConfig"] as const;
 
 /** Kinds whose pods are created from a template by a controller (selectors must match it). */
 export const CONTROLLER_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"] as const;
 
 export function hasPodTemplate(kind: string): boolean {
   return Object.hasOwn(TEMPLATE_AT, kind);
+}
+
+/**
+ * The labels of the pods a workload creates, or undefined for kinds without a pod template. Unlike
+ * `podSpecs` a template without a spec still counts: what a selector matches is its labels.
+ */
+export function podTemplateLabels(lo: LocatedObject): Record<string, string> | undefined {
+  const at = TEMPLATE_AT[lo.object.kind];
+  if (!at) return undefined;
+  let node: unknown = lo.object;
+  for (const k of at) node = rec(node)[k];
+  return stringMap(rec(rec(node).metadata).labels);
 }
 
 /** The pod spec of a workload, or none for other kinds (and for templates without a spec). */

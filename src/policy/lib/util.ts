@@ -42,8 +42,17 @@ export function apiGroup(apiVersion: string): string {
   return i < 0 ? "" : apiVersion.slice(0, i);
 }
 
-export function violation(rule: Pick<Rule, "id" | "severity">, at: LocatedObject & { source?: string }, path: string, message: string): Violation {
-  return { rule: rule.id, severity: rule.severity, subject: subjectOf(at.object), file: at.file, ...(at.source !== undefined && { source: at.source }), path, message };
+export function violation(rule: Pick<Rule, "id" | "severity">, at: LocatedObject & { source?: string; document?: number }, path: string, message: string): Violation {
+  return {
+    rule: rule.id,
+    severity: rule.severity,
+    subject: subjectOf(at.object),
+    file: at.file,
+    ...(at.document !== undefined && { document: at.document }),
+    ...(at.source !== undefined && { source: at.source }),
+    path,
+    message,
+  };
 }
 
 /** JSON pointer segment escaping (`/` and `~` in annotation keys). */

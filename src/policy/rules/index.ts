@@ -2,6 +2,7 @@ import { schema } from "./schema.ts";
 import type { Rule } from "../types.ts";
 import { alertRunbook } from "./alert-runbook.ts";
 import { alertUnitTests } from "./alert-unit-tests.ts";
+import { argocdDefaultProject } from "./argocd-default-project.ts";
 import { argocdProjectScope } from "./argocd-project-scope.ts";
 import { argocdSources } from "./argocd-sources.ts";
 import { argocdSyncPolicy } from "./argocd-sync-policy.ts";
@@ -25,6 +26,8 @@ import { pssSeccomp } from "./pss-seccomp.ts";
 import { pssSysctls } from "./pss-sysctls.ts";
 import { pssVolumeTypes } from "./pss-volume-types.ts";
 import { rbacLeastPrivilege } from "./rbac-least-privilege.ts";
+import { rbacRoleRef } from "./rbac-role-ref.ts";
+import { rbacSensitiveAccess } from "./rbac-sensitive-access.ts";
 import { readOnlyRootFs } from "./read-only-root-fs.ts";
 import { removedApi } from "./removed-api.ts";
 import { resources } from "./resources.ts";
@@ -59,6 +62,8 @@ export const HYGIENE_RULES: readonly Rule[] = [
   serviceExposure,
   noDefaultNamespace,
   rbacLeastPrivilege,
+  rbacSensitiveAccess,
+  rbacRoleRef,
   removedApi,
   deprecatedApi,
   yamlBooleans,
@@ -72,6 +77,7 @@ export const PRINCIPLE_RULES: readonly Rule[] = [
   argocdSyncPolicy,
   argocdSources,
   argocdProjectScope,
+  argocdDefaultProject,
   scrapeCoverage,
   networkPolicyCoverage,
   backupCoverage,

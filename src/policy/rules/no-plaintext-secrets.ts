@@ -1,7 +1,9 @@
 import type { LocatedObject } from "../../model/k8s.ts";
-import { scanFiles, type Finding } from "../../secrets/scan.ts";
+import { scanFiles, waiverCovers, type Finding, type Waiver } from "../../secrets/scan.ts";
 import { appSpecs, sourcesOf } from "../lib/argocd.ts";
-import { rec, str, subjectOf } from "../lib/util.ts";
+import { allContainers } from "../lib/pods.ts";
+import { credentialName, isReferenceValue, PRIVATE_KEY_PEM } from "../lib/secret-names.ts";
+import { arr, ofKind, ptr, rec, str, subjectOf, violation } from "../lib/util.ts";
 import { pathFinder } from "../lib/yaml-path.ts";
 import type { Rule, Violation } from "../types.ts";
 
@@ -10,9 +12,9 @@ function scanPath(file: string): string {
   return /\.(ya?ml|json)$/i.test(file) ? file : `${file}.yaml`;
 }
 
-/** Helm's template name, when the object came from `helm template` output. */
-function sourceOf(lo: LocatedObject & { source?: string }): { source?: string } {
-  return lo.source !== undefined ? { source: lo.source } : {};
+/** Helm's template name, when the object came from `helm template` output, and the document it was read from. */
+function sourceOf(lo: LocatedObject & { source?: string; document?: number }): { source?: string; document?: number } {
+  return { ...(lo.document !== undefined && { document: lo.document }), ...(lo.source !== undefined && { source: lo.source }) };
 }
 
 function describe(f: Finding): string {
@@ -53,9 +55,52 @@ export const noPlaintextSecrets: Rule = {
       }
     }
     for (const f of scanFiles(ctx.files ?? [], waivers)) add({ subject: f.file, file: f.file, path: `line ${f.line}`, message: describe(f) });
+    found.push(...byName(this, ctx.objects, waivers));
     return mergeSameField(found);
   },
 };
+
+/**
+ * Credentials recognised by the name of their slot (ConfigMap keys, literal env values) and private
+ * keys by their PEM header, whatever the value looks like: the scanner only sees random-looking values.
+ */
+function byName(rule: Pick<Rule, "id" | "severity">, objects: readonly LocatedObject[], waivers: readonly Waiver[]): Violation[] {
+  const out: Violation[] = [];
+  const waived = (scanRule: string, lo: LocatedObject, text: string) => waivers.some((w) => waiverCovers(w, scanRule, lo.file, text));
+  for (const cm of ofKind(objects, "ConfigMap")) {
+    for (const field of ["data", "binaryData"] as const) {
+      for (const [k, v] of Object.entries(rec(rec(cm.object)[field]))) {
+        const what = credentialName(k);
+        if (what && typeof v === "string" && !isReferenceValue(v) && !waived("credential-name", cm, `${k}: ${v}`))
+          out.push(violation(rule, cm, ptr(field, k), `ConfigMap key ${JSON.stringify(k)} is named like ${what} and holds a value; credentials belong in an encrypted Secret [credential-name]`));
+      }
+    }
+  }
+  for (const c of allContainers(objects)) {
+    arr(c.container.env).forEach((e, i) => {
+      const name = str(rec(e).name);
+      const value = rec(e).value;
+      const what = name ? credentialName(name) : undefined;
+      if (what && typeof value === "string" && !isReferenceValue(value) && !waived("credential-name", c.pod.owner, `${name}: ${value}`))
+        out.push(violation(rule, c.pod.owner, `${c.path}/env/${i}/value`, `env ${name} of container '${c.name}' is named like ${what} and set to a literal; read it from a Secret (valueFrom.secretKeyRef) [credential-name]`));
+    });
+  }
+  for (const lo of objects) {
+    // A Secret's data is the scanner's plaintext-secret-object finding already.
+    if (lo.object.kind === "Secret") continue;
+    for (const path of pemPaths(lo.object, []))
+      if (!waived("private-key-header", lo, "PRIVATE KEY"))
+        out.push(violation(rule, lo, ptr(...path), "holds a PEM private key header; whatever follows it, a private key belongs in an encrypted Secret [private-key-header]"));
+  }
+  return out;
+}
+
+function pemPaths(v: unknown, at: (string | number)[]): (string | number)[][] {
+  if (typeof v === "string") return PRIVATE_KEY_PEM.test(v) ? [at] : [];
+  if (Array.isArray(v)) return v.flatMap((x, i) => pemPaths(x, [...at, i]));
+  if (v !== null && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => pemPaths(x, [...at, k]));
+  return [];
+}
 
 /** Several scanner rules often flag the same value (a token that is also high-entropy): report the field once. */
 function mergeSameField(vs: readonly Violation[]): Violation[] {

@@ -1,4 +1,4 @@
-import { allPodSpecs, CONTROLLER_KINDS, podSpecs } from "../lib/pods.ts";
+import { CONTROLLER_KINDS, podSpecs, podTemplateLabels } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorIsEmpty, selectorMatches } from "../lib/selectors.ts";
 import { namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util.ts";
 import type { Rule, Violation } from "../types.ts";
@@ -26,7 +26,17 @@ export const selectorMatch: Rule = {
       else if (!selectorMatches(selector, pod.labels))
         out.push(violation(this, lo, "/spec/selector", `selector does not match the pod template labels ${JSON.stringify(pod.labels)}`));
     }
-    const pods = allPodSpecs(ctx.objects);
+    for (const dc of ofKind(ctx.objects, "DeploymentConfig")) {
+      // OpenShift's DeploymentConfig selects with a plain map, like a Service.
+      const selector = stringMap(rec(dc.object.spec).selector);
+      const labels = podTemplateLabels(dc) ?? {};
+      if (Object.keys(selector).length && !mapSelectorMatches(selector, labels))
+        out.push(violation(this, dc, "/spec/selector", `selector does not match the pod template labels ${JSON.stringify(labels)}`));
+    }
+    const pods = ctx.objects.flatMap((lo) => {
+      const labels = podTemplateLabels(lo);
+      return labels ? [{ owner: lo, labels }] : [];
+    });
     for (const svc of ofKind(ctx.objects, "Service")) {
       const spec = rec(svc.object.spec);
       const selector = stringMap(spec.selector);
