@@ -71,7 +71,7 @@ describe("homelab check <paths>", () => {
     assert.match(r.stdout, /^INPUT PROBLEMS \(3\): these were not checked$/m);
     assert.match(r.stdout, /^ {2}no-such\.yaml: no such file or folder$/m);
     assert.match(r.stdout, /^ {2}test\/policy\/fixtures\/load\/broken-syntax\.yaml \(document 3, line 12\): Map keys must be unique$/m);
-    assert.match(r.stdout, /policy FAILED: 0 errors, 0 warnings \(3 input problems not checked, 6 rule\(s\) not run\); \d+ rules over 1 object/);
+    assert.match(r.stdout, /policy FAILED: 0 errors, 0 warnings \(3 input problems not checked, \d+ rule\(s\) not run\); \d+ rules over 1 object/);
   });
 
   it("exits 1 without a report when nothing could be loaded", () => {
