@@ -90,7 +90,10 @@ export interface PolicyReport {
   /** Whether the homelab model was available (false for foreign manifests). */
   readonly withModel: boolean;
   readonly objects: number;
+  /** Files without Kubernetes objects that the rules read (kustomizations, generators, encrypted Secrets, host files). */
   readonly files: number;
+  /** Their paths, so a summary can say what they are. */
+  readonly filePaths?: readonly string[];
   readonly rules: readonly RuleOutcome[];
   /** Unwaived violations, errors first, then by rule, file, subject and path. */
   readonly violations: readonly Violation[];
@@ -257,6 +260,7 @@ export function runPolicies(ctx: PolicyContext, opts: RunOptions): PolicyReport 
     withModel: ctx.model !== undefined,
     objects: ctx.objects.length,
     files: ctx.files?.length ?? 0,
+    filePaths: (ctx.files ?? []).map((f) => f.path),
     rules: outcomes,
     violations,
     waived,
