@@ -23,6 +23,13 @@ export interface LoadedObject extends LocatedObject {
    * @default none
    */
   readonly yaml11Booleans?: readonly Yaml11Boolean[];
+  /**
+   * What is wrong with the object's metadata (none, no name, a namespace or labels of the wrong type).
+   * Such an object is still loaded, with the broken fields left out, so the rest of its file and the
+   * object itself are checked; the `object-metadata` rule reports the problem.
+   * @default none
+   */
+  readonly metadataProblem?: string;
 }
 
 /** A plain scalar such as `on` or `no` that YAML 1.1 reads as a boolean and YAML 1.2 as a string. */
@@ -192,15 +199,11 @@ export function parseManifests(
           problems.push({ file, document, line, message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
           return;
         }
-        const problem = metadataProblem(item);
-        if (problem) problems.push({ file, document, line, message: `item ${j} of the ${value.kind}: ${problem}` });
-        else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
+        objects.push({ file, ...withMetadata(item), ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
       });
       return;
     }
-    const problem = metadataProblem(value);
-    if (problem) problems.push({ file, document, line, message: problem });
-    else objects.push({ file, object: value as unknown as K8sObject, ...extra, ...booleansOf(doc.contents) });
+    objects.push({ file, ...withMetadata(value), ...extra, ...booleansOf(doc.contents) });
   });
   return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }) };
 }
@@ -214,6 +217,21 @@ function onlyRanges(text: string, ranges: readonly [number, number][]): string {
     at = end;
   }
   return out + text.slice(at).replace(/[^\n]/g, "");
+}
+
+/**
+ * The object with usable metadata, and what was wrong with it. A document without metadata used to
+ * stop the whole check; now only that object is reported and everything else is still checked.
+ */
+function withMetadata(o: Record<string, unknown> & { kind: string }): { object: K8sObject; metadataProblem?: string } {
+  const problem = metadataProblem(o);
+  if (!problem) return { object: o as unknown as K8sObject };
+  const md: Record<string, unknown> = isPlainObject(o.metadata) ? { ...o.metadata } : {};
+  if (md.name !== undefined && typeof md.name !== "string") delete md.name;
+  if (md.generateName !== undefined && typeof md.generateName !== "string") delete md.generateName;
+  if (md.namespace !== undefined && typeof md.namespace !== "string") delete md.namespace;
+  for (const key of ["labels", "annotations"] as const) if (md[key] !== undefined && md[key] !== null && !isPlainObject(md[key])) delete md[key];
+  return { object: { ...o, metadata: md } as unknown as K8sObject, metadataProblem: problem };
 }
 
 function metadataProblem(o: Record<string, unknown> & { kind: string }): string | undefined {

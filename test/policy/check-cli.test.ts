@@ -49,6 +49,7 @@ describe("homelab check <paths>", () => {
         "image-pinned test/policy/corpus/latest-tags.yaml",
         "image-pinned test/policy/corpus/latest-tags.yaml",
         "service-exposure test/policy/corpus/list-of-objects.yaml",
+        "service-exposure test/policy/corpus/missing-metadata.yaml",
         "service-exposure test/policy/corpus/nodeport.yaml",
       ],
     );
@@ -279,8 +280,8 @@ describe("homelab check (the homelab repository)", () => {
     // kustomization.yaml (no object), the encrypted Secret and the host's compose file are scanned as files.
     assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);
-    // Only what the model cannot know yet is left out.
-    assert.deepEqual(r.notes.map((n) => n.rule), ["scrape-coverage", "alert-unit-tests"]);
+    // Only what the model cannot know yet is left out (this config lists no allowed registries).
+    assert.deepEqual(r.notes.map((n) => n.rule), ["image-registry", "scrape-coverage", "alert-unit-tests"]);
     assert.equal(exitCodeFor(r), 0);
   });
 
