@@ -86,6 +86,8 @@ export function loadSopsFile(text: string, format: SopsFormat, file = "<input>")
 
 /** True when the text has a top-level sops block (it may still be broken). */
 export function hasSopsBlock(text: string, format: SopsFormat): boolean {
+  // Most files scanned are not sops files: without the word there is no block, and no parse is needed.
+  if (!text.includes("sops")) return false;
   try {
     const docs = parseEncryptedText(text, format);
     if (format === "dotenv") return docs[0]?.items.some((i) => typeof i.key === "string" && i.key.startsWith("sops_")) ?? false;

@@ -278,6 +278,26 @@ describe("homelab secrets (CLI)", () => {
     });
   });
 
+  it("verify, updatekeys and rotate take folders like scan does", async () => {
+    await withWorkspace(async (ws) => {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "tk-value-1\n" }).code, 0);
+      assert.equal(ws.run(["set", "secrets/other/db.sops.yaml", "password"], { input: "pw-value-2\n" }).code, 0);
+      const v = ws.run(["verify", "secrets/"]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(v.stdout.split("\n").filter((l) => l.startsWith("ok ")).length, 2, v.stdout);
+      assert.doesNotMatch(v.stderr, /EISDIR/);
+      const one = ws.run(["verify", "secrets/ntfy"]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stdout, /^ok {6}secrets\/ntfy\/ntfy-token\.sops\.yaml /);
+      assert.equal(ws.run(["rotate", "secrets/other"]).code, 0);
+      assert.equal(ws.run(["updatekeys", "secrets"]).code, 0);
+      mkdirSync(join(ws.dir, "empty"));
+      const empty = ws.run(["verify", "empty"]);
+      assert.equal(empty.code, 1);
+      assert.match(empty.stderr, /no \*\.sops\.\* files under empty/);
+    });
+  });
+
   it("updatekeys adds a recipient from .sops.yaml without re-encrypting values", async () => {
     await withWorkspace(async (ws) => {
       assert.equal(ws.run(["set", SECRET, "token"], { input: "abc" }).code, 0);

@@ -95,12 +95,14 @@ file. A missing file is created.`,
   encrypt: `Encrypts a plaintext file in place (or to --output PATH) with the rules and recipients of
 .sops.yaml. Refuses a file that is already encrypted (exit 203).`,
   updatekeys: `Re-wraps each file's data key for the recipients the .sops.yaml rule now lists. Values and MAC do not
-change. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
+change. A folder means every *.sops.* file below it. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
   rotate: `Generates a new data key per file, re-encrypts the values the current .sops.yaml rule selects
-and wraps the key for its recipients. Default: every *.sops.* file under secrets/.`,
+and wraps the key for its recipients. A folder means every *.sops.* file below it. Default: every
+*.sops.* file under secrets/.`,
   verify: `Decrypts every file with the available key and checks its MAC, and that every value the
 .sops.yaml rule for its path requires encrypted is encrypted (the MAC does not cover the file's own
-rules). Default: every *.sops.* file under secrets/ and gitops/.`,
+rules). A folder means every *.sops.* file below it. Default: every *.sops.* file under secrets/ and
+gitops/.`,
   scan: `Looks for plaintext secrets: unencrypted Secret objects, known token formats, private and age keys,
 literal values under password/token/secret names and random-looking ones under other secret-like
 names (also inside embedded config files, env lists and command lines), broken sops blocks, *.sops.yaml
@@ -179,9 +181,19 @@ function sopsFilesUnder(ws: Workspace, dirs: readonly string[]): string[] {
   return out;
 }
 
-/** Named files (relative to the current directory), else every sops file under the default folders of the repository. */
+/**
+ * Named files and folders (relative to the current directory; a folder means every sops file below it,
+ * as with scan), else every sops file under the default folders of the repository.
+ */
 function targets(ws: Workspace, positionals: readonly string[], defaults: readonly string[]): string[] {
-  if (positionals.length) return positionals.map((p) => resolve(ws.cwd, p));
+  if (positionals.length)
+    return positionals.flatMap((p) => {
+      const abs = resolve(ws.cwd, p);
+      if (!existsSync(abs) || !statSync(abs).isDirectory()) return [abs];
+      const found = sopsFilesUnder(ws, [abs]);
+      if (found.length === 0) throw new UserError(`no *.sops.* files under ${p}`);
+      return found;
+    });
   const found = sopsFilesUnder(ws, defaults);
   if (found.length === 0) throw new UserError(`no *.sops.* files under ${defaults.map((d) => display(ws, resolve(ws.root, d))).join(", ")}`);
   return found;
@@ -643,7 +655,7 @@ define(
 });
 
 define(
-  { name: "updatekeys", synopsis: "[files...]", summary: "re-wrap data keys for the recipients .sops.yaml lists now", options: {}, positionals: { max: Infinity } },
+  { name: "updatekeys", synopsis: "[files or folders...]", summary: "re-wrap data keys for the recipients .sops.yaml lists now", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
@@ -665,7 +677,7 @@ define(
 });
 
 define(
-  { name: "rotate", synopsis: "[files...]", summary: "new data key per file, values re-encrypted", options: {}, positionals: { max: Infinity } },
+  { name: "rotate", synopsis: "[files or folders...]", summary: "new data key per file, values re-encrypted", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
@@ -691,7 +703,7 @@ function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFo
 }
 
 define(
-  { name: "verify", synopsis: "[files...]", summary: "every file opens with the available key; MAC and .sops.yaml rules hold", options: {}, positionals: { max: Infinity } },
+  { name: "verify", synopsis: "[files or folders...]", summary: "every file opens with the available key; MAC and .sops.yaml rules hold", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   const ring = await keys();
