@@ -1,4 +1,4 @@
-import type { LoadProblem } from "./load.ts";
+import { formatLoadProblem, type LoadProblem } from "./load.ts";
 import type { PolicyReport, RuleOutcome } from "./run.ts";
 import type { Severity, Violation } from "./types.ts";
 
@@ -113,6 +113,16 @@ export function formatTable(report: PolicyReport): string {
     for (const n of report.notes) out.push(...hanging(`${n.rule}: ${n.message}`, "  ", "    "));
     out.push("");
   }
+  if (report.input?.problems.length) {
+    out.push(`INPUT PROBLEMS (${report.input.problems.length}): these were not checked`);
+    for (const p of report.input.problems) out.push(...hanging(formatLoadProblem(p), "  ", "    "));
+    out.push("");
+  }
+  if (report.input?.skipped.length) {
+    out.push(`SKIPPED FILES (${report.input.skipped.length})`);
+    for (const s of report.input.skipped) out.push(...hanging(`${s.file}: ${s.reason}`, "  ", "    "));
+    out.push("");
+  }
   out.push(...hanging(summaryLine(report), "", "  "));
   return out.join("\n");
 }
@@ -121,8 +131,13 @@ export function formatTable(report: PolicyReport): string {
 export function summaryLine(report: PolicyReport): string {
   const { errors, warnings, waived } = report.counts;
   const ran = report.rules.filter((r: RuleOutcome) => r.status === "ran" && !r.id.startsWith("waiver-")).length;
-  const verdict = errors ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
-  const extra = [waived ? `${waived} waived` : "", report.notes.length ? `${report.notes.length} rule(s) not run` : ""].filter(Boolean);
+  const verdict = errors || report.input?.problems.length ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
+  const inputProblems = report.input?.problems.length ?? 0;
+  const extra = [
+    inputProblems ? `${plural(inputProblems, "input problem")} not checked` : "",
+    waived ? `${waived} waived` : "",
+    report.notes.length ? `${report.notes.length} rule(s) not run` : "",
+  ].filter(Boolean);
   return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${plural(ran, "rule")} over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "other file")}${report.filePaths?.length ? ` (${describeFiles(report.filePaths)})` : ""}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
 }
 
@@ -138,6 +153,12 @@ export function formatJson(report: PolicyReport): string {
       violations: report.violations,
       waived: report.waived,
       notes: report.notes,
+      ...(report.input && {
+        input: {
+          problems: report.input.problems.map((p) => ({ file: p.file, document: p.document ?? null, line: p.line ?? null, message: p.message })),
+          skipped: report.input.skipped,
+        },
+      }),
     },
     null,
     2,

@@ -1,3 +1,4 @@
+import { schema } from "./schema.ts";
 import type { Rule } from "../types.ts";
 import { alertRunbook } from "./alert-runbook.ts";
 import { alertUnitTests } from "./alert-unit-tests.ts";
@@ -61,6 +62,7 @@ export const PSS_RULES: readonly Rule[] = [
 /** Kubernetes workload and API hygiene. */
 export const HYGIENE_RULES: readonly Rule[] = [
   objectMetadata,
+  schema,
   imagePinned,
   imageRegistry,
   resources,
