@@ -43,7 +43,7 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, parsePlain, type StoreOptions } from "../../secrets/stores.ts";
+import { emitPlain, emitPlainBytes, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
@@ -151,6 +151,15 @@ function display(ws: Workspace, abs: string): string {
 function readExisting(abs: string, shown: string): string {
   try {
     return readFileSync(abs, "utf8");
+  } catch (e) {
+    throw new UserError(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+/** The file's bytes: the binary store keeps them exactly. */
+function readExistingBytes(abs: string, shown: string): Buffer {
+  try {
+    return readFileSync(abs);
   } catch (e) {
     throw new UserError(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
@@ -576,14 +585,14 @@ define(
   const shown = display(ws, abs);
   const format = formatForPath(abs);
   let opened: OpenedSopsFile | undefined;
-  let original: string;
+  let original: Buffer;
   if (existsSync(abs)) {
     opened = await openFile(ws, abs);
-    original = emitPlain(opened.plain, format, ws.store);
+    original = emitPlainBytes(opened.plain, format, ws.store);
   } else {
     recipientsFor(ws, abs);
     const layout = secretLayout(ws, abs);
-    original = layout ? emitPlain([secretSkeleton(layout.name, layout.app)], format, ws.store) : "";
+    original = Buffer.from(layout ? emitPlain([secretSkeleton(layout.name, layout.app)], format, ws.store) : "");
   }
   const scratch = new PrivateScratch();
   try {
@@ -592,14 +601,14 @@ define(
     for (;;) {
       const code = await runEditor(tmp);
       if (code !== 0) throw new UserError(`editor exited with status ${code}; ${shown} is unchanged`);
-      const edited = readFileSync(tmp, "utf8");
-      if (edited === original) {
+      const edited = readFileSync(tmp);
+      if (edited.equals(original)) {
         console.error(`${shown}: no changes`);
         return EXIT.ok;
       }
       let plain: Branch[];
       try {
-        plain = parsePlain(edited, format, base);
+        plain = parsePlainBytes(edited, format, base);
         for (const d of plain) checkSecretDoc(d, base);
         if (opened) refuseClearValues(plain, opened.metadata.rules, { file: shown });
         else {
@@ -626,7 +635,7 @@ define(
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const opened = await openFile(ws, abs);
-  process.stdout.write(emitPlain(opened.plain, opened.format, ws.store));
+  process.stdout.write(emitPlainBytes(opened.plain, opened.format, ws.store));
   return EXIT.ok;
 });
 
@@ -644,9 +653,9 @@ define(
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
   const format = formatForPath(abs);
-  const text = readExisting(abs, shown);
-  if (hasSopsBlock(text, format)) throw new AlreadyEncryptedError(shown);
-  const plain = parsePlain(text, format, shown);
+  const bytes = readExistingBytes(abs, shown);
+  if (hasSopsBlock(bytes.toString("utf8"), format)) throw new AlreadyEncryptedError(shown);
+  const plain = parsePlainBytes(bytes, format, shown);
   for (const d of plain) checkSecretDoc(d, shown);
   const sealed = await sealNew(ws, out, format, plain);
   writeOut(out, sealed);
