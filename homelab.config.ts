@@ -32,4 +32,8 @@ export default defineHomelab({
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },
   ],
+  policy: {
+    // Where the homelab's images come from: upstream projects' registries and our own Forgejo.
+    allowedRegistries: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "git.skypalette.ai"],
+  },
 });

@@ -4,17 +4,25 @@
  *   - start-up: `homelab --help`, `secrets decrypt` of a small file, a no-op `build --check` (nothing changed
  *     since the last successful check);
  *   - a full `homelab build` (render + every check + write) of the default config and of one with 100 apps.
+ *   - scaling: `build` with 1000 apps next to 100 (linear, under 10 s), and `check` on real third-party
+ *     manifests (bench/corpus, kube-prometheus) concatenated 1, 2, 5, 10 and 20 times next to the
+ *     `yaml` library's own single-pass parse of the same text in this process (time linear, throughput
+ *     after start-up at least half the parse's, peak RSS under 4x the input plus start-up).
  * Every command runs in its own process, as an operator runs it, from the bundled CLI (rebuilt first when
  * stale), in a scratch copy of the repository. The rounds interleave the cases so machine noise hits all alike.
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { parseAllDocuments } from "yaml";
 
 const REPO = resolve(import.meta.dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** Runs of the large cases (1000 apps; check on 1x to 20x the corpus). */
+const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 1);
 
 function scratch(extraApps: number): string {
   const dir = mkdtempSync(join(tmpdir(), "homelab-bench-"));
@@ -45,15 +53,16 @@ interface Sample {
   rssMiB: number;
 }
 
-function run(cwd: string, args: string[], env: Record<string, string> = {}): Sample {
+function run(cwd: string, args: string[], env: Record<string, string> = {}, ok: readonly number[] = [0]): Sample {
   const t0 = performance.now();
   const res = spawnSync(process.execPath, ["--import", join(REPO, "scripts/bench-rss.mjs"), ...args], {
     cwd,
     encoding: "utf8",
     env: { ...process.env, ...env },
+    maxBuffer: 1 << 30,
   });
   const ms = performance.now() - t0;
-  if (res.status !== 0) throw new Error(`${args.join(" ")} failed in ${cwd}:\n${res.stdout}\n${res.stderr}`);
+  if (!ok.includes(res.status ?? -1)) throw new Error(`${args.join(" ")} failed (${res.status}) in ${cwd}:\n${res.stdout.slice(0, 4000)}\n${res.stderr.slice(0, 4000)}`);
   const m = /maxrss_kib=(\d+)/.exec(res.stderr);
   return { ms, rssMiB: m ? Number(m[1]) / 1024 : Number.NaN };
 }
@@ -111,3 +120,49 @@ for (const c of cases) {
   console.log(`  ${c.name.padEnd(30)} wall ${ms.toFixed(0).padStart(5)} ms  ${ratio.toFixed(2).padStart(6)}x node -e 0  peak RSS ${rss.toFixed(0).padStart(4)} MiB  (${target})`);
 }
 for (const d of [small, big, checked]) rmSync(d, { recursive: true, force: true });
+
+// ---------------------------------------------------------------- scaling: build with 1000 apps
+
+const apps100 = scratch(100);
+const apps1000 = scratch(1000);
+run(apps1000, [BIN, "build", "--quiet"]); // warm-up
+const at100 = median(Array.from({ length: SCALE_RUNS }, () => run(apps100, [BIN, "build", "--quiet"]).ms));
+const s1000 = Array.from({ length: SCALE_RUNS }, () => run(apps1000, [BIN, "build", "--quiet"]));
+const at1000 = median(s1000.map((s) => s.ms));
+const ratio = at1000 / at100;
+console.log(`\nbuild scaling, ${SCALE_RUNS} run(s) each: 100 apps ${at100.toFixed(0)} ms, 1000 apps ${at1000.toFixed(0)} ms (target < 10000 ms: ${at1000 < 10000 ? "met" : "MISSED"}), peak RSS ${Math.max(...s1000.map((s) => s.rssMiB)).toFixed(0)} MiB, 1000/100 ${ratio.toFixed(1)}x (linear: at most 10x: ${ratio <= 10 ? "met" : "MISSED"})`);
+for (const d of [apps100, apps1000]) rmSync(d, { recursive: true, force: true });
+
+// ---------------------------------------------------------------- scaling: check on real manifests
+
+const corpus = gunzipSync(readFileSync(join(REPO, "bench/corpus/kube-prometheus-manifests.yaml.gz"))).toString("utf8");
+const checkDir = mkdtempSync(join(tmpdir(), "homelab-bench-check-"));
+writeFileSync(join(checkDir, "tiny.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tiny, namespace: x}\ndata: {a: b}\n");
+/** The corpus has policy findings, so `check` exits 1: a completed run all the same. */
+const CHECK_OK = [0, 1, 3];
+const tiny = Array.from({ length: 3 }, () => run(checkDir, [BIN, "check", "tiny.yaml"], {}, CHECK_OK));
+const startup = median(tiny.map((s) => s.ms));
+const startupRss = Math.max(...tiny.map((s) => s.rssMiB));
+console.log(`\ncheck scaling on kube-prometheus manifests (bench/corpus), ${SCALE_RUNS} run(s) each; start-up ${startup.toFixed(0)} ms, ${startupRss.toFixed(0)} MiB`);
+console.log("  input     MB   check ms   check MB/s*   yaml parse MB/s   check/parse   time vs 1x   peak RSS MiB (limit)");
+let first: number | undefined;
+for (const k of [1, 2, 5, 10, 20]) {
+  const text = Array(k).fill(corpus).join("---\n");
+  const mb = Buffer.byteLength(text) / 1e6;
+  writeFileSync(join(checkDir, `x${k}.yaml`), text);
+  const ss = Array.from({ length: SCALE_RUNS }, () => run(checkDir, [BIN, "check", `x${k}.yaml`], {}, CHECK_OK));
+  const ms = median(ss.map((s) => s.ms));
+  const rss = Math.max(...ss.map((s) => s.rssMiB));
+  const t0 = performance.now();
+  parseAllDocuments(text);
+  const parseMs = performance.now() - t0;
+  const checkRate = mb / ((ms - startup) / 1000);
+  const parseRate = mb / (parseMs / 1000);
+  first ??= ms;
+  const limit = (4 * mb) / 1.048576 + startupRss;
+  console.log(
+    `  ${`${k}x`.padEnd(6)} ${mb.toFixed(1).padStart(5)} ${ms.toFixed(0).padStart(10)} ${checkRate.toFixed(1).padStart(13)} ${parseRate.toFixed(1).padStart(17)} ${(checkRate / parseRate).toFixed(2).padStart(13)} ${(ms / first).toFixed(1).padStart(12)}x ${rss.toFixed(0).padStart(9)} (${limit.toFixed(0)}) ${rss <= limit ? "met" : "MISSED"}`,
+  );
+}
+console.log("  * after start-up. Targets: time at 20x at most 22x the 1x time; check/parse at least 0.50; RSS under the limit.");
+rmSync(checkDir, { recursive: true, force: true });

@@ -218,7 +218,20 @@ export const homelabSchema = z
     /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
     access: accessSchema.optional(),
     apps: z.array(appSchema).default([]),
-    policy: z.strictObject({ waivers: z.array(waiverSchema).default([]) }).default({ waivers: [] }),
+    policy: z
+      .strictObject({
+        waivers: z.array(waiverSchema).default([]),
+        /**
+         * Registries (or `registry/path` prefixes) every container image must come from; checked by the
+         * `image-registry` rule. Images without a registry are Docker Hub's (`docker.io`).
+         * @default unset: the rule does not run
+         */
+        allowedRegistries: z
+          .array(z.string().regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, "must be a registry host (with an optional port and path), such as ghcr.io or git.example.org/team"))
+          .min(1, "list at least one registry, or leave allowedRegistries out")
+          .optional(),
+      })
+      .default({ waivers: [] }),
   })
   .superRefine((cfg, ctx) => {
     const dup = <T>(items: readonly T[], key: (t: T) => string, path: (i: number) => (string | number)[], what: string) => {

@@ -21,7 +21,8 @@ export interface LocatedObject {
 /** `Kind namespace/name` or `Kind name` for cluster-scoped objects; used in every message. */
 export function objectRef(o: Pick<K8sObject, "kind" | "metadata">): string {
   const ns = o.metadata?.namespace;
-  return ns ? `${o.kind} ${ns}/${o.metadata.name}` : `${o.kind} ${o.metadata?.name ?? "<unnamed>"}`;
+  const name = o.metadata?.name ?? "<unnamed>";
+  return ns ? `${o.kind} ${ns}/${name}` : `${o.kind} ${name}`;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

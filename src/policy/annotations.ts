@@ -7,6 +7,11 @@ export const POLICY_ANNOTATIONS = {
   backupExempt: "homelab/backup-exempt",
   /** On a workload: why Prometheus does not scrape it (e.g. it exposes no metrics). */
   scrapeExempt: "homelab/scrape-exempt",
+  /**
+   * On a NetworkPolicy, ServiceMonitor or PodMonitor: which controller creates the pods it selects at
+   * run time (an ACME solver, a backup job), so that no rendered pod matching it is not a broken reference.
+   */
+  runtimePods: "homelab/runtime-pods",
 } as const;
 
 /** The reason given by an exemption annotation, or undefined when it is absent or blank. */

@@ -1,4 +1,4 @@
-import type { LoadProblem } from "./load.ts";
+import { formatLoadProblem, type LoadProblem } from "./load.ts";
 import type { PolicyReport, RuleOutcome } from "./run.ts";
 import type { Severity, Violation } from "./types.ts";
 
@@ -9,15 +9,71 @@ function where(v: Violation): string {
   return [v.file, v.source && `[${v.source}]`, v.path].filter(Boolean).join(" ");
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  // The last column (the location) is left unpadded: it is the longest and ends the line anyway.
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
+/** Reports are read in terminals and CI logs: every line fits this many columns. */
+export const TABLE_WIDTH = 120;
+
+/** `text` in lines of at most `width` characters, broken between words (a longer word is cut). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (let word of text.split(/\s+/).filter(Boolean)) {
+    if (cur && cur.length + 1 + word.length <= width) {
+      cur += ` ${word}`;
+      continue;
+    }
+    if (cur) lines.push(cur);
+    // A path or URL longer than the column: cut after a '/' (else a '-', '.' or '_') in the column, else hard.
+    while (word.length > width) {
+      const head = word.slice(0, width);
+      const slash = head.lastIndexOf("/");
+      const other = Math.max(head.lastIndexOf("-"), head.lastIndexOf("."), head.lastIndexOf("_"));
+      const cut = slash > width / 3 ? slash : other > width / 3 ? other : -1;
+      const at = cut >= 0 ? cut + 1 : width;
+      lines.push(word.slice(0, at));
+      word = word.slice(at);
+    }
+    cur = word;
+  }
+  if (cur || lines.length === 0) lines.push(cur);
+  return lines;
+}
+
+/** `first` then its continuation lines indented by `hang`, all within TABLE_WIDTH. */
+function hanging(first: string, indent: string, hang: string): string[] {
+  return wrapText(first, TABLE_WIDTH - indent.length).flatMap((l, i) => (i === 0 ? [indent + l] : wrapText(l, TABLE_WIDTH - hang.length).map((x) => hang + x)));
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], indent = "  "): string[] {
+  const gap = 2;
+  const natural = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = [...natural];
+  const budget = TABLE_WIDTH - indent.length - gap * (header.length - 1);
+  // Narrow the widest column a character at a time until the table fits; the first (rule id) is kept.
+  for (let total = widths.reduce((a, b) => a + b, 0); total > budget; total--) {
+    let widest = -1;
+    for (let i = 1; i < widths.length; i++) if (widths[i]! > Math.max(12, header[i]!.length) && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    if (widest < 0) break;
+    widths[widest]!--;
+  }
+  const line = (cells: readonly string[]): string[] => {
+    const wrapped = cells.map((c, i) => wrapText(c, widths[i]!));
+    const height = Math.max(...wrapped.map((w) => w.length));
+    return Array.from({ length: height }, (_, n) =>
+      (indent + wrapped.map((w, i) => (i === cells.length - 1 ? (w[n] ?? "") : (w[n] ?? "").padEnd(widths[i]!))).join(" ".repeat(gap))).trimEnd(),
+    );
+  };
+  return [...line(header), ...rows.flatMap(line)];
+}
+
+/** What the files a report covers are, by name: `6 kustomizations, 1 KSOPS generator`. */
+export function describeFiles(paths: readonly string[]): string {
+  const kinds = new Map<string, number>();
+  for (const p of paths) {
+    const base = p.slice(p.lastIndexOf("/") + 1);
+    const kind = base === "kustomization.yaml" ? "kustomization" : base === "secret-generator.yaml" ? "KSOPS generator" : /\.sops\./.test(base) ? "encrypted Secret" : p.startsWith("hosts/") ? "host file" : "other file";
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].map(([k, n]) => plural(n, k)).join(", ");
 }
 
 const HEADINGS: Record<Severity, string> = { error: "ERRORS", warning: "WARNINGS" };
@@ -33,13 +89,13 @@ export function formatTable(report: PolicyReport): string {
     const vs = report.violations.filter((v) => v.severity === severity);
     if (vs.length === 0) continue;
     out.push(`${HEADINGS[severity]} (${vs.length})`);
-    out.push(...table(["RULE", "OBJECT", "MESSAGE", "WHERE"], vs.map((v) => [v.rule, v.subject, v.message, where(v)])).map((l) => "  " + l));
+    out.push(...table(["RULE", "OBJECT", "MESSAGE", "WHERE"], vs.map((v) => [v.rule, v.subject, v.message, where(v)])));
     out.push("");
   }
   const failing = report.rules.filter((r) => r.violations > 0);
   if (failing.length) {
     out.push("HOW TO FIX");
-    for (const r of failing) out.push(`  ${r.id}: ${r.fix}`);
+    for (const r of failing) out.push(...hanging(`${r.id}: ${r.fix}`, "  ", "    "));
     out.push("");
   }
   if (report.waived.length) {
@@ -48,16 +104,26 @@ export function formatTable(report: PolicyReport): string {
       ...table(
         ["RULE", "OBJECT", "EXPIRES", "REASON"],
         report.waived.map((w) => [w.violation.rule, w.violation.subject, w.waiver.expires, w.waiver.reason]),
-      ).map((l) => "  " + l),
+      ),
     );
     out.push("");
   }
   if (report.notes.length) {
     out.push("NOT RUN");
-    for (const n of report.notes) out.push(`  ${n.rule}: ${n.message}`);
+    for (const n of report.notes) out.push(...hanging(`${n.rule}: ${n.message}`, "  ", "    "));
     out.push("");
   }
-  out.push(summaryLine(report));
+  if (report.input?.problems.length) {
+    out.push(`INPUT PROBLEMS (${report.input.problems.length}): these were not checked`);
+    for (const p of report.input.problems) out.push(...hanging(formatLoadProblem(p), "  ", "    "));
+    out.push("");
+  }
+  if (report.input?.skipped.length) {
+    out.push(`SKIPPED FILES (${report.input.skipped.length})`);
+    for (const s of report.input.skipped) out.push(...hanging(`${s.file}: ${s.reason}`, "  ", "    "));
+    out.push("");
+  }
+  out.push(...hanging(summaryLine(report), "", "  "));
   return out.join("\n");
 }
 
@@ -65,9 +131,14 @@ export function formatTable(report: PolicyReport): string {
 export function summaryLine(report: PolicyReport): string {
   const { errors, warnings, waived } = report.counts;
   const ran = report.rules.filter((r: RuleOutcome) => r.status === "ran" && !r.id.startsWith("waiver-")).length;
-  const verdict = errors ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
-  const extra = [waived ? `${waived} waived` : "", report.notes.length ? `${report.notes.length} rule(s) not run` : ""].filter(Boolean);
-  return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${plural(ran, "rule")} over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "file")}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
+  const verdict = errors || report.input?.problems.length ? "FAILED" : warnings ? "PASSED with warnings" : "PASSED";
+  const inputProblems = report.input?.problems.length ?? 0;
+  const extra = [
+    inputProblems ? `${plural(inputProblems, "input problem")} not checked` : "",
+    waived ? `${waived} waived` : "",
+    report.notes.length ? `${report.notes.length} rule(s) not run` : "",
+  ].filter(Boolean);
+  return `policy ${verdict}: ${plural(errors, "error")}, ${plural(warnings, "warning")}${extra.length ? ` (${extra.join(", ")})` : ""}; ${plural(ran, "rule")} over ${plural(report.objects, "object")}${report.files ? ` and ${plural(report.files, "other file")}${report.filePaths?.length ? ` (${describeFiles(report.filePaths)})` : ""}` : ""}, Kubernetes ${report.kubernetesVersion}${report.withModel ? "" : ", without the homelab model"}`;
 }
 
 /** Machine-readable report (the site's policy page reads it). Stable key order, 2-space indent. */
@@ -82,6 +153,12 @@ export function formatJson(report: PolicyReport): string {
       violations: report.violations,
       waived: report.waived,
       notes: report.notes,
+      ...(report.input && {
+        input: {
+          problems: report.input.problems.map((p) => ({ file: p.file, document: p.document ?? null, line: p.line ?? null, message: p.message })),
+          skipped: report.input.skipped,
+        },
+      }),
     },
     null,
     2,

@@ -9,7 +9,7 @@ import type { HomelabModel, HostAccessAllowance, PolicyContext, PolicyFile, Rbac
 
 export { runPolicies, exitCodeFor, POLICY_EXIT, WAIVER_RULES, MAX_WAIVER_DAYS, waiverObjectProblem, type PolicyReport, type RuleOutcome, type WaivedViolation, type RunOptions } from "./run.ts";
 export { formatTable, formatJson, formatJsonFailure, summaryLine, REPORT_FORMAT_VERSION, type ReportFailure } from "./format.ts";
-export { loadManifests, loadFiles, parseManifests, ManifestLoadError, formatLoadProblem, type LoadedObject, type LoadedManifests, type LoadProblem, type Yaml11Boolean } from "./load.ts";
+export { loadManifests, loadFiles, parseManifests, ManifestLoadError, formatLoadProblem, excludeMatcher, IGNORE_FILE, PROBLEMS_PER_FILE, type LoadedObject, type LoadedManifests, type LoadProblem, type SkippedFile, type Yaml11Boolean } from "./load.ts";
 export { modelFromConfig, modelFromPlatform } from "./model.ts";
 export { ALL_RULES } from "./rules/index.ts";
 export { DEFAULT_API_CLIENT_ALLOWLIST, DEFAULT_HOST_PATH_ALLOWLIST, DEFAULT_RBAC_ALLOWLIST } from "./defaults.ts";

@@ -2,8 +2,8 @@
  * Reads Kubernetes YAML from files and folders: our rendered tree, a chart's `helm template` output,
  * or anything an operator wants to vet before adopting it.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
@@ -23,6 +23,13 @@ export interface LoadedObject extends LocatedObject {
    * @default none
    */
   readonly yaml11Booleans?: readonly Yaml11Boolean[];
+  /**
+   * What is wrong with the object's metadata (none, no name, a namespace or labels of the wrong type).
+   * Such an object is still loaded, with the broken fields left out, so the rest of its file and the
+   * object itself are checked; the `object-metadata` rule reports the problem.
+   * @default none
+   */
+  readonly metadataProblem?: string;
 }
 
 /** A plain scalar such as `on` or `no` that YAML 1.1 reads as a boolean and YAML 1.2 as a string. */
@@ -46,7 +53,20 @@ export interface LoadedManifests {
   readonly skippedDocuments: number;
   /** Every file read, in order (`<stdin>` for standard input). */
   readonly filesRead: readonly string[];
+  /** Files passed over whole, each with one reason ("binary, skipped", "Helm template, not rendered", …). */
+  readonly skippedFiles: readonly SkippedFile[];
+  /** With `keepGoing`: what could not be loaded; everything else was. @default [] */
+  readonly problems: readonly LoadProblem[];
 }
+
+/** A file that holds no manifest to check, and why; reported once, never as a problem. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
+/** Problems listed per file; the rest of a file's problems are counted in one line. */
+export const PROBLEMS_PER_FILE = 10;
 
 export interface LoadProblem {
   readonly file: string;
@@ -77,6 +97,20 @@ const EXTENSIONS = [".yaml", ".yml", ".json"];
  */
 function isBuildTimeOnly(apiVersion: string): boolean {
   return apiVersion.startsWith("kustomize.config.k8s.io/") || apiVersion.startsWith("viaduct.ai/") || apiVersion.startsWith("config.kubernetes.io/");
+}
+
+/**
+ * Documents with `apiVersion` and `kind` that are configuration files of a program, not objects of the
+ * API: kubeconfigs, kubelet/scheduler/kube-proxy/kubeadm configuration, audit and scheduler policies.
+ * A folder holding one (cert-manager's deploy tree does) is still checked; the file is named once.
+ */
+function notAManifest(apiVersion: string, kind: string): string | undefined {
+  const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.lastIndexOf("/")) : "";
+  if (kind === "Config" && (apiVersion === "v1" || group === "")) return "a kubeconfig (kind: Config), not an object to apply";
+  if (kind === "Policy" && (group === "" || group === "kubescheduler.config.k8s.io" || group === "audit.k8s.io")) return `a ${group === "audit.k8s.io" ? "audit" : "scheduler"} policy file (kind: Policy), not an object to apply`;
+  if (group.endsWith(".config.k8s.io") || group === "kubeadm.k8s.io" || group === "audit.k8s.io")
+    return `${kind} (${apiVersion}) is a component's configuration file, not an object to apply`;
+  return undefined;
 }
 
 /**
@@ -146,10 +180,11 @@ function looksLikeObject(v: unknown): v is Record<string, unknown> & { apiVersio
 export function parseManifests(
   text: string,
   file: string,
-): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[]; encrypted?: string } {
+): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[]; encrypted?: string; notManifest?: string } {
   const objects: LoadedObject[] = [];
   const problems: LoadProblem[] = [];
   let skipped = 0;
+  let notManifest: string | undefined;
   const sopsRanges: [number, number][] = [];
   // One line index for the whole file: finding a line by rescanning from the start made big files quadratic.
   const lc = new LineCounter();
@@ -186,23 +221,25 @@ export function parseManifests(
       skipped++;
       return;
     }
+    const why = notAManifest(value.apiVersion, value.kind);
+    if (why !== undefined) {
+      notManifest ??= why;
+      skipped++;
+      return;
+    }
     if (value.kind.endsWith("List") && Array.isArray(value.items)) {
       value.items.forEach((item, j) => {
         if (!looksLikeObject(item)) {
           problems.push({ file, document, line, message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
           return;
         }
-        const problem = metadataProblem(item);
-        if (problem) problems.push({ file, document, line, message: `item ${j} of the ${value.kind}: ${problem}` });
-        else objects.push({ file, object: item as unknown as K8sObject, ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
+        objects.push({ file, ...withMetadata(item), ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
       });
       return;
     }
-    const problem = metadataProblem(value);
-    if (problem) problems.push({ file, document, line, message: problem });
-    else objects.push({ file, object: value as unknown as K8sObject, ...extra, ...booleansOf(doc.contents) });
+    objects.push({ file, ...withMetadata(value), ...extra, ...booleansOf(doc.contents) });
   });
-  return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }) };
+  return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }), ...(notManifest !== undefined && { notManifest }) };
 }
 
 /** `text` with everything outside `ranges` blanked, newlines kept so line numbers still hold. */
@@ -216,6 +253,21 @@ function onlyRanges(text: string, ranges: readonly [number, number][]): string {
   return out + text.slice(at).replace(/[^\n]/g, "");
 }
 
+/**
+ * The object with usable metadata, and what was wrong with it. A document without metadata used to
+ * stop the whole check; now only that object is reported and everything else is still checked.
+ */
+function withMetadata(o: Record<string, unknown> & { kind: string }): { object: K8sObject; metadataProblem?: string } {
+  const problem = metadataProblem(o);
+  if (!problem) return { object: o as unknown as K8sObject };
+  const md: Record<string, unknown> = isPlainObject(o.metadata) ? { ...o.metadata } : {};
+  if (md.name !== undefined && typeof md.name !== "string") delete md.name;
+  if (md.generateName !== undefined && typeof md.generateName !== "string") delete md.generateName;
+  if (md.namespace !== undefined && typeof md.namespace !== "string") delete md.namespace;
+  for (const key of ["labels", "annotations"] as const) if (md[key] !== undefined && md[key] !== null && !isPlainObject(md[key])) delete md[key];
+  return { object: { ...o, metadata: md } as unknown as K8sObject, metadataProblem: problem };
+}
+
 function metadataProblem(o: Record<string, unknown> & { kind: string }): string | undefined {
   const md = o.metadata;
   if (!isPlainObject(md)) return `${o.kind} has no metadata`;
@@ -227,18 +279,143 @@ function metadataProblem(o: Record<string, unknown> & { kind: string }): string 
   return undefined;
 }
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    // Hidden folders hold VCS data or a build's staging copies, never manifests to check.
-    if (name.startsWith(".") || name === "node_modules") continue;
-    const p = join(dir, name);
-    const st = statSync(p);
-    if (st.isDirectory()) out.push(...walk(p));
-    else if (st.isFile() && EXTENSIONS.some((e) => name.endsWith(e))) out.push(p);
-  }
+/** What walking a folder found: files to read, and what could not be walked. */
+interface Walked {
+  readonly files: string[];
+  readonly problems: { path: string; message: string }[];
+  readonly skipped: { path: string; reason: string }[];
+}
+
+/**
+ * Manifest files below `root`, in name order. Symbolic links are followed once: a link back up the
+ * tree (a loop), a dangling link and a folder that cannot be read are reported and the walk goes on.
+ */
+function walk(root: string, ignore: (abs: string, isDir: boolean) => boolean): Walked {
+  const out: Walked = { files: [], problems: [], skipped: [] };
+  const visited = new Set<string>();
+  const visit = (dir: string) => {
+    let real: string;
+    let names: string[];
+    try {
+      real = realpathSync(dir);
+      if (visited.has(real)) {
+        out.skipped.push({ path: dir, reason: "symbolic link loop (the folder was already walked), skipped" });
+        return;
+      }
+      visited.add(real);
+      names = readdirSync(dir).sort();
+    } catch (err) {
+      out.problems.push({ path: dir, message: `cannot read the folder: ${errnoText(err)}` });
+      return;
+    }
+    for (const name of names) {
+      // Hidden folders hold VCS data or a build's staging copies, never manifests to check.
+      if (name.startsWith(".") || name === "node_modules") continue;
+      const p = join(dir, name);
+      let st;
+      try {
+        st = statSync(p);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") out.skipped.push({ path: p, reason: "dangling symbolic link, skipped" });
+        else if (code === "ELOOP") out.skipped.push({ path: p, reason: "symbolic link loop, skipped" });
+        else out.problems.push({ path: p, message: `cannot read: ${errnoText(err)}` });
+        continue;
+      }
+      if (ignore(p, st.isDirectory())) continue;
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile() && EXTENSIONS.some((e) => name.endsWith(e))) out.files.push(p);
+    }
+  };
+  visit(root);
   return out;
 }
+
+function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === "EACCES" ? "permission denied" : e.code === "ELOOP" ? "symbolic link loop" : e.code === "ENOENT" ? "no such file or folder" : e.message;
+}
+
+/**
+ * A `.gitignore`-like matcher from `--exclude` globs and `.homelabignore` files: `*` within a path
+ * segment, `**` across segments, a trailing `/` for folders only, `#` comments; a pattern without a
+ * `/` matches a name at any depth, one with a `/` matches from the folder of the file it is in.
+ */
+export function excludeMatcher(patterns: readonly { glob: string; base: string }[]): (abs: string, isDir: boolean) => boolean {
+  const compiled = patterns
+    .map(({ glob, base }) => ({ glob: glob.trim(), base }))
+    .filter(({ glob }) => glob !== "" && !glob.startsWith("#"))
+    .map(({ glob, base }) => {
+      const dirOnly = glob.endsWith("/");
+      const g = glob.replace(/\/+$/, "").replace(/^\.\//, "");
+      const anchored = g.includes("/");
+      // `**/` is zero or more folders; any other `**` any run of characters.
+      const body = g
+        .replace(/^\//, "")
+        .split("**/")
+        .map((seg) =>
+          seg
+            .split("**")
+            .map((part) => part.replace(/[.+^${}()|[\]\\?]/g, "\\$&").replace(/\*/g, "[^/]*"))
+            .join(".*"),
+        )
+        .join("(?:.*/)?");
+      return { re: new RegExp(anchored ? `^${body}$` : `(?:^|/)${body}$`), base, dirOnly };
+    });
+  return (abs, isDir) =>
+    compiled.some(({ re, base, dirOnly }) => {
+      if (dirOnly && !isDir) return false;
+      const rel = relative(base, abs).split(sep).join("/");
+      return !rel.startsWith("..") && re.test(rel);
+    });
+}
+
+/** The ignore file read in each folder given to `check` (the `.gitignore` syntax, one glob a line). */
+export const IGNORE_FILE = ".homelabignore";
+
+function ignoreFileIn(dir: string): { glob: string; base: string }[] {
+  const p = join(dir, IGNORE_FILE);
+  if (!existsSync(p)) return [];
+  return readFileSync(p, "utf8")
+    .split(/\r?\n/)
+    .map((glob) => ({ glob, base: dir }));
+}
+
+/**
+ * Why a file is not YAML to check, decided from its bytes before any parse: binary (NUL bytes),
+ * UTF-16 (kubectl reads UTF-8) or invalid UTF-8 (replacing bytes would check other text than kubectl
+ * reads). Returns the decoded text otherwise.
+ */
+function decode(bytes: Buffer): { text: string } | { skip: string } | { problem: string } {
+  const head = bytes.subarray(0, 8192);
+  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || /^(?:[^\0]\0){4}|^(?:\0[^\0]){4}/.test(head.subarray(0, 8).toString("latin1"));
+  if (utf16) return { problem: "the file is UTF-16 text; kubectl reads UTF-8: convert it (iconv -f UTF-16 -t UTF-8)" };
+  if (head.includes(0)) return { skip: "binary, skipped" };
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    return { problem: `invalid UTF-8 at byte ${at}: kubectl would not read this file as the text shown here` };
+  }
+}
+
+/** Offset of the first byte that does not start or continue a UTF-8 sequence as its lead byte says. */
+function firstInvalidUtf8(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >> 5 === 6 ? 1 : c >> 4 === 14 ? 2 : c >> 3 === 30 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return 0; // an overlong form or a surrogate: the decoder refused it, the position is not pinned down
+}
+
+/** A file that is Helm's template source: `{{ … }}` actions, not YAML yet. */
+// Helm's own names only: rendered manifests carry Go templates too (Alertmanager and PrometheusRule
+// texts such as `{{ $labels.instance }}`), and those are data. Bounded, so it stays linear.
+const HELM_ACTION = /\{\{-?[^}]{0,200}?(?:\.Values\b|\.Release\b|\.Chart\b|\.Capabilities\b|\.Files\b|\binclude\s+"|\btoYaml\b|\bnindent\b)/;
 
 /** Paths in messages: relative to `cwd` with forward slashes, as the rendered tree names them. */
 function display(abs: string, cwd: string): string {
@@ -248,12 +425,19 @@ function display(abs: string, cwd: string): string {
 }
 
 export interface LoadOptions {
+  /**
+   * Load what can be loaded and return the problems in `problems`, instead of throwing when there is
+   * any. `check` uses it so that one broken file does not hide the others. @default false
+   */
+  readonly keepGoing?: boolean;
+  /** Globs of files and folders to leave out (`--exclude`), relative to each folder given. @default [] */
+  readonly exclude?: readonly string[];
   /** Base for relative paths and for the paths shown in messages. @default process.cwd() */
   readonly cwd?: string;
   /** Base for the paths shown in messages instead of `cwd` (e.g. the repository root). @default cwd */
   readonly displayBase?: string;
-  /** Text to read for the path `-`. */
-  readonly stdin?: string;
+  /** Text (or bytes, checked for their encoding like a file's) to read for the path `-`. */
+  readonly stdin?: string | Buffer;
 }
 
 /**
@@ -265,44 +449,96 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
   const cwd = opts.cwd ?? process.cwd();
   const base = opts.displayBase ?? cwd;
   const problems: LoadProblem[] = [];
-  const inputs: { file: string; text: string }[] = [];
+  const skippedFiles: SkippedFile[] = [];
+  const inputs: { file: string; bytes: Buffer | string }[] = [];
   for (const p of paths) {
     if (p === "-") {
       if (opts.stdin === undefined) problems.push({ file: "-", message: "standard input is not available" });
-      else inputs.push({ file: "<stdin>", text: opts.stdin });
+      else inputs.push({ file: "<stdin>", bytes: opts.stdin });
       continue;
     }
     const abs = resolve(cwd, p);
-    if (!existsSync(abs)) {
-      problems.push({ file: p, message: "no such file or folder" });
+    let isDir: boolean;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push({ file: p, message: code === "ENOENT" ? "no such file or folder" : `cannot read: ${errnoText(err)}` });
       continue;
     }
-    const files = statSync(abs).isDirectory() ? walk(abs) : [abs];
-    for (const f of files) {
-      try {
-        inputs.push({ file: display(f, base), text: readFileSync(f, "utf8") });
-      } catch (err) {
-        problems.push({ file: display(f, base), message: `cannot read: ${(err as Error).message}` });
-      }
+    if (!isDir) {
+      inputs.push({ file: abs, bytes: Buffer.alloc(0) });
+      continue;
     }
+    const w = walk(abs, excludeMatcher([...(opts.exclude ?? []).map((glob) => ({ glob, base: abs })), ...ignoreFileIn(abs)]));
+    for (const x of w.problems) problems.push({ file: display(x.path, base), message: x.message });
+    for (const x of w.skipped) skippedFiles.push({ file: display(x.path, base), reason: x.reason });
+    for (const f of w.files) inputs.push({ file: f, bytes: Buffer.alloc(0) });
   }
   const objects: LoadedObject[] = [];
   const otherFiles: PolicyFile[] = [];
   let skippedDocuments = 0;
   const seen = new Set<string>();
-  for (const { file, text } of inputs) {
+  for (const input of inputs) {
+    const file = input.file === "<stdin>" ? input.file : display(input.file, base);
     // The same file named twice (a folder and a file in it) is checked once.
     if (seen.has(file)) continue;
     seen.add(file);
+    let bytes: Buffer | string = input.bytes;
+    if (input.file !== "<stdin>") {
+      try {
+        bytes = readFileSync(input.file);
+      } catch (err) {
+        problems.push({ file, message: `cannot read: ${errnoText(err)}` });
+        continue;
+      }
+    }
+    const decoded = typeof bytes === "string" ? { text: bytes } : decode(bytes);
+    if ("skip" in decoded) {
+      skippedFiles.push({ file, reason: decoded.skip });
+      continue;
+    }
+    if ("problem" in decoded) {
+      problems.push({ file, message: decoded.problem });
+      continue;
+    }
+    const text = decoded.text;
+    const yamlName = input.file === "<stdin>" || EXTENSIONS.includes(extname(input.file).toLowerCase());
+    if (HELM_ACTION.test(text) && !/^#\s*Source:/m.test(text)) {
+      skippedFiles.push({ file, reason: "Helm template, not rendered: run `helm template` and check its output" });
+      continue;
+    }
     const res = parseManifests(text, file);
-    problems.push(...res.problems);
+    if (res.objects.length === 0 && res.problems.length > 0 && /\{\{[^}]{0,200}\}\}/.test(text)) {
+      skippedFiles.push({ file, reason: "Helm template, not rendered: run `helm template` and check its output" });
+      continue;
+    }
+    // A file named on the command line that is not YAML at all (a README, a program) is one line, not
+    // one parser error per paragraph.
+    if (!yamlName && res.objects.length === 0) {
+      skippedFiles.push({ file, reason: res.problems.length ? "not YAML, skipped" : `not a Kubernetes manifest (${basename(input.file)} holds no object), skipped` });
+      continue;
+    }
+    if (res.notManifest !== undefined && res.objects.length === 0 && res.problems.length === 0) {
+      skippedFiles.push({ file, reason: `not a Kubernetes manifest: ${res.notManifest}` });
+      continue;
+    }
+    if (res.notManifest !== undefined) skippedFiles.push({ file, reason: `some documents are not Kubernetes manifests: ${res.notManifest}` });
+    problems.push(...capped(res.problems));
     objects.push(...res.objects);
     skippedDocuments += res.skipped;
     if (res.encrypted !== undefined) otherFiles.push({ path: file, content: res.objects.length ? res.encrypted : text });
     else if (res.objects.length === 0 && res.problems.length === 0 && text.trim() !== "") otherFiles.push({ path: file, content: text });
   }
-  if (problems.length) throw new ManifestLoadError(problems);
-  return { objects, otherFiles, skippedDocuments, filesRead: [...seen] };
+  if (problems.length && !opts.keepGoing) throw new ManifestLoadError(problems);
+  return { objects, otherFiles, skippedDocuments, filesRead: [...seen], skippedFiles, problems };
+}
+
+/** At most PROBLEMS_PER_FILE problems of one file, then one line counting the rest. */
+function capped(ps: readonly LoadProblem[]): LoadProblem[] {
+  if (ps.length <= PROBLEMS_PER_FILE) return [...ps];
+  const rest = ps.length - PROBLEMS_PER_FILE;
+  return [...ps.slice(0, PROBLEMS_PER_FILE), { file: ps[0]!.file, message: `… and ${rest} more problem${rest === 1 ? "" : "s"} in this file` }];
 }
 
 /** Every regular file below a folder (for host files: Compose stacks, configs), with display paths. */

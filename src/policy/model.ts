@@ -16,6 +16,7 @@ export function modelFromConfig(
     nodes: config.nodes.length,
     gitRepoURL: contextFor(config, versions).gitRepoURL,
     allowedChartRepos: [...new Set(Object.values(versions.charts).map((c) => c.repo))].sort(),
+    ...(config.policy.allowedRegistries && { allowedRegistries: config.policy.allowedRegistries }),
     ...extra,
   };
 }

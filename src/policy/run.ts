@@ -3,6 +3,7 @@ import { isClusterScoped, NAMESPACED_KINDS } from "./lib/kinds.ts";
 import { refMatches } from "./lib/util.ts";
 import { ALL_RULES } from "./rules/index.ts";
 import type { PolicyContext, PolicyNote, Rule, Severity, Violation, Waiver } from "./types.ts";
+import type { LoadProblem, SkippedFile } from "./load.ts";
 
 export type { Waiver } from "./types.ts";
 
@@ -89,7 +90,10 @@ export interface PolicyReport {
   /** Whether the homelab model was available (false for foreign manifests). */
   readonly withModel: boolean;
   readonly objects: number;
+  /** Files without Kubernetes objects that the rules read (kustomizations, generators, encrypted Secrets, host files). */
   readonly files: number;
+  /** Their paths, so a summary can say what they are. */
+  readonly filePaths?: readonly string[];
   readonly rules: readonly RuleOutcome[];
   /** Unwaived violations, errors first, then by rule, file, subject and path. */
   readonly violations: readonly Violation[];
@@ -97,6 +101,11 @@ export interface PolicyReport {
   /** Rules that did not run, and why. */
   readonly notes: readonly PolicyNote[];
   readonly counts: { readonly errors: number; readonly warnings: number; readonly waived: number };
+  /**
+   * `check <paths>`: files that could not be loaded (the rest was checked) and files passed over
+   * whole (not YAML, binary, Helm templates, configuration files). @default none
+   */
+  readonly input?: { readonly problems: readonly LoadProblem[]; readonly skipped: readonly SkippedFile[] };
 }
 
 export interface RunOptions {
@@ -251,6 +260,7 @@ export function runPolicies(ctx: PolicyContext, opts: RunOptions): PolicyReport 
     withModel: ctx.model !== undefined,
     objects: ctx.objects.length,
     files: ctx.files?.length ?? 0,
+    filePaths: (ctx.files ?? []).map((f) => f.path),
     rules: outcomes,
     violations,
     waived,
@@ -265,7 +275,7 @@ export function runPolicies(ctx: PolicyContext, opts: RunOptions): PolicyReport 
 
 /** 0 clean, 1 errors, 3 warnings only; `failOnWarning` turns warnings into a failure (1). */
 export function exitCodeFor(report: PolicyReport, opts: { failOnWarning?: boolean } = {}): number {
-  if (report.counts.errors > 0) return POLICY_EXIT.errors;
+  if (report.counts.errors > 0 || (report.input?.problems.length ?? 0) > 0) return POLICY_EXIT.errors;
   if (report.counts.warnings > 0) return opts.failOnWarning ? POLICY_EXIT.errors : POLICY_EXIT.warningsOnly;
   return POLICY_EXIT.clean;
 }

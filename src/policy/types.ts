@@ -103,6 +103,11 @@ export interface HomelabModel {
    * @default true
    */
   readonly monitoring?: boolean;
+  /**
+   * Registries (or `registry/path` prefixes) images may come from (the config's `policy.allowedRegistries`).
+   * @default undefined: the image-registry rule is skipped with a note
+   */
+  readonly allowedRegistries?: readonly string[];
 }
 
 /** Everything a rule may look at. Rules are pure functions of this. */

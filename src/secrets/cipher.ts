@@ -3,7 +3,7 @@
  * and the result written as `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { Comment, FloatValue, IntValue, TimeValue, leafBytes, leafType, type Scalar } from "./tree.ts";
+import { Comment, FloatValue, IntValue, TimeValue, leafBytes, leafType, stringOrBytes, type Scalar } from "./tree.ts";
 
 const IV_BYTES = 32;
 const TAG_BYTES = 16;
@@ -129,8 +129,8 @@ export function decryptValue(s: string, key: Buffer, aad: string, stash?: IvStas
   } catch {
     throw new ValueDecryptError("authentication failed", "auth");
   }
-  const text = plain.toString("utf8");
-  const out = typed(text, e.type);
+  // Strings keep their exact bytes (binary files); the other types are ASCII text.
+  const out = e.type === "str" || e.type === "bytes" ? stringOrBytes(plain) : typed(plain.toString("utf8"), e.type);
   stash?.remember(at, out, e.iv);
   return out;
 }

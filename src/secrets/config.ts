@@ -30,6 +30,43 @@ export interface SopsConfig {
 
 const UNSUPPORTED_KEYS = ["pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault_transit_uri"];
 
+/** Master key types a key group may list besides age (sops' keyGroup struct). */
+const GROUP_UNSUPPORTED_KEYS = ["pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault"];
+const GROUP_FIELDS = new Set(["merge", "age", ...GROUP_UNSUPPORTED_KEYS]);
+
+/**
+ * The age recipients of one key group, `merge:` groups (sops 3.11) flattened in sops' order: merged
+ * groups first, then the group's own keys, duplicates dropped (config/config.go extractMasterKeys).
+ */
+function groupMembers(g: unknown, where: string): { age: string[]; unsupported: string[] } {
+  if (typeof g !== "object" || g === null || Array.isArray(g)) throw new UserError(`${where}: a key group must be a map`);
+  const group = g as Record<string, unknown>;
+  const unknown = Object.keys(group).filter((k) => !GROUP_FIELDS.has(k));
+  if (unknown.length) throw new UserError(`${where}: unknown key group field ${unknown.join(", ")} (sops knows ${[...GROUP_FIELDS].join(", ")})`);
+  const age: string[] = [];
+  const unsupported: string[] = [];
+  if (group.merge !== undefined && group.merge !== null) {
+    if (!Array.isArray(group.merge)) throw new UserError(`${where}.merge: must be a list of key groups`);
+    group.merge.forEach((m, i) => {
+      const sub = groupMembers(m, `${where}.merge[${i}]`);
+      age.push(...sub.age);
+      unsupported.push(...sub.unsupported);
+    });
+  }
+  const own = group.age;
+  if (own !== undefined && own !== null) {
+    const list = typeof own === "string" ? [own] : own;
+    if (!Array.isArray(list) || !list.every((x) => typeof x === "string")) throw new UserError(`${where}.age: expected a list of strings`);
+    // Each entry may itself be a comma-separated list (age.MasterKeysFromRecipients).
+    for (const e of list) age.push(...keyList(e, `${where}.age`));
+  }
+  for (const k of GROUP_UNSUPPORTED_KEYS) {
+    const v = group[k];
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) unsupported.push(k);
+  }
+  return { age: [...new Set(age)], unsupported: [...new Set(unsupported)] };
+}
+
 function keyList(v: unknown, where: string): string[] {
   if (v === undefined || v === null || v === "") return [];
   if (typeof v === "string") return v.split(",").map((s) => s.trim()).filter(Boolean);
@@ -46,14 +83,19 @@ export function parseSopsConfig(text: string, path: string): SopsConfig {
     if (typeof r !== "object" || r === null) throw new UserError(`${where}: must be a map`);
     let age = keyList(r.age, `${where}.age`);
     const unsupported = UNSUPPORTED_KEYS.filter((k) => keyList(r[k], `${where}.${k}`).length > 0);
-    if (r.key_groups !== undefined) {
-      const groups = r.key_groups as Record<string, unknown>[];
-      if (!Array.isArray(groups)) throw new UserError(`${where}.key_groups: must be a list`);
-      if (groups.length > 1) unsupported.push("key_groups (Shamir secret sharing)");
-      if (groups.length === 1) {
-        age = [...age, ...keyList(groups[0]!.age, `${where}.key_groups[0].age`)];
-        unsupported.push(...UNSUPPORTED_KEYS.filter((k) => keyList(groups[0]![k], `${where}.key_groups[0].${k}`).length > 0));
+    if (r.key_groups !== undefined && r.key_groups !== null) {
+      if (!Array.isArray(r.key_groups)) throw new UserError(`${where}.key_groups: must be a list`);
+      // As sops (config/config.go getKeyGroupsFromCreationRule): once key_groups is set, the rule's
+      // own age/pgp/... lists are not used at all.
+      const groups = r.key_groups.map((g, j) => groupMembers(g, `${where}.key_groups[${j}]`));
+      age = [];
+      unsupported.length = 0;
+      if (groups.length > 1) unsupported.push(`${groups.length} key_groups (Shamir secret sharing)`);
+      for (const g of groups) {
+        age.push(...g.age);
+        unsupported.push(...g.unsupported);
       }
+      age = [...new Set(age)];
     }
     for (const a of age) {
       try {
@@ -68,6 +110,15 @@ export function parseSopsConfig(text: string, path: string): SopsConfig {
         goRegExp(pathRegex);
       } catch (e) {
         throw new UserError(`${where}.path_regex: ${(e as Error).message}`);
+      }
+    }
+    for (const k of ["unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"]) {
+      const v = r[k];
+      if (typeof v !== "string" || v === "") continue;
+      try {
+        goRegExp(v);
+      } catch (e) {
+        throw new UserError(`${where}.${k}: ${(e as Error).message}`);
       }
     }
     let rules: EncryptionRules;

@@ -192,11 +192,12 @@ export class PrivateScratch {
   }
 
   /** Writes a 0600 file and returns its path. */
-  write(name: string, content: string): string {
+  write(name: string, content: string | Uint8Array): string {
     const p = join(this.dir, basename(name));
     const fd = openSync(p, "wx", 0o600);
     try {
-      writeSync(fd, content);
+      if (typeof content === "string") writeSync(fd, content);
+      else writeSync(fd, content);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -532,7 +532,7 @@ class Structure {
         const s = isScalar(v) ? v.value : v;
         if (s === null || s === "" || s === undefined) continue;
         if (typeof s === "string" && isEncryptedValue(s)) continue;
-        this.fs.add(this.at(e, e.keyNode), "plaintext-secret-object", `Secret ${field}.${e.key} is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml`);
+        this.fs.add(this.at(e, e.keyNode), "plaintext-secret-object", `Secret ${field}.${e.key} is not encrypted; ${plaintextAdvice(this.fs.path)}`);
       }
     }
   }
@@ -585,7 +585,17 @@ class Structure {
 function sopsChecks(fs: FileScan, format: ReturnType<typeof formatForPath>): void {
   const { problems } = inspectSopsText(fs.content, format, fs.path);
   const at = Math.max(1, fs.content.split(/\r?\n/).findIndex((l) => /^sops[:_]|^\s*"sops"\s*:/.test(l)) + 1);
-  for (const p of problems) fs.add(at, "sops-block-invalid", p);
+  // A *.sops.* file with no sops block at all was never encrypted: say how to encrypt it.
+  for (const p of problems) fs.add(at, "sops-block-invalid", /\(the file is not encrypted\)$/.test(p) ? `${p}; encrypt it in place: \`homelab secrets encrypt ${fs.path}\`` : p);
+}
+
+/**
+ * What to do about a readable Secret value. A file already at `secrets/<app>/<name>.sops.yaml` only
+ * needs encrypting where it is; anything else belongs there, encrypted.
+ */
+function plaintextAdvice(path: string): string {
+  if (/(^|\/)secrets\/[^/]+\/[^/]+\.sops\.ya?ml$/.test(path)) return `encrypt the file in place: \`homelab secrets encrypt ${path}\``;
+  return "keep Secrets in secrets/<app>/<name>.sops.yaml, encrypted (`homelab secrets set` creates one, `homelab secrets encrypt` encrypts an existing file)";
 }
 
 function globRe(glob: string): RegExp {

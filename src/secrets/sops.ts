@@ -23,7 +23,7 @@ import {
   type AgeKey,
   type SopsMetadata,
 } from "./metadata.ts";
-import { emitEncryptedText, emitPlain, parseEncryptedText, parsePlain, type SopsFormat, type StoreOptions } from "./stores.ts";
+import { emitEncryptedText, emitPlain, emitPlainBytes, parseEncryptedText, parsePlainBytes, type SopsFormat, type StoreOptions } from "./stores.ts";
 import {
   Branch,
   Comment,
@@ -86,6 +86,8 @@ export function loadSopsFile(text: string, format: SopsFormat, file = "<input>")
 
 /** True when the text has a top-level sops block (it may still be broken). */
 export function hasSopsBlock(text: string, format: SopsFormat): boolean {
+  // Most files scanned are not sops files: without the word there is no block, and no parse is needed.
+  if (!text.includes("sops")) return false;
   try {
     const docs = parseEncryptedText(text, format);
     if (format === "dotenv") return docs[0]?.items.some((i) => typeof i.key === "string" && i.key.startsWith("sops_")) ?? false;
@@ -266,11 +268,12 @@ export interface EncryptOptions {
   readonly now?: Date;
 }
 
-/** Encrypts a plaintext file with a new data key. */
-export async function encrypt(plaintext: string, opts: EncryptOptions): Promise<string> {
+/** Encrypts a plaintext file with a new data key (bytes are kept exactly by the binary store). */
+export async function encrypt(plaintext: string | Uint8Array, opts: EncryptOptions): Promise<string> {
   const file = opts.file ?? "<input>";
-  const plain = parsePlain(plaintext, opts.format, file);
-  if (hasSopsBlock(plaintext, opts.format)) throw new AlreadyEncryptedError(file);
+  const bytes = typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : Buffer.from(plaintext);
+  const plain = parsePlainBytes(bytes, opts.format, file);
+  if (hasSopsBlock(bytes.toString("utf8"), opts.format)) throw new AlreadyEncryptedError(file);
   const dataKey = newDataKey();
   const age = await wrapForRecipients(dataKey, opts.recipients);
   return seal({ format: opts.format, plain, dataKey, rules: opts.rules ?? {}, age, store: opts.store, now: opts.now });
@@ -280,6 +283,12 @@ export async function encrypt(plaintext: string, opts: EncryptOptions): Promise<
 export async function decrypt(text: string, format: SopsFormat, keys: KeyRing, opts: { file?: string; store?: StoreOptions } = {}): Promise<string> {
   const f = await openSopsFile(loadSopsFile(text, format, opts.file), keys);
   return emitPlain(f.plain, format, opts.store);
+}
+
+/** Decrypts to the plaintext bytes: for a binary file exactly the bytes that were encrypted. */
+export async function decryptBytes(text: string, format: SopsFormat, keys: KeyRing, opts: { file?: string; store?: StoreOptions; outputFormat?: SopsFormat } = {}): Promise<Buffer> {
+  const f = await openSopsFile(loadSopsFile(text, format, opts.file), keys);
+  return emitPlainBytes(f.plain, opts.outputFormat ?? format, opts.store);
 }
 
 /** Decrypts to plain JavaScript: the first document (what EXPECTED-style comparisons want). */

@@ -20,7 +20,7 @@ import {
 } from "yaml";
 import { analyseAliases } from "../model/yaml-aliases.ts";
 import { SopsAliasError, SopsFormatError } from "./errors.ts";
-import { Branch, Comment, FloatValue, IntValue, TimeValue, type Item, type Value } from "./tree.ts";
+import { Branch, BytesValue, Comment, FloatValue, IntValue, TimeValue, stringOrBytes, type Item, type Value } from "./tree.ts";
 import { needsQuotes, resolvePlainScalar, yamlFloat } from "./yaml-scalars.ts";
 
 export type SopsFormat = "yaml" | "json" | "dotenv" | "binary";
@@ -178,7 +178,13 @@ function stringNode(s: string): YScalar {
   return n;
 }
 
+/** Only the binary store can hold bytes that are not UTF-8; a text format would have to mangle them. */
+function notText(format: string): never {
+  throw new SopsFormatError(`a value is not valid UTF-8 text and cannot be written as ${format} (write it with --output-type binary)`);
+}
+
 function yamlNode(v: Value): YNode {
+  if (v instanceof BytesValue) notText("YAML");
   if (v instanceof Branch) return yamlMap(v);
   if (Array.isArray(v)) return yamlSeq(v);
   if (v === null) return new YScalar(null);
@@ -410,6 +416,7 @@ export function parseJson(text: string, file = "<json>"): Branch {
 
 function jsonValue(v: Value, ind: string, level: number): string {
   if (v === null) return "null";
+  if (v instanceof BytesValue) notText("JSON");
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "boolean") return String(v);
   if (v instanceof IntValue) return v.value.toString();
@@ -460,6 +467,7 @@ export function emitDotenv(b: Branch): string {
       continue;
     }
     const v = it.value;
+    if (v instanceof BytesValue) notText("dotenv");
     if (v instanceof Branch || Array.isArray(v)) throw new SopsFormatError(`dotenv files cannot hold nested values (key ${it.key})`);
     const s = typeof v === "string" ? v.replaceAll("\n", "\\n") : scalarText(v);
     out += `${it.key}=${s}\n`;
@@ -492,6 +500,24 @@ export function parsePlain(text: string, format: SopsFormat, file?: string): Bra
   }
 }
 
+/**
+ * Parses a plaintext file from its bytes. The binary store keeps them exactly (sops' BinaryStore
+ * stores the file as one Go string, which is bytes); text formats are read as UTF-8.
+ */
+export function parsePlainBytes(bytes: Buffer, format: SopsFormat, file?: string): Branch[] {
+  if (format === "binary") return [new Branch([{ key: "data", value: stringOrBytes(bytes) }])];
+  return parsePlain(bytes.toString("utf8"), format, file);
+}
+
+/** Writes plaintext documents as bytes: exactly the stored bytes for the binary store. */
+export function emitPlainBytes(branches: readonly Branch[], format: SopsFormat, opts: StoreOptions = {}): Buffer {
+  if (format === "binary") {
+    const data = branches[0]?.items.find((i) => i.key === "data")?.value;
+    if (data instanceof BytesValue) return Buffer.from(data.bytes);
+  }
+  return Buffer.from(emitPlain(branches, format, opts), "utf8");
+}
+
 /** Writes plaintext documents (what `decrypt` prints). */
 export function emitPlain(branches: readonly Branch[], format: SopsFormat, opts: StoreOptions = {}): string {
   switch (format) {
@@ -503,6 +529,7 @@ export function emitPlain(branches: readonly Branch[], format: SopsFormat, opts:
       return emitDotenv(branches[0] ?? new Branch());
     case "binary": {
       const data = branches[0]?.items.find((i) => i.key === "data")?.value;
+      if (data instanceof BytesValue) notText("text (use the bytes API)");
       if (typeof data !== "string") throw new SopsFormatError("binary sops file has no string 'data' value");
       return data;
     }

@@ -3,6 +3,7 @@
  * are key/value pairs or comments. Keeping comments as items (not as node decorations) is what makes
  * the `encrypted_comment_regex` rules and the "comments are encrypted too" behaviour of sops work.
  */
+import { RE2JS } from "re2js";
 
 /** A comment line (text after `#`). Inline comments trail a value on the same line. */
 export class Comment {
@@ -27,7 +28,23 @@ export class TimeValue {
   constructor(readonly text: string) {}
 }
 
-export type Scalar = string | boolean | IntValue | FloatValue | TimeValue;
+/**
+ * A string that is not valid UTF-8. Go strings are bytes, so sops keeps any bytes (a `.p12`, a
+ * keytab) exactly; JavaScript strings cannot, so such values stay bytes here. They are encrypted
+ * with `type:str` like every sops string.
+ */
+export class BytesValue {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** A string when the bytes are valid UTF-8 (the common case), else the bytes themselves. */
+export function stringOrBytes(b: Buffer): string | BytesValue {
+  const text = b.toString("utf8");
+  // Invalid sequences decode to U+FFFD, which encodes back to different bytes.
+  return Buffer.byteLength(text, "utf8") === b.length && Buffer.from(text, "utf8").equals(b) ? text : new BytesValue(Buffer.from(b));
+}
+
+export type Scalar = string | boolean | IntValue | FloatValue | TimeValue | BytesValue;
 export type Value = Scalar | null | Branch | Value[] | Comment;
 
 export interface Item {
@@ -79,31 +96,33 @@ export function normalizeRules(r: EncryptionRules): EncryptionRules {
   return out;
 }
 
+/** A compiled `.sops.yaml` pattern; `test` is Go's `regexp.MatchString` (a match anywhere). */
+export interface GoPattern {
+  readonly source: string;
+  test(s: string): boolean;
+}
+
 /**
- * Translates the RE2 patterns found in `.sops.yaml` files into JavaScript. Only the differences that
- * show up in practice are handled: a leading `(?i)`/`(?s)`/`(?m)` flag group, `(?P<name>` groups and
- * the `\z` end anchor.
+ * Compiles a pattern from `.sops.yaml` with Go's RE2 semantics, not JavaScript's: sops and KSOPS
+ * read the same file, and a pattern that means something else here silently changes which values
+ * are encrypted (`[[:alpha:]]`, `\A`, `\pL`, `(?i:…)` are RE2 only). re2js is a port of RE2J, itself a
+ * port of Go's regexp, so syntax and matching are RE2's; what RE2 rejects (lookaround,
+ * backreferences) is refused here too.
  */
-export function goRegExp(pattern: string): RegExp {
-  let flags = "";
-  let p = pattern;
-  const lead = /^\(\?([ims]+)\)/.exec(p);
-  if (lead) {
-    flags = [...new Set(lead[1]!.split(""))].join("");
-    p = p.slice(lead[0].length);
-  }
-  p = p.replace(/\(\?P</g, "(?<").replace(/\\z/g, "$(?![\\s\\S])");
+export function goRegExp(pattern: string): GoPattern {
+  let re: RE2JS;
   try {
-    return new RegExp(p, flags);
+    re = RE2JS.compile(pattern);
   } catch (e) {
-    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    throw new Error(`invalid regular expression ${JSON.stringify(pattern)} (Go RE2 syntax, as sops reads it): ${(e as Error).message}`);
   }
+  return { source: pattern, test: (s: string) => re.matcher(s).find() };
 }
 
 /** Compiled form of the rules, built once per walk. */
 export class RuleSet {
   readonly rules: EncryptionRules;
-  private readonly re: Partial<Record<(typeof SELECTORS)[number], RegExp>> = {};
+  private readonly re: Partial<Record<(typeof SELECTORS)[number], GoPattern>> = {};
 
   constructor(rules: EncryptionRules) {
     this.rules = normalizeRules(rules);
@@ -228,12 +247,13 @@ export function leafBytes(v: Scalar | Comment): Buffer {
   if (v instanceof IntValue) return Buffer.from(v.value.toString());
   if (v instanceof FloatValue) return Buffer.from(formatGoFloat(v.value));
   if (v instanceof TimeValue) return Buffer.from(v.text);
+  if (v instanceof BytesValue) return v.bytes;
   return Buffer.from(v.value, "utf8");
 }
 
 /** The sops type tag of a value. */
 export function leafType(v: Scalar | Comment): "str" | "int" | "float" | "bool" | "time" | "comment" {
-  if (typeof v === "string") return "str";
+  if (typeof v === "string" || v instanceof BytesValue) return "str";
   if (typeof v === "boolean") return "bool";
   if (v instanceof IntValue) return "int";
   if (v instanceof FloatValue) return "float";
@@ -257,6 +277,7 @@ export function toPlain(v: Value): unknown {
   }
   if (v instanceof FloatValue) return v.value;
   if (v instanceof TimeValue) return v.text;
+  if (v instanceof BytesValue) return v.bytes;
   if (v instanceof Comment) return undefined;
   if (Array.isArray(v)) return v.filter((x) => !(x instanceof Comment)).map(toPlain);
   const out: Record<string, unknown> = {};

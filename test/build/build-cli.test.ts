@@ -51,9 +51,10 @@ describe("homelab build / --check", () => {
     const res = homelab(["build", "--check"], { cwd: dir });
     assert.equal(res.code, 1);
     assert.match(res.stderr, /the committed tree is stale/);
-    assert.match(res.stderr, /changed: gitops\/site\/deployment-site\.yaml/);
-    assert.match(res.stderr, /removed: gitops\/site\/hand-made\.yaml/);
-    assert.match(res.stderr, /added: {3}gitops\/site\/service-site\.yaml/);
+    assert.match(res.stderr, /\n {2}changed: gitops\/site\/deployment-site\.yaml — build would rewrite it\n/);
+    assert.match(res.stderr, /\n {2}stray: {3}gitops\/site\/hand-made\.yaml — build would delete it\n/);
+    assert.match(res.stderr, /\n {2}missing: gitops\/site\/service-site\.yaml — build would recreate it\n/);
+    assert.doesNotMatch(res.stderr, /added:|removed:/);
     assert.equal(readFileSync(edited, "utf8"), before, "--check must not write");
     // A build repairs all three.
     assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);

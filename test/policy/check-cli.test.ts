@@ -49,6 +49,7 @@ describe("homelab check <paths>", () => {
         "image-pinned test/policy/corpus/latest-tags.yaml",
         "image-pinned test/policy/corpus/latest-tags.yaml",
         "service-exposure test/policy/corpus/list-of-objects.yaml",
+        "service-exposure test/policy/corpus/missing-metadata.yaml",
         "service-exposure test/policy/corpus/nodeport.yaml",
       ],
     );
@@ -64,31 +65,40 @@ describe("homelab check <paths>", () => {
     ]);
   });
 
-  it("names the file and document of unreadable input and exits 1 without a report", () => {
+  it("names the file and document of unreadable input, checks the rest and exits 1", () => {
     const r = homelab(["check", "test/policy/fixtures/load/broken-syntax.yaml", "no-such.yaml"]);
     assert.equal(r.code, 1);
+    assert.match(r.stdout, /^INPUT PROBLEMS \(3\): these were not checked$/m);
+    assert.match(r.stdout, /^ {2}no-such\.yaml: no such file or folder$/m);
+    assert.match(r.stdout, /^ {2}test\/policy\/fixtures\/load\/broken-syntax\.yaml \(document 3, line 12\): Map keys must be unique$/m);
+    assert.match(r.stdout, /policy FAILED: 0 errors, 0 warnings \(3 input problems not checked, \d+ rule\(s\) not run\); \d+ rules over 1 object/);
+  });
+
+  it("exits 1 without a report when nothing could be loaded", () => {
+    const r = homelab(["check", "no-such.yaml"]);
+    assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /homelab check: could not load the manifests \(3 problems\):/);
-    assert.match(r.stderr, /- no-such\.yaml: no such file or folder/);
-    assert.match(r.stderr, /- test\/policy\/fixtures\/load\/broken-syntax\.yaml \(document 3, line 12\): Map keys must be unique/);
+    assert.match(r.stderr, /homelab check: could not load the manifests \(1 problem\):\n {2}- no-such\.yaml: no such file or folder/);
   });
 
   it("prints the load problems as JSON with --format json", () => {
     const r = homelab(["check", "test/policy/fixtures/load/broken-syntax.yaml", "no-such.yaml", "--format", "json"]);
     assert.equal(r.code, 1);
-    assert.deepEqual(JSON.parse(r.stdout), {
-      version: 1,
-      error: {
-        kind: "load",
-        message: "could not load the manifests (3 problems)",
-        problems: [
+    assert.deepEqual(JSON.parse(r.stdout).input, {
+      skipped: [],
+      problems: [
           { file: "no-such.yaml", document: null, line: null, message: "no such file or folder" },
           { file: "test/policy/fixtures/load/broken-syntax.yaml", document: 2, line: 9, message: "Flow sequence in block collection must be sufficiently indented and end with a ]" },
           { file: "test/policy/fixtures/load/broken-syntax.yaml", document: 3, line: 12, message: "Map keys must be unique" },
-        ],
-      },
+      ],
     });
-    assert.match(r.stderr, /could not load the manifests \(3 problems\)/);
+    const alone = homelab(["check", "no-such.yaml", "--format", "json"]);
+    assert.equal(alone.code, 1);
+    assert.deepEqual(JSON.parse(alone.stdout).error, {
+      kind: "load",
+      message: "could not load the manifests (1 problem)",
+      problems: [{ file: "no-such.yaml", document: null, line: null, message: "no such file or folder" }],
+    });
   });
 
   it("refuses to pass when there was nothing to check (exit 4)", () => {
@@ -279,8 +289,8 @@ describe("homelab check (the homelab repository)", () => {
     // kustomization.yaml (no object), the encrypted Secret and the host's compose file are scanned as files.
     assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);
-    // Only what the model cannot know yet is left out.
-    assert.deepEqual(r.notes.map((n) => n.rule), ["scrape-coverage", "alert-unit-tests"]);
+    // Only what the model cannot know yet is left out (this config lists no allowed registries).
+    assert.deepEqual(r.notes.map((n) => n.rule), ["image-registry", "scrape-coverage", "alert-unit-tests"]);
     assert.equal(exitCodeFor(r), 0);
   });
 

@@ -28,7 +28,11 @@ const EXPECTED: Record<string, readonly string[]> = {
   "plaintext-secret.yaml": ["no-plaintext-secrets"],
   // A privileged container cannot also forbid privilege escalation.
   "privileged-pod.yaml": ["pss-privilege-escalation", "pss-privileged"],
-  "removed-api.yaml": ["removed-api"],
+  // The CronJob also keeps no explicit history of its finished Jobs.
+  "removed-api.yaml": ["job-cleanup", "removed-api"],
+  "rbac-exec-role.yaml": ["rbac-sensitive-access"],
+  "configmap-credentials.yaml": ["no-plaintext-secrets"],
+  "missing-metadata.yaml": ["object-metadata", "service-exposure"],
   "wildcard-clusterrole.yaml": ["rbac-least-privilege"],
   // Merge keys are honoured as kubectl honours them: the merged container is privileged, adds
   // SYS_ADMIN and, having no allowPrivilegeEscalation of its own, may escalate.
@@ -56,7 +60,7 @@ describe("bad-manifest corpus", () => {
       // Foreign input: the model-aware rules say they did not run instead of passing silently.
       assert.deepEqual(
         report.notes.map((n) => n.rule).sort(),
-        ["alert-unit-tests", "argocd-sources", "backup-coverage", "ha-shape", "network-policy-coverage", "scrape-coverage"],
+        ["alert-unit-tests", "argocd-sources", "backup-coverage", "dangling-references", "ha-shape", "image-registry", "network-policy-coverage", "scrape-coverage"],
       );
     });
   }

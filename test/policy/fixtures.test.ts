@@ -6,14 +6,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ALL_RULES, loadManifests, policyContext, runPolicies, type PolicyReport } from "../../src/policy/index.ts";
+import { loadSchemas } from "../../src/validate/kube-schema.ts";
 import { modelFor, TODAY } from "./helpers.ts";
 
 const DIR = join(import.meta.dirname, "fixtures", "rules");
 const WARNING = " (warning)";
 
-function runFixture(ruleId: string, file: string): PolicyReport {
+async function runFixture(ruleId: string, file: string): Promise<PolicyReport> {
   const dir = join(DIR, ruleId);
   const { objects, otherFiles } = loadManifests([join(dir, file)], { cwd: dir });
+  // As `homelab check` does: the schema rule's models are ES modules, loaded ahead.
+  await loadSchemas(objects);
   const model = modelFor(dir);
   const ctx = policyContext({ objects, files: otherFiles, kubernetesVersion: "1.34", ...(model && { model }) });
   return runPolicies(ctx, { waivers: [], today: TODAY, only: [ruleId] });
@@ -31,8 +34,8 @@ describe("policy rule fixtures", () => {
 
   for (const rule of ALL_RULES) {
     describe(rule.id, () => {
-      it("fail.yaml produces exactly the expected violations", () => {
-        const report = runFixture(rule.id, "fail.yaml");
+      it("fail.yaml produces exactly the expected violations", async () => {
+        const report = await runFixture(rule.id, "fail.yaml");
         assert.deepEqual(report.notes, [], "the rule must actually run");
         const expected = JSON.parse(readFileSync(join(DIR, rule.id, "expected.json"), "utf8")) as string[];
         assert.ok(expected.length > 0, "expected.json must list at least one violation");
@@ -45,8 +48,8 @@ describe("policy rule fixtures", () => {
           assert.equal(v.file, "fail.yaml");
         }
       });
-      it("pass.yaml produces no violation", () => {
-        const report = runFixture(rule.id, "pass.yaml");
+      it("pass.yaml produces no violation", async () => {
+        const report = await runFixture(rule.id, "pass.yaml");
         assert.deepEqual(report.notes, [], "the rule must actually run");
         assert.deepEqual(report.violations, []);
       });

@@ -27,16 +27,21 @@ describe("formatTable", () => {
       formatTable(report),
       [
         "ERRORS (1)",
-        "  RULE          OBJECT               MESSAGE" + " ".repeat(62) + "WHERE",
-        "  image-pinned  Deployment shop/web  container 'web' image 'nginx:latest' uses the floating tag 'latest'  shop/web.yaml /spec/template/spec/containers/0/image",
+        "  RULE          OBJECT               MESSAGE                                   WHERE",
+        "  image-pinned  Deployment shop/web  container 'web' image 'nginx:latest'      shop/web.yaml",
+        "                                     uses the floating tag 'latest'            /spec/template/spec/containers/0/image",
         "",
         "WARNINGS (1)",
-        "  RULE               OBJECT               MESSAGE" + " ".repeat(41) + "WHERE",
-        "  read-only-root-fs  Deployment shop/web  container 'web' has a writable root filesystem  shop/web.yaml /spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem",
+        "  RULE               OBJECT               MESSAGE                                 WHERE",
+        "  read-only-root-fs  Deployment shop/web  container 'web' has a writable root     shop/web.yaml",
+        "                                          filesystem                              /spec/template/spec/containers/0/",
+        "                                                                                  securityContext/readOnlyRootFilesystem",
         "",
         "HOW TO FIX",
-        "  image-pinned: Pin a release tag (e.g. `:1.27.3`) or a digest (`@sha256:…`); let the dependency bot bump it in a reviewed commit.",
-        "  read-only-root-fs: Set `securityContext.readOnlyRootFilesystem: true` and mount an emptyDir where the process needs scratch space (e.g. /tmp).",
+        "  image-pinned: Pin a release tag (e.g. `:1.27.3`) or a digest (`@sha256:…`); let the dependency bot bump it in a",
+        "    reviewed commit.",
+        "  read-only-root-fs: Set `securityContext.readOnlyRootFilesystem: true` and mount an emptyDir where the process needs",
+        "    scratch space (e.g. /tmp).",
         "",
         "WAIVED (1)",
         "  RULE              OBJECT                  EXPIRES     REASON",
@@ -45,9 +50,48 @@ describe("formatTable", () => {
         "NOT RUN",
         "  backup-coverage: skipped: needs the homelab model (run `homelab check` without paths in the homelab repository)",
         "",
-        "policy FAILED: 1 error, 1 warning (1 waived, 1 rule(s) not run); 3 rules over 2 objects, Kubernetes 1.34, without the homelab model",
+        "policy FAILED: 1 error, 1 warning (1 waived, 1 rule(s) not run); 3 rules over 2 objects, Kubernetes 1.34, without the",
+        "  homelab model",
       ].join("\n"),
     );
+  });
+
+  it("fits a 120-column terminal: long messages, locations, fixes and reasons wrap, nothing is lost", () => {
+    const long = runPolicies(
+      policyContext({
+        objects: [
+          located(
+            {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              metadata: { name: "a-deployment-with-a-rather-long-name-for-testing", namespace: "a-namespace-that-is-long-too" },
+              spec: {
+                selector: { matchLabels: { app: "x" } },
+                template: { metadata: { labels: { app: "x" } }, spec: { containers: [{ name: "container-with-a-long-name", image: "registry.example.org/some/very/long/image/path:latest" }] } },
+              },
+            },
+            "gitops/a-namespace-that-is-long-too/deployment-a-deployment-with-a-rather-long-name-for-testing.yaml",
+          ),
+        ],
+      }),
+      { waivers: [], today: TODAY, only: ["image-pinned", "read-only-root-fs"] },
+    );
+    const text = formatTable(long);
+    for (const l of text.split("\n")) assert.ok(l.length <= 120, `${l.length}: ${l}`);
+    // Every word of every message and location is still there, in order.
+    for (const v of long.violations)
+      for (const piece of `${v.message} ${v.file} ${v.path}`.split(/[\s/.\-_]+/).filter(Boolean)) assert.ok(text.includes(piece), `${piece} of: ${v.message} ${v.file}`);
+  });
+
+  it("the summary names what the files beside the objects are", () => {
+    const files = [
+      { path: "gitops/a/kustomization.yaml", content: "resources: []\n" },
+      { path: "gitops/b/kustomization.yaml", content: "resources: []\n" },
+      { path: "gitops/b/secret-generator.yaml", content: "kind: ksops\n" },
+      { path: "gitops/b/creds.sops.yaml", content: "a: b\n" },
+    ];
+    const r = runPolicies(policyContext({ objects: [], files }), { waivers: [], today: TODAY, only: ["image-pinned"] });
+    assert.match(formatTable(r).replace(/\n +/g, " "), /over 0 objects and 4 other files \(2 kustomizations, 1 KSOPS generator, 1 encrypted Secret\)/);
   });
 
   it("is one line when everything passes", () => {

@@ -12,6 +12,7 @@ interface ModelJson {
   allowedChartRepos: string[];
   backupCoveredPVCs?: string[];
   testedAlerts?: string[];
+  allowedRegistries?: string[];
 }
 
 /** The model described by `<dir>/model.json` (`ns/name` strings for covered claims), if any. */
@@ -26,6 +27,7 @@ export function modelFor(dir: string): HomelabModel | undefined {
     allowedChartRepos: m.allowedChartRepos,
     ...(m.backupCoveredPVCs && { backupCoveredPVCs: (ns: string, name: string) => covered.has(`${ns}/${name}`) }),
     ...(m.testedAlerts && { testedAlerts: new Set(m.testedAlerts) }),
+    ...(m.allowedRegistries && { allowedRegistries: m.allowedRegistries }),
   };
 }
 

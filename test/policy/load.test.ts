@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadFiles, loadManifests, ManifestLoadError, parseManifests } from "../../src/policy/index.ts";
@@ -54,22 +55,31 @@ describe("loadManifests", () => {
         ["missing.yaml", null, null],
         ["broken-syntax.yaml", 2, 9],
         ["broken-syntax.yaml", 3, 12],
-        ["broken-objects.yaml", 1, 1],
-        ["broken-objects.yaml", 2, 5],
         ["broken-objects.yaml", 2, 5],
       ],
     );
     assert.deepEqual(
       err.problems.filter((p) => p.file === "broken-objects.yaml").map((p) => p.message),
-      [
-        "ConfigMap has no metadata",
-        "item 1 of the List is not a Kubernetes object (needs apiVersion and kind)",
-        "item 2 of the List: Secret s has metadata.labels that is not a map",
-      ],
+      ["item 1 of the List is not a Kubernetes object (needs apiVersion and kind)"],
     );
     assert.equal(err.problems[0]!.message, "no such file or folder");
-    assert.match(err.message, /^could not load the manifests \(6 problems\):\n {2}- missing\.yaml: no such file or folder\n {2}- broken-syntax\.yaml \(document 2, line 9\): /);
+    assert.match(err.message, /^could not load the manifests \(4 problems\):\n {2}- missing\.yaml: no such file or folder\n {2}- broken-syntax\.yaml \(document 2, line 9\): /);
     assert.equal(err.exitCode, 1);
+  });
+});
+
+describe("objects with broken metadata", () => {
+  it("are loaded with the broken fields left out and the problem noted, and the rest of the file is read", () => {
+    const r = parseManifests(readFileSync(join(DIR, "broken-objects.yaml"), "utf8"), "broken-objects.yaml");
+    assert.deepEqual(
+      r.objects.map((o) => [o.document, o.item ?? null, o.object.kind, o.object.metadata.name ?? null, o.object.metadata.labels ?? null, o.metadataProblem ?? null]),
+      [
+        [1, null, "ConfigMap", null, null, "ConfigMap has no metadata"],
+        [2, 0, "ConfigMap", "fine", null, null],
+        [2, 2, "Secret", "s", null, "Secret s has metadata.labels that is not a map"],
+      ],
+    );
+    assert.deepEqual(r.problems.map((p) => p.message), ["item 1 of the List is not a Kubernetes object (needs apiVersion and kind)"]);
   });
 });
 

@@ -58,6 +58,21 @@ export const MAPPINGS: readonly PeerMapping[] = [
   { peer: "polaris", check: "tlsSettingsMissing", rules: ["ingress-cert-manager"], condition: /tls/i },
 
   { peer: "kube-linter", check: "access-to-create-pods", rules: ["rbac-sensitive-access"] },
+  { peer: "kube-linter", check: "dangling-hpa", rules: ["dangling-references"] },
+  { peer: "kube-linter", check: "dangling-ingress", rules: ["dangling-references"] },
+  { peer: "kube-linter", check: "dangling-networkpolicy", rules: ["dangling-references"] },
+  { peer: "kube-linter", check: "dangling-networkpolicypeer-podselector", rules: ["dangling-references"] },
+  { peer: "kube-linter", check: "dangling-servicemonitor", rules: ["dangling-references"] },
+  { peer: "kube-linter", check: "deprecated-service-account-field", rules: ["deprecated-service-account"] },
+  { peer: "kube-linter", check: "duplicate-env-var", rules: ["duplicate-env"] },
+  { peer: "kube-linter", check: "job-ttl-seconds-after-finished", rules: ["job-cleanup"] },
+  { peer: "kube-linter", check: "non-existent-service-account", rules: ["dangling-references"], condition: /ServiceAccount/ },
+  { peer: "kube-linter", check: "run-as-non-root", rules: ["pss-run-as-non-root", "run-as-root-group"] },
+  { peer: "kube-linter", check: "ssh-port", rules: ["ssh-port"] },
+  { peer: "kube-linter", check: "liveness-port", rules: ["probes"], condition: /livenessProbe\/\w+\/port/ },
+  { peer: "kube-linter", check: "readiness-port", rules: ["probes"], condition: /readinessProbe\/\w+\/port/ },
+  { peer: "kube-linter", check: "startup-port", rules: ["probes"], condition: /startupProbe\/\w+\/port/ },
+
   { peer: "kube-linter", check: "access-to-secrets", rules: ["rbac-sensitive-access"] },
   { peer: "kube-linter", check: "cluster-admin-role-binding", rules: ["rbac-least-privilege"], condition: /cluster-admin/ },
   { peer: "kube-linter", check: "dangling-service", rules: ["selector-match"], condition: /^\/spec\/selector .*matches no pod/ },
@@ -158,6 +173,14 @@ export const DIFFERENCES: Readonly<Record<string, Difference>> = {
   "kube-linter/access-to-secrets": {
     documents: ["2 Role"],
     reason: "rbac-sensitive-access reports the grant on the Role, where it is fixed and where it stays dangerous for every future binding; kube-linter reports each binding of it.",
+  },
+  "kube-linter/dangling-servicemonitor": {
+    documents: ["2 ServiceMonitor", "6 ServiceMonitor", "8 ServiceMonitor", "10 ServiceMonitor", "12 ServiceMonitor"],
+    reason: "A ServiceMonitor without a namespaceSelector looks in its own namespace only (the Prometheus operator's rule); the `dont-fire` monitor has no namespace and its Service lives in `dontfire`, so it selects nothing. kube-linter searches every namespace then.",
+  },
+  "kube-linter/job-ttl-seconds-after-finished": {
+    documents: ["1 Job", "4 CronJob"],
+    reason: "job-cleanup wants a CronJob to say how it cleans up: explicit history limits or a TTL on its jobTemplate, either of which bounds the pile. kube-linter flags the TTL (it may cut the history short) and accepts a CronJob that relies on the defaults.",
   },
   "kube-linter/docker-sock": {
     documents: ["1 Deployment", "2 DeploymentConfig", "3 Deployment", "4 DeploymentConfig"],

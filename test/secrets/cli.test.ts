@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { describe, it } from "node:test";
 import { encrypt, loadSopsFile } from "../../src/secrets/sops.ts";
 import { toPlain, getPath } from "../../src/secrets/tree.ts";
+import { EXAMPLE_RECIPIENT } from "../../src/secrets/config.ts";
 import { EXAMPLE_KEY_FILE, REPO, isolatedEnv, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
 
 interface Ws {
@@ -229,30 +230,71 @@ describe("homelab secrets (CLI)", () => {
     });
   });
 
-  it("the documented migration: init, updatekeys with the example key, rotate with the new key", async (t) => {
+  it("the documented migration works offline: init re-creates the FAKE example for the new key, then set and updatekeys work", async () => {
     await withWorkspace(async (ws) => {
       copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
       mkdirSync(join(ws.dir, "secrets/cloudflared"), { recursive: true });
       const ex = "secrets/cloudflared/cloudflared-credentials.sops.yaml";
       copyFileSync(join(REPO, ex), join(ws.dir, ex));
       const saved = join(ws.home, ".config/sops/age/keys.txt");
-      const init = ws.run(["init", "--save-key", saved]);
+      // Only the key init saves: no example key anywhere in the environment.
+      const useSaved = { SOPS_AGE_KEY_FILE: "" };
+      const init = ws.run(["init", "--save-key", saved], { env: useSaved });
       assert.equal(init.code, 0, init.stderr);
       assert.equal(statSync(saved).mode & 0o777, 0o600);
       const recipient = /# public key: (age1[0-9a-z]+)/.exec(init.stdout)![1]!;
-      const up = ws.run(["updatekeys"], { env: { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE } });
-      assert.equal(up.code, 0, up.stderr);
-      assert.match(up.stderr, new RegExp(`${ex}: \\+${recipient} -age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr`));
-      assert.match(up.stderr, /run `homelab secrets rotate/);
-      // The new key (found in ~/.config/sops/age/keys.txt) opens it; the example key no longer does.
-      const useSaved = { SOPS_AGE_KEY_FILE: "" };
+      assert.match(init.stderr, new RegExp(`${ex}: the example \\(FAKE values\\) re-created, encrypted to the new recipient`));
+      assert.match(init.stderr, /`homelab build` copies them into gitops\//);
+      const file = readFileSync(join(ws.dir, ex), "utf8");
+      assert.match(file, new RegExp(`recipient: ${recipient}`));
+      assert.ok(!file.includes(EXAMPLE_RECIPIENT), "still encrypted to the example recipient");
+      // The new key opens it; the example key no longer does.
       assert.equal(ws.run(["verify"], { env: useSaved }).code, 0);
       assert.equal(ws.run(["verify"], { env: { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE, XDG_CONFIG_HOME: join(ws.home, "elsewhere") } }).code, 128);
-      const before = rawValue(join(ws.dir, ex), ["stringData", "credentials.json"]);
-      const rot = ws.run(["rotate"], { env: useSaved });
-      assert.equal(rot.code, 0, rot.stderr);
-      assert.notEqual(rawValue(join(ws.dir, ex), ["stringData", "credentials.json"]), before);
       assert.match(ws.run(["decrypt", ex], { env: useSaved }).stdout, /EXAMPLE-PLACEHOLDER-NOT-A-SECRET/);
+      // The next steps of docs/secrets.md, with nothing from outside the repository.
+      const up = ws.run(["updatekeys"], { env: useSaved });
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stderr, /recipients already up to date/);
+      const set = ws.run(["set", ex, "credentials.json"], { env: useSaved, input: '{"AccountTag":"a","TunnelSecret":"test-only-not-real","TunnelID":"t"}\n' });
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(ws.run(["decrypt", ex], { env: useSaved }).stdout, /test-only-not-real/);
+    });
+  });
+
+  it("init leaves a file encrypted to the example key alone when it changed since it was shipped, and says how to move it", async () => {
+    await withWorkspace(async (ws) => {
+      copyFileSync(join(REPO, ".sops.yaml"), join(ws.dir, ".sops.yaml"));
+      mkdirSync(join(ws.dir, "secrets/cloudflared"), { recursive: true });
+      const ex = "secrets/cloudflared/cloudflared-credentials.sops.yaml";
+      // Same recipients, other bytes: a value someone set while the example key was in place.
+      const changed = readFileSync(join(REPO, ex), "utf8").replace(/lastmodified: "[^"]+"/, 'lastmodified: "2026-11-26T10:00:00Z"');
+      writeFileSync(join(ws.dir, ex), changed);
+      const init = ws.run(["init"]);
+      assert.equal(init.code, 0, init.stderr);
+      assert.equal(readFileSync(join(ws.dir, ex), "utf8"), changed);
+      assert.match(init.stderr, new RegExp(`${ex}: encrypted to the example key only and changed since it was shipped, so left as it is`));
+      assert.match(init.stderr, /SOPS_AGE_KEY_FILE=test\/fixtures\/sops\/sops-age\/key\.txt homelab secrets updatekeys/);
+    });
+  });
+
+  it("verify, updatekeys and rotate take folders like scan does", async () => {
+    await withWorkspace(async (ws) => {
+      assert.equal(ws.run(["set", SECRET, "token"], { input: "tk-value-1\n" }).code, 0);
+      assert.equal(ws.run(["set", "secrets/other/db.sops.yaml", "password"], { input: "pw-value-2\n" }).code, 0);
+      const v = ws.run(["verify", "secrets/"]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(v.stdout.split("\n").filter((l) => l.startsWith("ok ")).length, 2, v.stdout);
+      assert.doesNotMatch(v.stderr, /EISDIR/);
+      const one = ws.run(["verify", "secrets/ntfy"]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stdout, /^ok {6}secrets\/ntfy\/ntfy-token\.sops\.yaml /);
+      assert.equal(ws.run(["rotate", "secrets/other"]).code, 0);
+      assert.equal(ws.run(["updatekeys", "secrets"]).code, 0);
+      mkdirSync(join(ws.dir, "empty"));
+      const empty = ws.run(["verify", "empty"]);
+      assert.equal(empty.code, 1);
+      assert.match(empty.stderr, /no \*\.sops\.\* files under empty/);
     });
   });
 
@@ -278,7 +320,7 @@ describe("homelab secrets (CLI)", () => {
       writeFileSync(join(ws.dir, "gitops/app/secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n");
       const r = ws.run(["scan"]);
       assert.equal(r.code, 1);
-      assert.equal(r.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml [plaintext-secret-object]\n");
+      assert.equal(r.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml, encrypted (`homelab secrets set` creates one, `homelab secrets encrypt` encrypts an existing file) [plaintext-secret-object]\n");
       mkdirSync(join(ws.dir, "secrets"), { recursive: true });
       writeFileSync(join(ws.dir, "secrets/scan-waivers.yaml"), "waivers:\n  - rule: plaintext-secret-object\n    path: gitops/app/secret.yaml\n    reason: throw-away fixture Secret used by this test only\n");
       const w = ws.run(["scan"]);
@@ -441,7 +483,7 @@ describe("homelab secrets (CLI)", () => {
       const inSecrets = { cwd: join(ws.dir, "secrets"), env: ws.env };
       const scan = secretsCli(["scan"], inSecrets);
       assert.equal(scan.code, 1);
-      assert.equal(scan.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml [plaintext-secret-object]\n");
+      assert.equal(scan.stdout, "gitops/app/secret.yaml:6: Secret stringData.password is not encrypted; keep Secrets in secrets/<app>/<name>.sops.yaml, encrypted (`homelab secrets set` creates one, `homelab secrets encrypt` encrypts an existing file) [plaintext-secret-object]\n");
       assert.match(scan.stderr, new RegExp(`scanned 2 file\\(s\\) under ${ws.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 1 finding`));
       // Named paths are relative to the current directory; a missing one is an error, not "0 files".
       assert.equal(secretsCli(["scan", "ntfy"], inSecrets).code, 0);

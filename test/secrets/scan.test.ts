@@ -407,3 +407,21 @@ describe("the repository itself", () => {
     assert.deepEqual(scanReport(files, loadWaivers(REPO)).findings, []);
   });
 });
+
+describe("secret scanner: what to do about a plaintext Secret", () => {
+  const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: notes\nstringData:\n  password: Zq8vN2mK4pL7wX1c\n";
+  it("a plaintext file already at secrets/<app>/<name>.sops.yaml is told to run homelab secrets encrypt on it", () => {
+    const f = scanFiles([{ path: "secrets/notes/db.sops.yaml", content: secret }]);
+    const plain = f.find((x) => x.rule === "plaintext-secret-object");
+    assert.ok(plain, JSON.stringify(f));
+    assert.match(plain.message, /encrypt the file in place: `homelab secrets encrypt secrets\/notes\/db\.sops\.yaml`$/);
+    assert.doesNotMatch(plain.message, /keep Secrets in/);
+    const block = f.find((x) => x.rule === "sops-block-invalid");
+    assert.ok(block, JSON.stringify(f));
+    assert.match(block.message, /the file is not encrypted\); encrypt it in place: `homelab secrets encrypt secrets\/notes\/db\.sops\.yaml`$/);
+  });
+  it("a plaintext Secret elsewhere is told where Secrets live", () => {
+    const f = scanFiles([{ path: "gitops/notes/secret.yaml", content: secret }]).find((x) => x.rule === "plaintext-secret-object");
+    assert.match(f!.message, /keep Secrets in secrets\/<app>\/<name>\.sops\.yaml, encrypted/);
+  });
+});

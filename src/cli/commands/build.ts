@@ -91,9 +91,10 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
   if (opts.check) {
     if (!isClean(diff)) {
       console.error("homelab build --check: the committed tree is stale; run `homelab build` and commit:");
-      for (const f of diff.added) console.error(`  added:   ${f}`);
-      for (const f of diff.changed) console.error(`  changed: ${f}`);
-      for (const f of diff.removed) console.error(`  removed: ${f}`);
+      // Told from the tree's side: what is on disk compared with what the config renders.
+      for (const f of diff.added) console.error(`  missing: ${f} — build would recreate it`);
+      for (const f of diff.changed) console.error(`  changed: ${f} — build would rewrite it`);
+      for (const f of diff.removed) console.error(`  stray:   ${f} — build would delete it`);
       return EXIT.failed;
     }
   } else if (!isClean(diff)) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { loadConfig, loadVersions } from "../../config/load.ts";
+import { loadSchemas } from "../../validate/kube-schema.ts";
 import { UserError } from "../../errors.ts";
 import { loadWaivers, WAIVERS_FILE } from "../../secrets/scan-inputs.ts";
 import type { Waiver as ScanWaiver } from "../../secrets/scan.ts";
@@ -68,6 +69,12 @@ paths are shown from the repository root.`,
       type: "boolean",
       help: "With paths: the input holds every object of each namespace it\ntouches, so references to absent objects are broken (dangling\nServices, ServiceAccounts, monitors) and NetworkPolicy coverage\ncan be judged. Without it those rules are listed as not run.",
     },
+    exclude: {
+      type: "string",
+      multiple: true,
+      value: "<glob>",
+      help: "With paths: leave out files and folders matching the glob (`*` within a\nname, `**` across folders, `dir/` for folders); repeat for several. A\n.homelabignore file in a folder given lists more, one glob a line.",
+    },
     "fail-on-warning": { type: "boolean", help: "Exit 1 instead of 3 when there are warnings but no errors." },
     "list-rules": {
       type: "boolean",
@@ -90,7 +97,12 @@ export class NothingToCheckError extends UserError {
 /** Refuses input without a single object, saying what was read. */
 function requireObjects(loaded: LoadedManifests, what: string, hint = ""): void {
   if (loaded.objects.length > 0) return;
-  const files = loaded.filesRead;
+  // Nothing loaded and something broken: the problems are the news.
+  if (loaded.problems.length) throw new ManifestLoadError(loaded.problems);
+  const skipped = new Set(loaded.skippedFiles.map((s) => s.file));
+  const files = loaded.filesRead.filter((f) => !skipped.has(f));
+  // Only skipped files (a README, a binary): each is its one line.
+  if (files.length === 0 && loaded.skippedFiles.length) throw new NothingToCheckError(`nothing to check: ${loaded.skippedFiles.map((s) => `${s.file}: ${s.reason}`).join("; ")}`);
   const why = "empty, comments only, encrypted, or YAML that is not a Kubernetes object";
   let detail: string;
   if (files.length === 0) detail = `${what} has no .yaml, .yml or .json file`;
@@ -99,7 +111,8 @@ function requireObjects(loaded: LoadedManifests, what: string, hint = ""): void 
     const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
     detail = `none of the ${files.length} files read from ${what} holds a Kubernetes object (${why}): ${shown}`;
   }
-  throw new NothingToCheckError(`nothing to check: ${detail}${hint}`);
+  const passed = loaded.skippedFiles.map((s) => `\n  - ${s.file}: ${s.reason}`).join("");
+  throw new NothingToCheckError(`nothing to check: ${detail}${hint}${passed}`);
 }
 
 export interface CheckOptions {
@@ -117,6 +130,8 @@ export interface CheckOptions {
   readonly wholeNamespaces: boolean;
   /** Secret-scan waiver file for the given paths. @default the repository's secrets/scan-waivers.yaml, if inside one */
   readonly scanWaivers?: string;
+  /** Globs of files and folders under the given paths to leave out. @default [] */
+  readonly exclude?: readonly string[];
 }
 
 export function parseCheckArgs(argv: string[]): CheckOptions {
@@ -135,7 +150,7 @@ export function checkOptions({ values, positionals }: ParsedArgs<typeof CHECK_SP
     throw new UsageError(`unknown rule id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}${hint}; see \`homelab check --list-rules\``);
   }
   // Repository mode has its own waivers and allowlists; silently ignoring these would mislead.
-  for (const flag of ["scan-waivers", "homelab-allowlists", "whole-namespaces"] as const)
+  for (const flag of ["scan-waivers", "homelab-allowlists", "whole-namespaces", "exclude"] as const)
     if (positionals.length === 0 && values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} applies to paths only; without paths the repository's own is used`);
   const kv = values["kubernetes-version"];
   if (kv !== undefined && !/^1\.\d{1,2}$/.test(kv)) throw new UsageError(`--kubernetes-version must be a minor version such as 1.34, not '${kv}'`);
@@ -151,6 +166,7 @@ export function checkOptions({ values, positionals }: ParsedArgs<typeof CHECK_SP
     homelabAllowlists: values["homelab-allowlists"] ?? false,
     wholeNamespaces: values["whole-namespaces"] ?? false,
     ...(values["scan-waivers"] !== undefined && { scanWaivers: values["scan-waivers"] }),
+    ...(values.exclude !== undefined && { exclude: values.exclude }),
   };
 }
 
@@ -182,10 +198,19 @@ function scanWaiversFor(opts: CheckOptions, cwd: string, repo: string | undefine
 /** Loads the input the options describe and runs the rules. Exported for tests and the build. */
 export async function runCheck(opts: CheckOptions, root = process.cwd(), today = new Date()): Promise<PolicyReport> {
   if (opts.paths.length) {
-    const stdin = opts.paths.includes("-") ? readFileSync(0, "utf8") : undefined;
+    // Bytes, not text: invalid UTF-8 is reported, not silently replaced.
+    const stdin = opts.paths.includes("-") ? readFileSync(0) : undefined;
     const repo = repositoryRoot(root);
-    const loaded = loadManifests(opts.paths, { cwd: root, ...(repo !== undefined && { displayBase: repo }), ...(stdin !== undefined && { stdin }) });
+    const loaded = loadManifests(opts.paths, {
+      cwd: root,
+      keepGoing: true,
+      ...(opts.exclude && { exclude: opts.exclude }),
+      ...(repo !== undefined && { displayBase: repo }),
+      ...(stdin !== undefined && { stdin }),
+    });
     requireObjects(loaded, opts.paths.map((p) => (p === "-" ? "standard input" : p)).join(", "));
+    // The schema rule validates synchronously; the models are ES modules, loaded here.
+    await loadSchemas(loaded.objects);
     const ctx = policyContext({
       objects: loaded.objects,
       files: loaded.otherFiles,
@@ -195,7 +220,8 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
       ...(opts.homelabAllowlists && { hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST, rbacAllowlist: DEFAULT_RBAC_ALLOWLIST, apiClientAllowlist: DEFAULT_API_CLIENT_ALLOWLIST }),
       ...(opts.wholeNamespaces && { wholeNamespaces: true }),
     });
-    return runPolicies(ctx, { waivers: [], today, only: opts.rules });
+    const report = runPolicies(ctx, { waivers: [], today, only: opts.rules });
+    return { ...report, input: { problems: loaded.problems, skipped: loaded.skippedFiles } };
   }
   const config = await loadConfig(resolve(root, opts.config));
   const versions = loadVersions(resolve(root, opts.versions));
@@ -203,6 +229,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   if (!existsSync(resolve(root, tree))) throw new UserError(`no rendered tree at ${tree}/; run \`homelab build\` first`);
   const loaded = loadManifests([tree], { cwd: root });
   requireObjects(loaded, `${tree}/`, "; run `homelab build`");
+  await loadSchemas(loaded.objects);
   const ctx = policyContext({
     objects: loaded.objects,
     files: [...loaded.otherFiles, ...loadFiles("hosts", { cwd: root })],

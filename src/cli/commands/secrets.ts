@@ -19,6 +19,7 @@ import {
   type SopsConfig,
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
+import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
@@ -42,7 +43,7 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, parsePlain, type StoreOptions } from "../../secrets/stores.ts";
+import { emitPlain, emitPlainBytes, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
@@ -94,12 +95,14 @@ file. A missing file is created.`,
   encrypt: `Encrypts a plaintext file in place (or to --output PATH) with the rules and recipients of
 .sops.yaml. Refuses a file that is already encrypted (exit 203).`,
   updatekeys: `Re-wraps each file's data key for the recipients the .sops.yaml rule now lists. Values and MAC do not
-change. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
+change. A folder means every *.sops.* file below it. Default: every *.sops.* file under secrets/. Follow with \`rotate\` after removing a recipient.`,
   rotate: `Generates a new data key per file, re-encrypts the values the current .sops.yaml rule selects
-and wraps the key for its recipients. Default: every *.sops.* file under secrets/.`,
+and wraps the key for its recipients. A folder means every *.sops.* file below it. Default: every
+*.sops.* file under secrets/.`,
   verify: `Decrypts every file with the available key and checks its MAC, and that every value the
 .sops.yaml rule for its path requires encrypted is encrypted (the MAC does not cover the file's own
-rules). Default: every *.sops.* file under secrets/ and gitops/.`,
+rules). A folder means every *.sops.* file below it. Default: every *.sops.* file under secrets/ and
+gitops/.`,
   scan: `Looks for plaintext secrets: unencrypted Secret objects, known token formats, private and age keys,
 literal values under password/token/secret names and random-looking ones under other secret-like
 names (also inside embedded config files, env lists and command lines), broken sops blocks, *.sops.yaml
@@ -153,6 +156,15 @@ function readExisting(abs: string, shown: string): string {
   }
 }
 
+/** The file's bytes: the binary store keeps them exactly. */
+function readExistingBytes(abs: string, shown: string): Buffer {
+  try {
+    return readFileSync(abs);
+  } catch (e) {
+    throw new UserError(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
 async function keys(): Promise<KeyRing> {
   return loadKeyRing(process.env);
 }
@@ -178,9 +190,19 @@ function sopsFilesUnder(ws: Workspace, dirs: readonly string[]): string[] {
   return out;
 }
 
-/** Named files (relative to the current directory), else every sops file under the default folders of the repository. */
+/**
+ * Named files and folders (relative to the current directory; a folder means every sops file below it,
+ * as with scan), else every sops file under the default folders of the repository.
+ */
 function targets(ws: Workspace, positionals: readonly string[], defaults: readonly string[]): string[] {
-  if (positionals.length) return positionals.map((p) => resolve(ws.cwd, p));
+  if (positionals.length)
+    return positionals.flatMap((p) => {
+      const abs = resolve(ws.cwd, p);
+      if (!existsSync(abs) || !statSync(abs).isDirectory()) return [abs];
+      const found = sopsFilesUnder(ws, [abs]);
+      if (found.length === 0) throw new UserError(`no *.sops.* files under ${p}`);
+      return found;
+    });
   const found = sopsFilesUnder(ws, defaults);
   if (found.length === 0) throw new UserError(`no *.sops.* files under ${defaults.map((d) => display(ws, resolve(ws.root, d))).join(", ")}`);
   return found;
@@ -377,18 +399,63 @@ define(
         "The identity above is not in use yet: fix the problem and run init again.",
     );
   }
-  console.error(
-    [
-      "",
-      `Recipient ${recipient} written to ${display(ws, cfgPath)}.`,
-      "Store the three lines above in your password manager now: this is the only time they are shown" +
-        (saveKey ? ` (a copy was appended to ${saveKey}).` : "."),
-      "Next: `homelab secrets updatekeys` (with a key that can open the current files), then `homelab secrets rotate`,",
-      "then create the cluster Secret sops-age from the password manager (docs/secrets.md).",
-    ].join("\n"),
-  );
+  // Only now that .sops.yaml names the new recipient: the example files follow it.
+  const examples = await recreateExamples();
+  const lines = [
+    "",
+    `Recipient ${recipient} written to ${display(ws, cfgPath)}.`,
+    "Store the three lines above in your password manager now: this is the only time they are shown" +
+      (saveKey ? ` (a copy was appended to ${saveKey}).` : "."),
+  ];
+  for (const f of examples.recreated) lines.push(`${f}: the example (FAKE values) re-created, encrypted to the new recipient; set its real values with \`homelab secrets set\`.`);
+  for (const f of examples.left)
+    lines.push(
+      `${f}: encrypted to the example key only and changed since it was shipped, so left as it is: open it with the example key ` +
+        `(SOPS_AGE_KEY_FILE=${EXAMPLE_KEY_PATH} homelab secrets updatekeys ${f}), or set its values again with \`homelab secrets set\`.`,
+    );
+  if (examples.recreated.length) lines.push("Then `homelab build` copies them into gitops/.");
+  if (examples.others)
+    lines.push("Files encrypted to other recipients keep them: `homelab secrets updatekeys` (with a key that opens them), then `homelab secrets rotate`.");
+  lines.push("Create the cluster Secret sops-age from the password manager (docs/secrets.md).");
+  console.error(lines.join("\n"));
   return EXIT.ok;
 });
+
+/**
+ * After init: files under secrets/ that only the example recipient can open. A shipped example (FAKE
+ * values, still the bytes the repository shipped) is re-created for the new .sops.yaml rules from its
+ * known plaintext, so no outside key is needed; any other is named, since its values cannot be carried
+ * over without the example key.
+ */
+async function recreateExamples(): Promise<{ recreated: string[]; left: string[]; others: number }> {
+  const ws = workspace(); // read again: .sops.yaml now names the new recipient
+  const recreated: string[] = [];
+  const left: string[] = [];
+  let others = 0;
+  for (const abs of sopsFilesUnder(ws, ["secrets"])) {
+    const shown = display(ws, abs);
+    const text = readFileSync(abs, "utf8");
+    let recipients: string[];
+    try {
+      recipients = loadSopsFile(text, formatForPath(abs), shown).metadata.age.map((a) => a.recipient);
+    } catch {
+      continue; // not a readable sops file: verify and scan report it
+    }
+    if (recipients.length === 0 || recipients.some((r) => r !== EXAMPLE_RECIPIENT)) {
+      others++;
+      continue;
+    }
+    const example = shippedExample(shown, text);
+    if (!example) {
+      left.push(shown);
+      continue;
+    }
+    const format = formatForPath(abs);
+    writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown)));
+    recreated.push(shown);
+  }
+  return { recreated, left, others };
+}
 
 /** Refuses what the API server would refuse, before anything is encrypted. */
 function checkSecretDoc(doc: Branch | undefined, shown: string): void {
@@ -518,14 +585,14 @@ define(
   const shown = display(ws, abs);
   const format = formatForPath(abs);
   let opened: OpenedSopsFile | undefined;
-  let original: string;
+  let original: Buffer;
   if (existsSync(abs)) {
     opened = await openFile(ws, abs);
-    original = emitPlain(opened.plain, format, ws.store);
+    original = emitPlainBytes(opened.plain, format, ws.store);
   } else {
     recipientsFor(ws, abs);
     const layout = secretLayout(ws, abs);
-    original = layout ? emitPlain([secretSkeleton(layout.name, layout.app)], format, ws.store) : "";
+    original = Buffer.from(layout ? emitPlain([secretSkeleton(layout.name, layout.app)], format, ws.store) : "");
   }
   const scratch = new PrivateScratch();
   try {
@@ -534,14 +601,14 @@ define(
     for (;;) {
       const code = await runEditor(tmp);
       if (code !== 0) throw new UserError(`editor exited with status ${code}; ${shown} is unchanged`);
-      const edited = readFileSync(tmp, "utf8");
-      if (edited === original) {
+      const edited = readFileSync(tmp);
+      if (edited.equals(original)) {
         console.error(`${shown}: no changes`);
         return EXIT.ok;
       }
       let plain: Branch[];
       try {
-        plain = parsePlain(edited, format, base);
+        plain = parsePlainBytes(edited, format, base);
         for (const d of plain) checkSecretDoc(d, base);
         if (opened) refuseClearValues(plain, opened.metadata.rules, { file: shown });
         else {
@@ -568,7 +635,7 @@ define(
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const opened = await openFile(ws, abs);
-  process.stdout.write(emitPlain(opened.plain, opened.format, ws.store));
+  process.stdout.write(emitPlainBytes(opened.plain, opened.format, ws.store));
   return EXIT.ok;
 });
 
@@ -586,9 +653,9 @@ define(
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
   const format = formatForPath(abs);
-  const text = readExisting(abs, shown);
-  if (hasSopsBlock(text, format)) throw new AlreadyEncryptedError(shown);
-  const plain = parsePlain(text, format, shown);
+  const bytes = readExistingBytes(abs, shown);
+  if (hasSopsBlock(bytes.toString("utf8"), format)) throw new AlreadyEncryptedError(shown);
+  const plain = parsePlainBytes(bytes, format, shown);
   for (const d of plain) checkSecretDoc(d, shown);
   const sealed = await sealNew(ws, out, format, plain);
   writeOut(out, sealed);
@@ -597,7 +664,7 @@ define(
 });
 
 define(
-  { name: "updatekeys", synopsis: "[files...]", summary: "re-wrap data keys for the recipients .sops.yaml lists now", options: {}, positionals: { max: Infinity } },
+  { name: "updatekeys", synopsis: "[files or folders...]", summary: "re-wrap data keys for the recipients .sops.yaml lists now", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
@@ -619,7 +686,7 @@ define(
 });
 
 define(
-  { name: "rotate", synopsis: "[files...]", summary: "new data key per file, values re-encrypted", options: {}, positionals: { max: Infinity } },
+  { name: "rotate", synopsis: "[files or folders...]", summary: "new data key per file, values re-encrypted", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   requireConfig(ws);
@@ -645,7 +712,7 @@ function ruleIfAny(ws: Workspace, abs: string): ReturnType<typeof creationRuleFo
 }
 
 define(
-  { name: "verify", synopsis: "[files...]", summary: "every file opens with the available key; MAC and .sops.yaml rules hold", options: {}, positionals: { max: Infinity } },
+  { name: "verify", synopsis: "[files or folders...]", summary: "every file opens with the available key; MAC and .sops.yaml rules hold", options: {}, positionals: { max: Infinity } },
   async ({ positionals }) => {
   const ws = workspace();
   const ring = await keys();

@@ -59,18 +59,19 @@ export class WebApp extends Component {
     this.add(pdb(app.name, ns, labels, selector, shape));
     // An admin UI is public only behind Cloudflare Access (or a reasoned opt-out); else no Ingress at all.
     const routed = app.admin ? this.adminUi(app.host, selector, app.port, `svc/${app.name} 8080:80`).mode !== "none" : true;
-    if (routed)
+    if (routed) {
       this.add({
-      apiVersion: "networking.k8s.io/v1",
-      kind: "Ingress",
-      metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
-      spec: {
-        ingressClassName: "nginx",
-        tls: [{ hosts: [app.host], secretName: `${app.name}-tls` }],
-        rules: [{ host: app.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app.name, port: { name: "http" } } } }] } }],
-      },
-    });
-
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
+        metadata: { name: app.name, namespace: ns, labels, annotations: { "cert-manager.io/cluster-issuer": config.acme.defaultIssuer } },
+        spec: {
+          ingressClassName: "nginx",
+          tls: [{ hosts: [app.host], secretName: `${app.name}-tls` }],
+          rules: [{ host: app.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app.name, port: { name: "http" } } } }] } }],
+        },
+      });
+    }
+    // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
     if (app.metricsPath)
       this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });

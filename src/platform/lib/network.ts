@@ -3,6 +3,7 @@
  * so the rendered policies read like a list of who talks to whom.
  */
 import type { K8sObject } from "../../model/k8s.ts";
+import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
 export type Selector = Record<string, string>;
 export interface Port {
@@ -55,6 +56,12 @@ export interface Flow {
   readonly pods?: Selector;
   readonly peers: readonly Peer[];
   readonly ports: readonly Port[];
+  /**
+   * Which controller creates the selected pods at run time, when no rendered workload has them; recorded
+   * on the policy (`homelab/runtime-pods`) so the dangling-references rule knows the selector is meant.
+   * @default none: the selected pods are rendered
+   */
+  readonly runtimePods?: string;
 }
 
 export function networkPolicy(namespace: string, flow: Flow): K8sObject {
@@ -66,7 +73,7 @@ export function networkPolicy(namespace: string, flow: Flow): K8sObject {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: { name: `allow-${flow.name}`, namespace },
+    metadata: { name: `allow-${flow.name}`, namespace, ...(flow.runtimePods && { annotations: { [POLICY_ANNOTATIONS.runtimePods]: flow.runtimePods } }) },
     spec: {
       podSelector: flow.pods ? { matchLabels: flow.pods } : {},
       policyTypes: [flow.direction === "ingress" ? "Ingress" : "Egress"],
@@ -101,6 +108,7 @@ export const acmeSolverFlow: Flow = {
   name: "acme-solver-from-ingress-nginx",
   direction: "ingress",
   pods: { "acme.cert-manager.io/http01-solver": "true" },
+  runtimePods: "cert-manager starts the HTTP-01 solver pod while it issues a certificate for an Ingress of this namespace",
   peers: [peer.ns(INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER.labels)],
   ports: [{ port: ACME_SOLVER_PORT }],
 };

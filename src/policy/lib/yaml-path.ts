@@ -6,8 +6,26 @@ import { ptr } from "./util.ts";
  * or undefined. Turns a line-based finding back into a field path.
  */
 export function pathAtLine(text: string, line: number): string | undefined {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
+  return pathFinder(text)(line);
+}
+
+/**
+ * `pathAtLine` for many lines of one text: parsed once on first use, not once per finding (a big
+ * object with many findings was parsed again for each of them).
+ */
+export function pathFinder(text: string): (line: number) => string | undefined {
+  let lc: LineCounter | undefined;
+  let doc: ReturnType<typeof parseDocument> | undefined;
+  return (line) => {
+    if (!doc) {
+      lc = new LineCounter();
+      doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
+    }
+    return pathIn(doc, lc!, line);
+  };
+}
+
+function pathIn(doc: ReturnType<typeof parseDocument>, lc: LineCounter, line: number): string | undefined {
   if (doc.errors.length) return undefined;
   const lineOf = (n: { range?: [number, number, number] | null } | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : undefined);
   const endLineOf = (n: { range?: [number, number, number] | null } | null | undefined) => (n?.range ? lc.linePos(Math.max(n.range[1] - 1, n.range[0])).line : undefined);

@@ -1,3 +1,4 @@
+import { schema } from "./schema.ts";
 import type { Rule } from "../types.ts";
 import { alertRunbook } from "./alert-runbook.ts";
 import { alertUnitTests } from "./alert-unit-tests.ts";
@@ -6,14 +7,21 @@ import { argocdProjectScope } from "./argocd-project-scope.ts";
 import { argocdSources } from "./argocd-sources.ts";
 import { argocdSyncPolicy } from "./argocd-sync-policy.ts";
 import { backupCoverage } from "./backup-coverage.ts";
+import { danglingReferences } from "./dangling-references.ts";
 import { deprecatedApi } from "./deprecated-api.ts";
+import { deprecatedServiceAccount } from "./deprecated-service-account.ts";
+import { duplicateEnv } from "./duplicate-env.ts";
 import { haShape } from "./ha-shape.ts";
 import { imagePinned } from "./image-pinned.ts";
+import { imageRegistry } from "./image-registry.ts";
 import { ingressCertManager } from "./ingress-cert-manager.ts";
+import { ingressHost } from "./ingress-host.ts";
+import { jobCleanup } from "./job-cleanup.ts";
 import { networkPolicyCoverage } from "./network-policy-coverage.ts";
 import { noDefaultNamespace } from "./no-default-namespace.ts";
 import { noPlaintextSecrets } from "./no-plaintext-secrets.ts";
 import { noServiceMesh } from "./no-service-mesh.ts";
+import { objectMetadata } from "./object-metadata.ts";
 import { probes } from "./probes.ts";
 import { pssCapabilities } from "./pss-capabilities.ts";
 import { pssHostNamespaces } from "./pss-host-namespaces.ts";
@@ -30,10 +38,12 @@ import { rbacSensitiveAccess } from "./rbac-sensitive-access.ts";
 import { readOnlyRootFs } from "./read-only-root-fs.ts";
 import { removedApi } from "./removed-api.ts";
 import { resources } from "./resources.ts";
+import { runAsRootGroup } from "./run-as-root-group.ts";
 import { scrapeCoverage } from "./scrape-coverage.ts";
 import { selectorMatch } from "./selector-match.ts";
 import { serviceAccountToken } from "./service-account-token.ts";
 import { serviceExposure } from "./service-exposure.ts";
+import { sshPort } from "./ssh-port.ts";
 import { yamlBooleans } from "./yaml-booleans.ts";
 
 /** Pod Security Standards, restricted profile. */
@@ -51,12 +61,21 @@ export const PSS_RULES: readonly Rule[] = [
 
 /** Kubernetes workload and API hygiene. */
 export const HYGIENE_RULES: readonly Rule[] = [
+  objectMetadata,
+  schema,
   imagePinned,
+  imageRegistry,
   resources,
   probes,
+  duplicateEnv,
+  deprecatedServiceAccount,
+  sshPort,
+  jobCleanup,
+  runAsRootGroup,
   readOnlyRootFs,
   serviceAccountToken,
   selectorMatch,
+  danglingReferences,
   serviceExposure,
   noDefaultNamespace,
   rbacLeastPrivilege,
@@ -71,6 +90,7 @@ export const HYGIENE_RULES: readonly Rule[] = [
 export const PRINCIPLE_RULES: readonly Rule[] = [
   noPlaintextSecrets,
   ingressCertManager,
+  ingressHost,
   noServiceMesh,
   argocdSyncPolicy,
   argocdSources,

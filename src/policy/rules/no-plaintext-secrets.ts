@@ -4,7 +4,7 @@ import { appSpecs, sourcesOf } from "../lib/argocd.ts";
 import { allContainers } from "../lib/pods.ts";
 import { credentialName, isReferenceValue, PRIVATE_KEY_PEM } from "../lib/secret-names.ts";
 import { arr, ofKind, ptr, rec, str, subjectOf, violation } from "../lib/util.ts";
-import { pathAtLine } from "../lib/yaml-path.ts";
+import { pathFinder } from "../lib/yaml-path.ts";
 import type { Rule, Violation } from "../types.ts";
 
 /** The scanner picks its parser by extension; objects are handed to it as JSON, which it reads as YAML. */
@@ -41,14 +41,16 @@ export const noPlaintextSecrets: Rule = {
       const text = JSON.stringify(lo.object, null, 2);
       // Helm values given as a YAML string are scanned below as the file they are, with line numbers.
       const opaque = new Set(helmValues.filter((h) => h.app.owner === lo).map((h) => h.path));
+      const pathAt = pathFinder(text);
       for (const f of scanFiles([{ path: scanPath(lo.file), content: text }], waivers)) {
-        const path = pathAtLine(text, f.line) ?? "/";
+        const path = pathAt(f.line) ?? "/";
         if (!opaque.has(path)) add({ subject: subjectOf(lo.object), file: lo.file, ...sourceOf(lo), path, message: describe(f) });
       }
     }
     for (const h of helmValues) {
+      const pathAt = pathFinder(h.values);
       for (const f of scanFiles([{ path: scanPath(h.app.owner.file), content: h.values }], waivers)) {
-        const inner = pathAtLine(h.values, f.line);
+        const inner = pathAt(f.line);
         add({ subject: subjectOf(h.app.owner.object), file: h.app.owner.file, ...sourceOf(h.app.owner), path: h.path, message: `Helm values line ${f.line}${inner ? ` (${inner})` : ""}: ${describe(f)}` });
       }
     }

@@ -7,9 +7,9 @@ const REQUIRED = ["livenessProbe", "readinessProbe"] as const;
 
 export const probes: Rule = {
   id: "probes",
-  title: "Liveness and readiness probes on ports that exist",
+  title: "Liveness and readiness probes that can work",
   severity: "error",
-  why: "Without a readiness probe traffic reaches pods that are not ready; without a liveness probe a hung process is never restarted. A probe on a port the container does not declare never succeeds.",
+  why: "Without a readiness probe traffic reaches pods that are not ready; without a liveness probe a hung process is never restarted. A probe on a port the container does not declare, or declares for UDP only, never succeeds. A startup probe alone does not count: once it has passed nothing watches the container (Polaris and kube-linter judge it the same way).",
   fix: "Add `livenessProbe` and `readinessProbe` to every long-running container, pointing at a port listed in its `ports` (by name or number).",
   check(ctx) {
     const out: Violation[] = [];
@@ -58,14 +58,19 @@ function portProblems(rule: Rule, c: ContainerAt, probe: (typeof PROBES)[number]
   const port = rec(rec(c.container[probe])[handler]).port;
   const declared = arr(c.container.ports).map(rec);
   const at = `${c.path}/${probe}/${handler}/port`;
+  // HTTP, TCP and gRPC probes all connect over TCP: a port declared for UDP only never answers them.
+  const udpOnly = (ports: Record<string, unknown>[]) => ports.length > 0 && ports.every((d) => d.protocol === "UDP");
+  const udp = (what: string) => [violation(rule, c.pod.owner, at, `${probe} of container '${c.name}' probes ${what}, which the container declares for UDP only; a ${handler} probe connects over TCP and never succeeds`)];
   if (typeof port === "string" && !/^\d+$/.test(port)) {
-    if (declared.some((d) => str(d.name) === port)) return [];
-    return [violation(rule, c.pod.owner, at, `${probe} of container '${c.name}' uses port name '${port}', which the container does not declare`)];
+    const named = declared.filter((d) => str(d.name) === port);
+    if (named.length === 0) return [violation(rule, c.pod.owner, at, `${probe} of container '${c.name}' uses port name '${port}', which the container does not declare`)];
+    return udpOnly(named) ? udp(`port '${port}'`) : [];
   }
   const n = Number(port);
   if (!Number.isInteger(n) || n < 1 || n > 65535) return [violation(rule, c.pod.owner, at, `${probe} of container '${c.name}' has no valid port`)];
   // Containers may listen without declaring ports; only a declared list can contradict the probe.
-  if (declared.length && !declared.some((d) => d.containerPort === n))
+  const numbered = declared.filter((d) => d.containerPort === n);
+  if (declared.length && numbered.length === 0)
     return [violation(rule, c.pod.owner, at, `${probe} of container '${c.name}' probes port ${n}, which is not among its declared ports`)];
-  return [];
+  return udpOnly(numbered) ? udp(`port ${n}`) : [];
 }

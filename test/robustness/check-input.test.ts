@@ -1,0 +1,102 @@
+/**
+ * `homelab check` on a folder such as a project's deploy tree: one bad or foreign file is reported
+ * once and everything else is still checked; files that are not YAML at all are one line each.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { loadManifests } from "../../src/policy/index.ts";
+import { homelab, REPO } from "../helpers.ts";
+
+const DEPLOYMENT = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {mode: fast}
+`;
+
+/** A deploy tree with one real manifest and every kind of file that used to abort the run. */
+function tree(): string {
+  const dir = mkdtempSync(join(tmpdir(), "check-input-"));
+  writeFileSync(join(dir, "a-configmap.yaml"), DEPLOYMENT);
+  mkdirSync(join(dir, "chart", "templates"), { recursive: true });
+  writeFileSync(join(dir, "chart", "templates", "deployment.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"x.fullname\" . }}\n{{- if .Values.labels }}\n  labels: {{ toYaml .Values.labels | nindent 4 }}\n{{- end }}\n");
+  writeFileSync(join(dir, "kubeconfig.yaml"), "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  writeFileSync(join(dir, "kubelet.yaml"), "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n");
+  writeFileSync(join(dir, "scheduler-policy.yaml"), 'apiVersion: v1\nkind: Policy\npredicates: [{name: PodFitsHostPorts}]\n');
+  writeFileSync(join(dir, "image.yaml"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01, 0x02]));
+  writeFileSync(join(dir, "utf16.yaml"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(DEPLOYMENT, "utf16le")]));
+  writeFileSync(join(dir, "latin1.yaml"), Buffer.concat([Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf"), Buffer.from([0xe9]), Buffer.from("}\n")]));
+  // Fifteen broken documents: ten are listed, the rest counted.
+  writeFileSync(join(dir, "broken.yaml"), Array.from({ length: 15 }, () => "a: [1\n").join("---\n"));
+  symlinkSync(join(dir, "nowhere.yaml"), join(dir, "dangling.yaml"));
+  symlinkSync(dir, join(dir, "loop"));
+  return dir;
+}
+
+describe("check over a folder with foreign and broken files", () => {
+  it("loads the manifest, lists each other file once with its reason, and caps problems per file", () => {
+    const dir = tree();
+    const r = loadManifests(["."], { cwd: dir, keepGoing: true });
+    assert.deepEqual(
+      r.objects.map((o) => `${o.file} ${o.object.kind}`),
+      ["a-configmap.yaml ConfigMap"],
+    );
+    assert.deepEqual(r.skippedFiles, [
+      { file: "dangling.yaml", reason: "dangling symbolic link, skipped" },
+      { file: "loop", reason: "symbolic link loop (the folder was already walked), skipped" },
+      { file: "chart/templates/deployment.yaml", reason: "Helm template, not rendered: run `helm template` and check its output" },
+      { file: "image.yaml", reason: "binary, skipped" },
+      { file: "kubeconfig.yaml", reason: "not a Kubernetes manifest: a kubeconfig (kind: Config), not an object to apply" },
+      { file: "kubelet.yaml", reason: "not a Kubernetes manifest: KubeletConfiguration (kubelet.config.k8s.io/v1beta1) is a component's configuration file, not an object to apply" },
+      { file: "scheduler-policy.yaml", reason: "not a Kubernetes manifest: a scheduler policy file (kind: Policy), not an object to apply" },
+    ]);
+    const byFile = (f: string) => r.problems.filter((p) => p.file === f).map((p) => p.message);
+    assert.equal(byFile("broken.yaml").length, 11);
+    assert.equal(byFile("broken.yaml")[10], "… and 5 more problems in this file");
+    assert.deepEqual(byFile("utf16.yaml"), ["the file is UTF-16 text; kubectl reads UTF-8: convert it (iconv -f UTF-16 -t UTF-8)"]);
+    assert.deepEqual(byFile("latin1.yaml"), ["invalid UTF-8 at byte 51: kubectl would not read this file as the text shown here"]);
+  });
+
+  it("the CLI checks the rest, exits 1 for the broken files and prints valid JSON", () => {
+    const dir = tree();
+    const r = homelab(["check", "--format", "json", dir]);
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as { summary: { objects: number }; input: { problems: unknown[]; skipped: unknown[] } };
+    assert.equal(j.summary.objects, 1);
+    assert.equal(j.input.problems.length, 13);
+    assert.equal(j.input.skipped.length, 7);
+  });
+
+  it("--exclude and .homelabignore leave files and folders out", () => {
+    const dir = tree();
+    writeFileSync(join(dir, ".homelabignore"), "# generated\nchart/\n*.yaml.bak\nbroken.yaml\n");
+    const r = loadManifests(["."], { cwd: dir, keepGoing: true, exclude: ["utf16.yaml", "latin1.*", "**/kube*.yaml"] });
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(
+      r.skippedFiles.map((s) => s.file),
+      ["dangling.yaml", "loop", "image.yaml", "scheduler-policy.yaml"],
+    );
+    const cli = homelab(["check", dir, "--exclude", "utf16.yaml", "--exclude", "latin1.yaml"]);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /SKIPPED FILES \(6\)/);
+    const usage = homelab(["check", "--exclude", "x"]);
+    assert.equal(usage.code, 2);
+  });
+
+  it("a file that is not YAML, or is binary, is one line and no input (exit 4)", () => {
+    const readme = homelab(["check", "README.md"]);
+    assert.equal(readme.code, 4);
+    assert.equal(readme.stderr, "homelab check: nothing to check: README.md: not YAML, skipped\n");
+    const dir = mkdtempSync(join(tmpdir(), "check-binary-"));
+    writeFileSync(join(dir, "prog"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0x41]));
+    const bin = homelab(["check", join(dir, "prog")]);
+    assert.equal(bin.code, 4);
+    assert.equal(bin.stderr.trim().split("\n").length, 1);
+    assert.match(bin.stderr, /prog: binary, skipped$/m);
+    const stdin = homelab(["check", "-"], { input: "\u00ff\u00fe" });
+    assert.notEqual(stdin.code, 70);
+    assert.ok(REPO);
+  });
+});
