@@ -3,7 +3,8 @@
  * tests simple; `write.ts` is the only place that writes.
  */
 import type { Chart } from "cdk8s";
-import { stringify } from "yaml";
+import { Document, visit } from "yaml";
+import { needsQuotes } from "../secrets/yaml-scalars.ts";
 import type { K8sObject, LocatedObject } from "../model/k8s.ts";
 import type { Platform } from "../platform/platform.ts";
 import type { Component } from "../platform/lib/component.ts";
@@ -34,8 +35,21 @@ export interface Plan {
 }
 
 export function toYaml(doc: unknown): string {
-  // YAML 1.1 output quotes strings such as "on", "yes" and "y", which kubectl and Argo CD would read as booleans.
-  return stringify(doc, { version: "1.1", lineWidth: 0, indent: 2, aliasDuplicateObjects: false, sortMapEntries: false });
+  // YAML 1.1 output quotes strings such as "on", "yes" and "y", which kubectl and Argo CD would read as
+  // booleans. It leaves YAML 1.2 and Go spellings plain (`0o17`, `0O17`, `-0o7`, `0x_1F`), which the
+  // YAML 1.2 readers and Go's number parsing behind kubectl's YAML read as numbers: those are quoted too.
+  // Without the merge tag a `<<` in the data is text, and is quoted like the rest.
+  const d = new Document(doc, {
+    version: "1.1",
+    aliasDuplicateObjects: false,
+    customTags: (tags) => tags.filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:merge"),
+  });
+  visit(d, {
+    Scalar(_, n) {
+      if (typeof n.value === "string" && needsQuotes(n.value)) n.type = "QUOTE_DOUBLE";
+    },
+  });
+  return d.toString({ lineWidth: 0, indent: 2 });
 }
 
 function fileName(o: K8sObject, taken: Set<string>): string {

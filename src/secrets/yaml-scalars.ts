@@ -63,7 +63,19 @@ export function resolvePlainScalar(src: string): Scalar | null {
  * timestamp by YAML 1.1 readers (yaml.v3 quotes those too, e.g. `lastmodified`).
  */
 export function needsQuotes(s: string): boolean {
-  return typeof resolvePlainScalar(s) !== "string" || s === "<<" || /^\d{4}-\d\d?-\d\d?(?:[Tt\s]|$)/.test(s);
+  return typeof resolvePlainScalar(s) !== "string" || s === "<<" || /^\d{4}-\d\d?-\d\d?(?:[Tt\s]|$)/.test(s) || goFloatOnly(s);
+}
+
+/**
+ * Spellings that only Go's `strconv.ParseFloat` takes for a number, which kubectl's YAML reader
+ * (go-yaml v2) tries on any plain scalar starting with a digit or a sign, after dropping `_`: signed
+ * infinities and NaN, hexadecimal floats (`0x1p-2`).
+ */
+function goFloatOnly(s: string): boolean {
+  const c = s[0];
+  if (c === undefined || !"+-0123456789".includes(c)) return false;
+  const t = s.replace(/_/g, "");
+  return /^[+-](?:inf|infinity|nan)$/i.test(t) || /^[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+$/.test(t);
 }
 
 /** YAML text of a float that reads back as a float (never as an int). */

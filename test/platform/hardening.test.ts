@@ -117,6 +117,13 @@ describe("forwarded headers: what a client sends cannot become the Host or addre
     assert.equal(cfg["forwarded-for-header"], "CF-Connecting-IP");
     assert.equal(cfg["proxy-real-ip-cidr"], "10.244.0.0/16");
   });
+  it("the config cannot switch the forwarding keys back", () => {
+    assert.throws(
+      () => plan({ components: { ingressNginx: { config: { "use-forwarded-headers": "true" } } } } as Partial<HomelabInput>),
+      (e: unknown) => e instanceof UserError && /components\.ingressNginx\.config\["use-forwarded-headers"\]: fixed by the platform/.test((e as Error).message),
+    );
+    assert.equal(at(values(plan({ components: { ingressNginx: { config: { "proxy-body-size": "8m" } } } } as Partial<HomelabInput>), "ingress-nginx"), "controller.config.proxy-body-size"), "8m");
+  });
   it("only cloudflared's pods may connect to the controller's HTTP(S) ports", () => {
     const from = policy(plan(), "ingress-nginx", "allow-from-cloudflared") as K8sObject;
     assert.deepEqual(at(from, "spec.ingress.0.from"), [

@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
+import { UserError } from "../../errors.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { ACME_SOLVER_PORT, INGRESS_CONTROLLER, peer } from "../lib/network.ts";
@@ -55,6 +56,13 @@ export class IngressNginx extends Component {
     super(scope, "ingress-nginx", ctx, { wave: -1, layer: "edge", needsApiServer: true });
     const { shape, config } = ctx;
     this.alerts("traffic", INGRESS_NGINX_ALERTS);
+    const forwarding = forwardingConfig(config.network.podCIDR);
+    // The forwarding keys decide what a visitor can forge; an override would quietly undo that.
+    const overridden = Object.keys(props.config ?? {}).filter((k) => k in forwarding && props.config![k] !== forwarding[k]);
+    if (overridden.length)
+      throw new UserError(
+        `homelab.config.ts: ${overridden.map((k) => `components.ingressNginx.config["${k}"]`).join(", ")}: fixed by the platform (docs/request-path.md); remove the override`,
+      );
     const replicas = shape.replicas(2);
     const affinity = shape.affinity(CONTROLLER_LABELS);
 
@@ -66,7 +74,7 @@ export class IngressNginx extends Component {
         ingressClassResource: { name: "nginx", default: true },
         service: { type: "ClusterIP" },
         config: {
-          ...forwardingConfig(config.network.podCIDR),
+          ...forwarding,
           "allow-snippet-annotations": "false",
           "server-tokens": "false",
           "hsts-include-subdomains": "false",
