@@ -1,7 +1,7 @@
-import type { LocatedObject } from "../../model/k8s.ts";
+import { normalizeRepoURL } from "../rules/argocd-sources.ts";
 import type { PolicyContext } from "../types.ts";
 import { appSpecs, sourcesOf } from "./argocd.ts";
-import { namespaceOf, rec, str } from "./util.ts";
+import { rec, str } from "./util.ts";
 
 /**
  * Rules that look for what an object refers to (a Service's pods, an Ingress's Service) can only
@@ -27,23 +27,14 @@ export function wholeNamespacesSkipReason(ctx: PolicyContext): string | undefine
 export function namespaceScope(ctx: PolicyContext): NamespaceScope {
   if (ctx.wholeNamespaces) return { whole: () => true };
   if (!ctx.model) return { whole: () => false };
-  const ours = normalize(ctx.model.gitRepoURL);
+  const ours = normalizeRepoURL(ctx.model.gitRepoURL);
   const fromCharts = new Set<string>();
   const fromUs = new Set<string>();
   for (const app of appSpecs(ctx.objects)) {
     const ns = str(rec(app.spec.destination).namespace);
     if (!ns) continue;
-    const foreign = sourcesOf(app).some(({ source }) => normalize(str(source.repoURL) ?? "") !== ours || str(source.chart) !== undefined);
+    const foreign = sourcesOf(app).some(({ source }) => normalizeRepoURL(str(source.repoURL) ?? "") !== ours || str(source.chart) !== undefined);
     (foreign ? fromCharts : fromUs).add(ns);
   }
   return { whole: (ns) => ns !== undefined && fromUs.has(ns) && !fromCharts.has(ns) };
-}
-
-function normalize(url: string): string {
-  return url.trim().replace(/\/+$/, "").replace(/\.git$/, "").toLowerCase();
-}
-
-/** Objects of the given kinds in namespace `ns`. */
-export function inNamespace(objects: readonly LocatedObject[], ns: string | undefined, ...kinds: string[]): LocatedObject[] {
-  return objects.filter((o) => kinds.includes(o.object.kind) && namespaceOf(o.object) === ns);
 }
