@@ -2,7 +2,7 @@
  * `homelab build` without the disk writes: load, render, validate. Every check runs and every finding is
  * collected, so one run shows everything that is wrong.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { loadConfig, loadVersions } from "../config/load.ts";
@@ -16,6 +16,8 @@ import { collectSecretFiles } from "../secrets/declared.ts";
 import { scanReport } from "../secrets/scan.ts";
 import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/index.ts";
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
+import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
+import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
 
 export interface BuildInputs {
   /** Repository root: config, versions and the rendered tree are relative to it. */
@@ -35,6 +37,8 @@ export interface BuildResult {
   /** Policy rules over the rendered tree; its errors fail the build like validation errors. */
   readonly policy: PolicyReport;
   readonly warnings: readonly string[];
+  /** The components' alert rules and how far the build could check them. */
+  readonly alerts: { readonly rules: number; readonly tests: number; readonly promtool: "passed" | "failed" | "not found" };
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<string, number>>;
   /** Per chart a component installs: the lock folder its defaults were read from. */
@@ -73,6 +77,30 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   const scan = scanReport(readScanTargets(inputs.root, ["homelab.config.ts", "versions.yaml", "secrets"]), loadWaivers(inputs.root));
   for (const f of scan.findings) issues.push({ file: f.file, subject: `line ${f.line}`, path: "", message: f.message, check: `secret-scan/${f.rule}` });
   lap("secret-scan");
+
+  // Alert rules: PromQL parsed, both test cases and a runbook section present; then, where promtool is
+  // installed, its own rule check and the unit tests. Without promtool the build still passes (a laptop
+  // may lack it) and says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error (the test suite always has it).
+  const groups = p.components.flatMap((c) => c.alertGroups);
+  const alertIssues = checkAlertGroups(groups, (page) => {
+    const file = join(inputs.root, RUNBOOK_DIR, `${page}.md`);
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  });
+  issues.push(...alertIssues);
+  const rules = groups.reduce((n, g) => n + g.rules.length, 0);
+  let promtool: BuildResult["alerts"]["promtool"] = "not found";
+  if (!groups.length) promtool = "passed";
+  else if (promtoolAvailable()) {
+    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups), promtoolTestRules(p.ctx, groups)]);
+    issues.push(...checked);
+    // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
+    if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });
+    promtool = tested.ok ? "passed" : "failed";
+  } else if (process.env.HOMELAB_REQUIRE_PROMTOOL === "1") {
+    issues.push({ subject: "alert rules", path: "", message: "promtool is not on PATH and HOMELAB_REQUIRE_PROMTOOL=1 (install Debian's `prometheus` package: scripts/ensure-tools.sh)", check: "promtool" });
+  }
+  const alerts = { rules, tests: rules * 2, promtool };
+  lap("alerts");
 
   const warnings: string[] = orphans.map((f) => `${f} is not declared by any app or component, so nothing deploys it; list it in the app's \`secrets\` in homelab.config.ts (or delete it)`);
   const charts: BuildResult["charts"][number][] = [];
@@ -117,7 +145,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   lap("policy");
 
-  return { config, versions, platform: p, plan, issues, policy, warnings, timings, charts };
+  return { config, versions, platform: p, plan, issues, policy, alerts, warnings, timings, charts };
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

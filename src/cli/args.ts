@@ -37,6 +37,11 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
   readonly positionals?: { readonly min?: number; readonly max?: number; readonly name?: string };
   /** Text after the options (exit codes, notes). */
   readonly footer?: string;
+  /**
+   * Arguments after `--` are a command to run (e.g. `secrets exec-env FILE -- CMD ARGS…`): they go to
+   * `rest` untouched instead of counting as positionals. @default they are positionals
+   */
+  readonly rest?: { readonly name: string };
 }
 
 type ValueOf<S extends OptionSpec> = S["type"] extends "string" ? (S["multiple"] extends true ? string[] : string) : S["multiple"] extends true ? boolean[] : boolean;
@@ -46,6 +51,8 @@ export type OptionValues<O extends OptionSpecs> = { -readonly [K in keyof O]?: V
 export interface ParsedArgs<O extends OptionSpecs = OptionSpecs> {
   readonly values: OptionValues<O>;
   readonly positionals: string[];
+  /** What followed `--`, when the spec declares `rest`. */
+  readonly rest?: string[];
 }
 
 /** Wrong usage: exit code 2; the CLI entry prints the message with the usage of the command that ran. */
@@ -94,9 +101,12 @@ export function parseCommandArgs<O extends OptionSpecs>(spec: CommandSpec<O>, ar
   }
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
+  const rest: string[] = [];
+  let afterTerminator = false;
   const known = Object.keys(declared).map((n) => `--${n}`);
   for (const t of tokens) {
-    if (t.kind === "positional") positionals.push(t.value);
+    if (t.kind === "option-terminator") afterTerminator = true;
+    if (t.kind === "positional") (afterTerminator && spec.rest ? rest : positionals).push(t.value);
     if (t.kind !== "option") continue;
     const o = declared[t.name];
     if (!o) {
@@ -127,7 +137,7 @@ export function parseCommandArgs<O extends OptionSpecs>(spec: CommandSpec<O>, ar
     throw new UsageError(max === 0 ? `unexpected argument ${extra}: ${spec.name} takes no arguments` : `unexpected argument ${extra}: ${spec.name} takes ${max === 1 && min === 1 ? "exactly one" : `at most ${max}`}`);
   }
   if (positionals.length < min) throw new UsageError(`missing ${name}`);
-  return { values: values as OptionValues<O>, positionals };
+  return { values: values as OptionValues<O>, positionals, ...(spec.rest ? { rest } : {}) };
 }
 
 /** The usage line and the option list, generated from the spec. */

@@ -101,7 +101,11 @@ export const appSecretSchema = z
 
 export const appSchema = z.strictObject({
   /** Name = namespace = ArgoCD Application name = Service name. */
-  name: dns1035Label,
+  name: dns1035Label.superRefine((name, ctx) => {
+    // Here, not with the cross-checks below: it needs nothing else, so it is reported alongside any other mistake.
+    const reserved = reservedAppName(name);
+    if (reserved) ctx.addIssue({ code: "custom", message: `'${name}' is reserved: ${reserved}; pick another name` });
+  }),
   /** Image repository without tag, e.g. `git.example.org/me/site`. */
   image: z.string().regex(/^[a-z0-9.\-_/:]+$/, "must be an image repository without a tag").refine((s) => !/:[^/]*$/.test(s) || /^[^/]+:\d+\//.test(s), "must not carry a tag; put it in `tag`"),
   /** Pinned tag or digest (`sha256:…`); `latest` is refused. */
@@ -252,8 +256,6 @@ export const homelabSchema = z
     // Checks derived from the domain only make sense once the domain itself is valid.
     const domainOk = HOSTNAME.test(cfg.domain);
     cfg.apps.forEach((a, i) => {
-      const reserved = reservedAppName(a.name);
-      if (reserved) ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `'${a.name}' is reserved: ${reserved}; pick another name` });
       const taken = platformHosts(cfg).get(a.host);
       if (taken) ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: `${a.host} is already ${taken}; two Ingresses cannot claim one host` });
       if (domainOk && !isSingleLevelSubdomain(a.host, cfg.domain))

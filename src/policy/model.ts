@@ -23,5 +23,9 @@ export function modelFromConfig(
 
 /** The model of a rendered platform: the config's view plus what only the components know. */
 export function modelFromPlatform(p: Platform, extra: Pick<HomelabModel, "backupCoveredPVCs" | "testedAlerts"> = {}): HomelabModel {
-  return modelFromConfig(p.ctx.config, p.ctx.versions, { ...extra, monitoring: p.components.some((c) => c.name === "monitoring") });
+  // An alert counts as tested when it declares both promtool cases; the build and the suite run them.
+  const testedAlerts = new Set(
+    p.components.flatMap((c) => c.alertGroups.flatMap((g) => g.rules.filter((r) => r.tests?.fires && r.tests?.quiet).map((r) => r.alert))),
+  );
+  return modelFromConfig(p.ctx.config, p.ctx.versions, { testedAlerts, ...extra, monitoring: p.components.some((c) => c.name === "monitoring") });
 }

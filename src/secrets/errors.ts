@@ -13,6 +13,12 @@ export const SECRETS_EXIT = {
   noMatchingKey: 128,
   /** `encrypt` was asked to encrypt a file that already has a sops block. */
   alreadyEncrypted: 203,
+  /** A value does not decrypt (codes.ErrorDecryptingTree). */
+  decryptValue: 25,
+  /** A `--extract`/`set` path sops' syntax does not allow (codes.InvalidTreePathFormat). */
+  invalidTreePath: 91,
+  /** `edit` ended without a change (codes.FileHasNotBeenModified). */
+  notModified: 200,
 } as const;
 
 /** The file is not a well-formed sops document (missing or broken `sops` block, bad `ENC[...]` value). */

@@ -46,6 +46,8 @@ const SIGNALS: readonly [NodeJS.Signals, number][] = [
 
 /** >0 while a foreground child (the editor) owns the terminal. */
 let interruptsIgnored = 0;
+/** While a command runs with decrypted secrets, signals go to it (see forwardSignals), not to cleanup-and-exit. */
+let forwarder: ((sig: NodeJS.Signals) => void) | undefined;
 
 function install(): void {
   if (installed) return;
@@ -53,6 +55,7 @@ function install(): void {
   process.on("exit", runCleanups);
   for (const [sig, num] of SIGNALS) {
     process.on(sig, () => {
+      if (forwarder) return forwarder(sig);
       if (sig === "SIGINT" && interruptsIgnored > 0) return;
       runCleanups();
       process.exit(128 + num);
@@ -76,6 +79,23 @@ export function ignoreInterrupts(): () => void {
     released = true;
     interruptsIgnored--;
     process.removeListener("SIGQUIT", quit);
+  };
+}
+
+/**
+ * Hands SIGINT, SIGTERM and SIGHUP to `fn` until the returned function is called: while a child runs
+ * with decrypted secrets, this process must outlive it to remove the plaintext, so a signal is
+ * passed on to the child instead of ending this process.
+ */
+export function forwardSignals(fn: (sig: NodeJS.Signals) => void): () => void {
+  install();
+  forwarder = fn;
+  const extra: NodeJS.Signals[] = ["SIGQUIT", "SIGUSR1", "SIGUSR2"];
+  const handlers = extra.map((sig) => [sig, () => fn(sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return () => {
+    if (forwarder === fn) forwarder = undefined;
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
   };
 }
 

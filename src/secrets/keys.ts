@@ -101,7 +101,14 @@ export async function loadKeyRing(env: Env = process.env): Promise<KeyRing> {
   for (const f of found) {
     if (seen.has(f.identity)) continue;
     seen.add(f.identity);
-    entries.push({ ...f, recipient: await recipientOf(f.identity) });
+    let recipient: string;
+    try {
+      recipient = await recipientOf(f.identity);
+    } catch (e) {
+      // A mistyped or truncated key: name where it came from, never the key itself.
+      throw new UserError(`the age identity from ${f.source} is not a valid key (${(e as Error).message.replace(/AGE-SECRET-KEY-[0-9A-Z-]+/g, "AGE-SECRET-KEY-…").split("\n")[0]}); copy it again from where it is kept`);
+    }
+    entries.push({ ...f, recipient });
   }
   return { entries, searched };
 }

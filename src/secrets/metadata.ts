@@ -143,7 +143,11 @@ export function readMetadata(block: Value): { metadata?: SopsMetadata; problems:
   if (!RFC3339.test(lastmodified)) problems.push(`sops.lastmodified ${JSON.stringify(lastmodified)} is not an RFC 3339 time`);
   const mac = text(e.get("mac")) ?? "";
   if (!isEncryptedValue(mac)) problems.push("sops.mac is missing or not an ENC[AES256_GCM,…] value");
-  const version = text(e.get("version")) ?? "";
+  const rawVersion = e.get("version");
+  const version = text(rawVersion) ?? "";
+  // A list or a map where sops writes its version string: a damaged or hand-edited block.
+  if (!isEmptyValue(rawVersion) && text(rawVersion) === undefined) problems.push("sops.version must be a version string such as \"3.9.2\", not a list or a map");
+  else if (version !== "" && !/^\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.-]+)?$/.test(version)) problems.push(`sops.version ${JSON.stringify(version)} is not a version such as "3.9.2"`);
   const raw: Record<string, unknown> = {};
   for (const [k, name] of RULE_KEYS) {
     const v = text(e.get(k));

@@ -19,7 +19,7 @@ import { UserError } from "../errors.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
 import { isEncryptedValue } from "./cipher.ts";
 import { hasSopsBlock, inspectSopsText } from "./sops.ts";
-import { formatForPath } from "./stores.ts";
+import { guessFormatForPath as formatForPath } from "./stores.ts";
 
 export interface Finding {
   readonly file: string;

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { unwrapDataKey, wrapDataKey, recipientOf } from "./age.ts";
 import { IvStash, ValueDecryptError, decryptValue, encryptValue, parseEncryptedValue } from "./cipher.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SopsAliasError, SopsFormatError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 import type { KeyRing } from "./keys.ts";
 import {
   SOPS_FORMAT_VERSION,
@@ -170,7 +171,13 @@ export async function unwrapFileKey(f: SopsFile, keys: KeyRing): Promise<{ dataK
       broken.push(`age recipient ${a.recipient}: ${(e as Error).message}`);
       continue;
     }
-    if (!k) continue;
+    if (!k) {
+      // The stanza names its recipient: when we hold that recipient's key and it still does not open,
+      // the armored data key is damaged, which is a broken file, not a missing key.
+      if (keys.entries.some((e) => e.recipient === a.recipient))
+        broken.push(`age recipient ${a.recipient}: its key is available but the armored data key does not open with it (the stanza is corrupt)`);
+      continue;
+    }
     if (k.length !== DATA_KEY_BYTES) {
       broken.push(`age recipient ${a.recipient}: the data key is ${k.length} bytes, expected ${DATA_KEY_BYTES}`);
       continue;
@@ -430,6 +437,14 @@ export async function recipientsOf(identities: readonly string[]): Promise<strin
 
 /** Builds a key ring from literal identities (tests, programmatic use). */
 export async function keyRingOf(identities: readonly string[], source = "given identities"): Promise<KeyRing> {
-  const entries = await Promise.all(identities.map(async (identity) => ({ identity, recipient: await recipientOf(identity), source })));
+  const entries = await Promise.all(
+    identities.map(async (identity) => {
+      try {
+        return { identity, recipient: await recipientOf(identity), source };
+      } catch (e) {
+        throw new UserError(`an age identity from ${source} is not a valid key (${(e as Error).message.replace(/AGE-SECRET-KEY-[0-9A-Z-]+/g, "AGE-SECRET-KEY-…").split("\n")[0]})`);
+      }
+    }),
+  );
   return { entries, searched: [source] };
 }

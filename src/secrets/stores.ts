@@ -33,14 +33,29 @@ export interface StoreOptions {
   readonly jsonIndent?: number;
 }
 
-/** sops picks the store from the file extension; so do we (`x.sops.yaml` is YAML). */
+/**
+ * The store sops picks for a path (cmd/sops/formats/formats.go FormatForPath): case-sensitive
+ * suffixes `.yaml`/`.yml`, `.json`, `.env`; anything else, `.env.production` and `X.YAML` included,
+ * is binary. (`.ini` is sops' INI store, which homelab does not have: the CLI refuses such paths.)
+ */
 export function formatForPath(path: string): SopsFormat {
+  if (path.endsWith(".yaml") || path.endsWith(".yml")) return "yaml";
+  if (path.endsWith(".json")) return "json";
+  if (path.endsWith(".env")) return "dotenv";
+  return "binary";
+}
+
+/** A lenient guess for scanning arbitrary files (`X.YAML`, `.env.local`), not sops' rule. */
+export function guessFormatForPath(path: string): SopsFormat {
   const lower = path.toLowerCase();
   if (/\.ya?ml$/.test(lower)) return "yaml";
   if (/\.json$/.test(lower)) return "json";
   if (/\.env$/.test(lower) || /(^|\/)\.env(\.[^/]*)?$/.test(lower)) return "dotenv";
   return "binary";
 }
+
+/** The store names sops' --input-type/--output-type take (formats.go stringToFormat). */
+export const STORE_NAMES = ["yaml", "json", "dotenv", "binary", "ini"] as const;
 
 // ---------------------------------------------------------------- YAML
 

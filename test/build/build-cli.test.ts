@@ -14,6 +14,8 @@ function scratchCheckout(): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
+  // Every alert's runbook section must exist in the checkout it links to.
+  cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
   return dir;
 }
 
@@ -60,6 +62,33 @@ describe("homelab build / --check", () => {
     assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
     assert.equal(existsSync(join(dir, "gitops/site/hand-made.yaml")), false);
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("without promtool the alert rules are parsed only and the summary says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error", () => {
+    // The CLI runs on process.execPath, so an empty PATH hides only the tools.
+    const env = { PATH: join(dir, "no-tools-here") };
+    const res = homelab(["build", "--check", "--no-cache"], { cwd: dir, env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Alert rules: \d+ with \d+ promtool test cases, PromQL parsed; promtool check \+ test rules: not run \(promtool is not on PATH/);
+    const strict = homelab(["build", "--check", "--no-cache"], { cwd: dir, env: { ...env, HOMELAB_REQUIRE_PROMTOOL: "1" } });
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /alert rules \(root\): promtool is not on PATH and HOMELAB_REQUIRE_PROMTOOL=1/);
+    // With promtool the build runs it.
+    const real = homelab(["build", "--check", "--no-cache"], { cwd: dir });
+    assert.match(real.stdout, /promtool check \+ test rules: passed/);
+  });
+
+  it("a missing runbook section fails the build, naming the alert", () => {
+    const page = join(dir, "docs", "runbooks", "apps.md");
+    const original = readFileSync(page, "utf8");
+    writeFileSync(page, original.replace("## AppDown", "## Something else"));
+    try {
+      const res = homelab(["build", "--check", "--no-cache"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /PrometheusRule site\/site-availability \/spec\/groups\/0\/rules\/0\/annotations\/runbook_url: alert AppDown: docs\/runbooks\/apps\.md has no '## AppDown' section \[alert-runbook\]/);
+    } finally {
+      writeFileSync(page, original);
+    }
   });
 
   it("a bad config fails the build and keeps the committed tree", (t) => {

@@ -245,12 +245,14 @@ describe("homelab check (the homelab repository)", () => {
 
   let configs = 0;
   /** Writes the repository; returns the config file's name, fresh each time since imports are cached. */
-  function writeRepo(waivers: string, opts: { image?: string; hostFile?: string } = {}): string {
+  function writeRepo(waivers: string, opts: { image?: string; hostFile?: string; alert?: string } = {}): string {
     rmSync(join(root, "gitops"), { recursive: true, force: true });
     rmSync(join(root, "hosts"), { recursive: true, force: true });
     mkdirSync(join(root, "gitops", "shop"), { recursive: true });
     mkdirSync(join(root, "hosts", "box"), { recursive: true });
-    writeFileSync(join(root, "gitops", "shop", "estate.yaml"), estate.replace("ghcr.io/example/shop:3.2.1", opts.image ?? "ghcr.io/example/shop:3.2.1"));
+    // The tree's alert is one a platform component declares with its promtool cases, unless a test says otherwise.
+    const tree = estate.replace("ghcr.io/example/shop:3.2.1", opts.image ?? "ghcr.io/example/shop:3.2.1").replace("alert: ShopDown", `alert: ${opts.alert ?? "CloudflaredTunnelDown"}`);
+    writeFileSync(join(root, "gitops", "shop", "estate.yaml"), tree);
     writeFileSync(join(root, "gitops", "shop", "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [estate.yaml]\n");
     // An encrypted Secret, as KSOPS reads it: a file for the secret scan, not an object (as in the build).
     copyFileSync(join(REPO, "gitops", "cloudflared", "cloudflared-credentials.sops.yaml"), join(root, "gitops", "shop", "credentials.sops.yaml"));
@@ -290,8 +292,16 @@ describe("homelab check (the homelab repository)", () => {
     assert.equal(r.files, 3);
     assert.deepEqual(r.violations, []);
     // Only what the model cannot know yet is left out (this config lists no allowed registries).
-    assert.deepEqual(r.notes.map((n) => n.rule), ["image-registry", "scrape-coverage", "alert-unit-tests"]);
+    assert.deepEqual(r.notes.map((n) => n.rule), ["image-registry", "scrape-coverage"]);
     assert.equal(exitCodeFor(r), 0);
+  });
+
+  it("an alert in the tree that no component declares with its promtool cases fails alert-unit-tests", async () => {
+    const r = await runCheck(opts({ config: writeRepo("", { alert: "ShopDown" }) }), root, TODAY);
+    assert.deepEqual(
+      r.violations.map((v) => `${v.rule} ${v.subject}: ${v.message}`),
+      ["alert-unit-tests PrometheusRule shop/shop: alert ShopDown is not exercised by any promtool unit test"],
+    );
   });
 
   it("applies the config's waivers, and fails on an expired one", async () => {

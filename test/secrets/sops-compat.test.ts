@@ -4,14 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { parseSopsConfig, creationRuleFor } from "../../src/secrets/config.ts";
 import { decryptBytes, encrypt, decrypt, loadSopsFile } from "../../src/secrets/sops.ts";
 import { RuleSet, goRegExp, toPlain, getPath } from "../../src/secrets/tree.ts";
-import { REPO, isolatedEnv, newKeyFile, secretsCli, tempDir } from "./helpers.ts";
+import { TreePathError, parseTreePath } from "../../src/secrets/extract.ts";
+import { formatForPath } from "../../src/secrets/stores.ts";
+import { REPO, isolatedEnv, newKeyFile, secretsCli, secretsCliAsync, tempDir } from "./helpers.ts";
 
 let dir: { dir: string; cleanup: () => void };
 let me: Awaited<ReturnType<typeof newKeyFile>>;
@@ -146,5 +148,143 @@ describe("key_groups with merge (config/config.go extractMasterKeys, config_test
     assert.throws(() => rule(`creation_rules:\n  - key_groups:\n      - age: [${A}]\n      - age: [${B}]\n`), /2 key_groups \(Shamir secret sharing\)/);
     assert.throws(() => rule(`creation_rules:\n  - key_groups:\n      - merge:\n          - pgp: [ABCD]\n        age: [${A}]\n`), /uses pgp; homelab secrets only encrypts to age/);
     assert.throws(() => rule(`creation_rules:\n  - key_groups:\n      - merge:\n          - agee: [${A}]\n`), /key_groups\[0\]\.merge\[0\]: unknown key group field agee/);
+  });
+});
+
+/** A workspace with a .sops.yaml that encrypts everything to `me`, and an encrypted file. */
+function workspaceWith(name: string, file: string, plaintext: string): { cwd: string; env: NodeJS.ProcessEnv } {
+  const cwd = join(dir.dir, name);
+  mkdirSync(cwd, { recursive: true });
+  writeFileSync(join(cwd, ".sops.yaml"), `creation_rules:\n  - age: ${me.recipient}\n`);
+  writeFileSync(join(cwd, file), plaintext);
+  const env = isolatedEnv(join(dir.dir, "home"), { SOPS_AGE_KEY_FILE: me.path });
+  const r = secretsCli(["encrypt", file], { cwd, env });
+  assert.equal(r.code, 0, r.stderr);
+  return { cwd, env };
+}
+
+describe("decrypt --extract with sops' path syntax (cmd/sops/main.go parseTreePath, decrypt.go extract, sops.go Truncate)", () => {
+  it("parses [\"a\"]['b'][0] and refuses what sops refuses", () => {
+    assert.deepEqual(parseTreePath(`["data"]['token'][0]`), ["data", "token", 0]);
+    // sops takes the text between the quotes as it is: no escapes, dots are part of the key.
+    assert.deepEqual(parseTreePath(`["a.b"]`), ["a.b"]);
+    assert.throws(() => parseTreePath(`x["a"]`), TreePathError);
+    assert.throws(() => parseTreePath(`["a"`), (e: Error) => e instanceof TreePathError && e.exitCode === 91 && /doesn't end with \]/.test(e.message));
+    assert.throws(() => parseTreePath(`[a]`), TreePathError);
+  });
+
+  it("a string prints bare, a map as a document, an int as the output store writes one value", () => {
+    const { cwd, env } = workspaceWith("extract", "app.yaml", "data:\n    token: abc-123\n    port: 5\nlist:\n    - one\n    - two\n");
+    const one = secretsCli(["decrypt", "--extract", '["data"]["token"]', "app.yaml"], { cwd, env });
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout, "abc-123");
+    assert.equal(secretsCli(["decrypt", "--extract", '["data"]["port"]', "app.yaml"], { cwd, env }).stdout, "5\n");
+    assert.equal(secretsCli(["decrypt", "--extract", '["list"][1]', "app.yaml"], { cwd, env }).stdout, "two");
+    assert.equal(secretsCli(["decrypt", "--extract", '["data"]', "--output-type", "json", "app.yaml"], { cwd, env }).stdout, '{\n\t"token": "abc-123",\n\t"port": 5\n}\n');
+    assert.equal(secretsCli(["decrypt", "--extract", '["data"]', "--output-type", "dotenv", "app.yaml"], { cwd, env }).stdout, "token=abc-123\nport=5\n");
+    const missing = secretsCli(["decrypt", "--extract", '["data"]["nope"]', "app.yaml"], { cwd, env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /component \['nope'\] not found/);
+    const bad = secretsCli(["decrypt", "--extract", '["data"', "app.yaml"], { cwd, env });
+    assert.equal(bad.code, 91, bad.stderr);
+  });
+
+  it("--input-type reads a file whatever its name; an unknown or ini type is refused", () => {
+    const { cwd, env } = workspaceWith("types", "app.env", "A=1\nB=two\n");
+    writeFileSync(join(cwd, "copy.txt"), readFileSync(join(cwd, "app.env")));
+    const r = secretsCli(["decrypt", "--input-type", "dotenv", "--output-type", "json", "copy.txt"], { cwd, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{\n\t"A": "1",\n\t"B": "two"\n}\n');
+    assert.equal(secretsCli(["decrypt", "--output-type", "toml", "app.env"], { cwd, env }).code, 2);
+    assert.match(secretsCli(["decrypt", "--input-type", "ini", "app.env"], { cwd, env }).stderr, /INI store is not supported/);
+  });
+});
+
+describe("file type from the name as sops does (cmd/sops/formats/formats.go FormatForPath)", () => {
+  it("case-sensitive suffixes; .env.production and X.YAML are binary", () => {
+    assert.equal(formatForPath("a.yaml"), "yaml");
+    assert.equal(formatForPath("a.yml"), "yaml");
+    assert.equal(formatForPath("a.json"), "json");
+    assert.equal(formatForPath("prod.env"), "dotenv");
+    assert.equal(formatForPath(".env.production"), "binary");
+    assert.equal(formatForPath("A.YAML"), "binary");
+    assert.equal(formatForPath("a.JSON"), "binary");
+  });
+});
+
+describe("exec-env and exec-file (cmd/sops/subcommand/exec/exec.go, cmd/sops/main.go exec-env/exec-file actions)", () => {
+  it("exec-env: values in the environment, the exit status passed through, both command forms", () => {
+    const { cwd, env } = workspaceWith("execenv", "app.env", "DB_PASSWORD=s3cr3t-Value\nPORT=5432\n");
+    const r = secretsCli(["exec-env", "app.env", "--", "sh", "-c", 'printf "%s:%s" "$DB_PASSWORD" "$PORT"; exit 7'], { cwd, env });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stdout, "s3cr3t-Value:5432");
+    const shell = secretsCli(["exec-env", "app.env", 'printf %s "$DB_PASSWORD"'], { cwd, env });
+    assert.equal(shell.stdout, "s3cr3t-Value");
+    const pristine = secretsCli(["exec-env", "--pristine", "app.env", "--", "/usr/bin/env"], { cwd, env: { ...env, OUTSIDE: "x" } });
+    assert.equal(pristine.code, 0, pristine.stderr);
+    assert.doesNotMatch(pristine.stdout, /OUTSIDE=/);
+    assert.match(pristine.stdout, /DB_PASSWORD=s3cr3t-Value/);
+  });
+
+  it("exec-env refuses nested values (sops: cannot use complex value in environment)", () => {
+    const { cwd, env } = workspaceWith("execnested", "app.yaml", "a:\n    b: c\n");
+    const r = secretsCli(["exec-env", "app.yaml", "--", "true"], { cwd, env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot use complex value in environment; offending key a/);
+  });
+
+  it("exec-file: {} is a FIFO by default, a file with --no-fifo; both gone afterwards, exit status passed through", () => {
+    const { cwd, env } = workspaceWith("execfile", "app.yaml", "token: abc-XYZ-123\n");
+    const fifo = secretsCli(["exec-file", "app.yaml", "--", "sh", "-c", 'test -p "$1" && cat "$1" && echo "$1" >&2; exit 3', "sh", "{}"], { cwd, env });
+    assert.equal(fifo.code, 3, fifo.stderr);
+    assert.equal(fifo.stdout, "token: abc-XYZ-123\n");
+    const fifoPath = fifo.stderr.trim().split("\n").pop()!;
+    assert.equal(existsSync(fifoPath), false, `${fifoPath} left behind`);
+    const file = secretsCli(["exec-file", "--no-fifo", "--filename", "x.yaml", "app.yaml", 'test -f {} && cat {} && echo {} >&2'], { cwd, env });
+    assert.equal(file.code, 0, file.stderr);
+    assert.equal(file.stdout, "token: abc-XYZ-123\n");
+    const filePath = file.stderr.trim().split("\n").pop()!;
+    assert.match(filePath, /\/x\.yaml$/);
+    assert.equal(existsSync(filePath), false);
+    assert.equal(existsSync(dirname(filePath)), false);
+  });
+
+  it("exec-file: a command that never reads the FIFO still ends, and nothing is left", () => {
+    const { cwd, env } = workspaceWith("execfile2", "app.yaml", "token: abc-XYZ-123\n");
+    const r = secretsCli(["exec-file", "app.yaml", "--", "sh", "-c", 'echo "$1" >&2', "sh", "{}"], { cwd, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(r.stderr.trim()), false);
+    assert.equal(secretsCli(["exec-file", "app.yaml", "--", "true"], { cwd, env }).code, 1, "a command without {} is refused");
+  });
+
+  it("exec-file: SIGTERM is passed on to the command, the file is removed and the status passed through", async () => {
+    const { cwd, env } = workspaceWith("execsig", "app.yaml", "token: abc-XYZ-123\n");
+    const marker = join(cwd, "path.txt");
+    const run = secretsCliAsync(["exec-file", "--no-fifo", "app.yaml", "--", "sh", "-c", `echo "$1" > ${marker}; trap 'exit 42' TERM; while :; do sleep 0.1; done`, "sh", "{}"], { cwd, env });
+    for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    const path = readFileSync(marker, "utf8").trim();
+    assert.equal(existsSync(path), true);
+    process.kill(run.pid, "SIGTERM");
+    const res = await run.done;
+    assert.equal(res.code, 42, res.stderr);
+    assert.equal(existsSync(path), false, "plaintext file left behind");
+  });
+});
+
+describe("filestatus (cmd/sops/subcommand/filestatus/filestatus.go; printed with encoding/json)", () => {
+  it("prints sops' JSON shape, no key needed", () => {
+    const { cwd, env } = workspaceWith("status", "app.yaml", "token: abc-XYZ-123\n");
+    const noKey = isolatedEnv(join(dir.dir, "nokey"));
+    const r = secretsCli(["filestatus", "app.yaml"], { cwd, env: noKey });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"encrypted":true}\n');
+    writeFileSync(join(cwd, "plain.yaml"), "a: b\n");
+    assert.equal(secretsCli(["filestatus", "plain.yaml"], { cwd, env: noKey }).stdout, '{"encrypted":false}\n');
+    // A value hand-edited back to plaintext: sops would still say true; homelab says false and names it.
+    writeFileSync(join(cwd, "app.yaml"), readFileSync(join(cwd, "app.yaml"), "utf8").replace(/token: ENC\[[^\]]*\]/, "token: leaked"));
+    const leaked = secretsCli(["filestatus", "app.yaml"], { cwd, env: noKey });
+    assert.equal(leaked.stdout, '{"encrypted":false}\n');
+    assert.match(leaked.stderr, /token holds plaintext/);
+    void env;
   });
 });

@@ -19,6 +19,8 @@ import {
   type SopsConfig,
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
+import { envEntries, execWithFile, runForeground, withPath, type ExecCommand } from "../../secrets/exec.ts";
+import { extractBytes, parseTreePath } from "../../secrets/extract.ts";
 import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
@@ -31,6 +33,7 @@ import { SCAN_RULES, formatFinding, scanReport } from "../../secrets/scan.ts";
 import {
   formatForPath,
   hasSopsBlock,
+  inspectSopsText,
   loadSopsFile,
   newDataKey,
   openSopsFile,
@@ -91,7 +94,22 @@ secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.`,
 re-encrypts with the same data key so unchanged values keep their ciphertext, then shreds the temp
 file. Ctrl-C goes to the editor, as with git; SIGTERM or SIGHUP stop the command and shred the temp
 file. A missing file is created.`,
-  decrypt: "Prints the decrypted file on stdout; nothing is written to disk. The MAC is verified first.",
+  decrypt: `Prints the decrypted file on stdout; nothing is written to disk. The MAC is verified first.
+--extract prints one value: a string as its bare text (no newline), a map as a document of the
+output type. A path sops cannot parse exits 91, as sops does.`,
+  "exec-env": `Runs a command with the top-level values of the decrypted file as environment variables
+(nested values are refused), as sops exec-env does. After -- the command runs directly; a single
+quoted string instead runs with /bin/sh -c like sops. Signals (TERM, HUP, QUIT, USR1, USR2, and INT
+when there is no terminal) are passed on; the exit status is the command's (128+N if signal N ended it).
+Nothing is written to disk.`,
+  "exec-file": `Runs a command with {} replaced by the path of the decrypted file, as sops exec-file does. By
+default the path is a FIFO in a private directory (the plaintext only passes through a pipe and can
+be read once); --no-fifo writes a 0600 file in a private RAM-backed directory (/dev/shm). Either is
+removed when the command ends, whichever way it ends; signals and exit status as for exec-env.`,
+  filestatus: `Prints {"encrypted":true} or {"encrypted":false} (sops' JSON shape), without any key: true when
+the file has a sops block with a version and a MAC and every value that its own rules, or the
+.sops.yaml rule for its path, require encrypted is encrypted (values found in the clear are listed
+on stderr). For pre-commit hooks and CI. Exit 0 either way; 1 when the file cannot be read.`,
   encrypt: `Encrypts a plaintext file in place (or to --output PATH) with the rules and recipients of
 .sops.yaml. Refuses a file that is already encrypted (exit 203).`,
   updatekeys: `Re-wraps each file's data key for the recipients the .sops.yaml rule now lists. Values and MAC do not
@@ -169,10 +187,33 @@ async function keys(): Promise<KeyRing> {
   return loadKeyRing(process.env);
 }
 
-async function openFile(ws: Workspace, abs: string): Promise<OpenedSopsFile> {
+async function openFile(ws: Workspace, abs: string, format: SopsFormat = formatForPath(abs)): Promise<OpenedSopsFile> {
   const shown = display(ws, abs);
-  const f = loadSopsFile(readExisting(abs, shown), formatForPath(abs), shown);
+  const f = loadSopsFile(readExisting(abs, shown), format, shown);
   return openSopsFile(f, await keys());
+}
+
+const STORE_HELP = "yaml, json, dotenv or binary; default: from the file name, as sops does (case-sensitive .yaml/.yml, .json, .env; anything else is binary)";
+
+/** A --input-type/--output-type value (sops' store names). */
+function storeOption(v: string | undefined, flag: string): SopsFormat | undefined {
+  if (v === undefined) return undefined;
+  if (v === "ini") throw new UserError(`${flag} ini: sops' INI store is not supported by homelab secrets`);
+  if (!["yaml", "json", "dotenv", "binary"].includes(v)) throw new UsageError(`${flag} ${v}: expected one of yaml, json, dotenv, binary`);
+  return v as SopsFormat;
+}
+
+/** The store for a file: --input-type, else sops' rule for the name (formats.go FormatForPath). */
+function storeFor(abs: string, shown: string, given?: string, flag = "--input-type"): SopsFormat {
+  const t = storeOption(given, flag);
+  if (t) return t;
+  if (abs.endsWith(".ini")) {
+    throw new UserError(
+      `${shown}: sops reads *.ini files with its INI store, which homelab secrets does not have; ` +
+        `to handle it as an opaque file pass ${flag} binary (sops then needs the same flag)`,
+    );
+  }
+  return formatForPath(abs);
 }
 
 const SOPS_FILE_RE = /\.sops\.(ya?ml|json|env)$/i;
@@ -630,12 +671,118 @@ define(
 });
 
 define(
-  { name: "decrypt", synopsis: "<file>", summary: "print the decrypted file on stdout (MAC checked)", options: {}, positionals: { min: 1, max: 1, name: "the file to decrypt" } },
-  async ({ positionals }) => {
+  {
+    name: "decrypt",
+    synopsis: "<file> [--extract PATH] [--input-type T] [--output-type T]",
+    summary: "print the decrypted file (or one value) on stdout (MAC checked)",
+    options: {
+      extract: { type: "string", value: "PATH", help: `print only this value, in sops' path syntax: '["data"]["token"]', '["list"][0]'` },
+      "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
+      "output-type": { type: "string", value: "TYPE", help: "how to print it: yaml, json, dotenv or binary; default: from the file name" },
+    },
+    positionals: { min: 1, max: 1, name: "the file to decrypt" },
+  },
+  async ({ values, positionals }) => {
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
-  const opened = await openFile(ws, abs);
-  process.stdout.write(emitPlainBytes(opened.plain, opened.format, ws.store));
+  const shown = display(ws, abs);
+  // Parsed before any key is used: a bad path is a usage mistake (sops: exit 91).
+  const path = values.extract !== undefined ? parseTreePath(values.extract) : [];
+  const input = storeFor(abs, shown, values["input-type"]);
+  // As sops: the output store follows --output-type, else the file name (not --input-type).
+  const output = storeFor(abs, shown, values["output-type"], "--output-type");
+  const opened = await openFile(ws, abs, input);
+  const out = path.length ? extractBytes(opened.plain[0] ?? new Branch(), path, output, ws.store) : emitPlainBytes(opened.plain, output, ws.store);
+  process.stdout.write(out);
+  return EXIT.ok;
+});
+
+/** `FILE -- CMD ARGS…` runs CMD directly; `FILE 'CMD STRING'` runs it with /bin/sh -c, as sops does. */
+function commandOf(positionals: readonly string[], rest: readonly string[] | undefined): ExecCommand {
+  if (rest && rest.length) {
+    if (positionals.length > 1) throw new UsageError("give the command either after -- or as one quoted string, not both");
+    return { argv: rest };
+  }
+  if (positionals[1] === undefined) throw new UsageError("missing command: <file> -- <command> [args...], or <file> '<shell command>'");
+  return { shell: positionals[1] };
+}
+
+define(
+  {
+    name: "exec-env",
+    synopsis: "<file> [--pristine] -- <command> [args...]",
+    summary: "run a command with the decrypted values as environment variables",
+    options: {
+      pristine: { type: "boolean", help: "pass only the decrypted values, not this environment" },
+      "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
+    },
+    positionals: { min: 1, max: 2, name: "the file to decrypt" },
+    rest: { name: "command" },
+  },
+  async ({ values, positionals, rest }) => {
+  const cmd = commandOf(positionals, rest);
+  const ws = workspace();
+  const abs = resolve(ws.cwd, positionals[0]!);
+  const shown = display(ws, abs);
+  const opened = await openFile(ws, abs, storeFor(abs, shown, values["input-type"]));
+  const env: NodeJS.ProcessEnv = values.pristine ? {} : { ...process.env };
+  for (const [k, v] of envEntries(opened.plain[0] ?? new Branch(), shown)) env[k] = v;
+  return runForeground(cmd, env);
+});
+
+define(
+  {
+    name: "exec-file",
+    synopsis: "<file> [--no-fifo] [--filename NAME] -- <command> [args...] (with {} for the path)",
+    summary: "run a command with {} replaced by the path of a short-lived decrypted file",
+    options: {
+      "no-fifo": { type: "boolean", help: "a 0600 file in a private RAM-backed directory instead of a FIFO (for commands that read it twice)" },
+      filename: { type: "string", value: "NAME", help: "name of the FIFO or file (default tmp-file, as sops)" },
+      "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
+      "output-type": { type: "string", value: "TYPE", help: "how to write the decrypted file: yaml, json, dotenv or binary; default: from the file name" },
+    },
+    positionals: { min: 1, max: 2, name: "the file to decrypt" },
+    rest: { name: "command" },
+  },
+  async ({ values, positionals, rest }) => {
+  const cmd = commandOf(positionals, rest);
+  withPath(cmd, "{}"); // refuses a command without {} before anything is decrypted
+  const ws = workspace();
+  const abs = resolve(ws.cwd, positionals[0]!);
+  const shown = display(ws, abs);
+  const input = storeFor(abs, shown, values["input-type"]);
+  const output = storeFor(abs, shown, values["output-type"], "--output-type");
+  const opened = await openFile(ws, abs, input);
+  const content = emitPlainBytes(opened.plain, output, ws.store);
+  return execWithFile(cmd, content, { fifo: !values["no-fifo"], ...(values.filename !== undefined ? { filename: values.filename } : {}), env: process.env });
+});
+
+define(
+  {
+    name: "filestatus",
+    synopsis: "<file> [--input-type T]",
+    summary: `print {"encrypted": true|false} as sops does; no key needed`,
+    options: { "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
+    positionals: { min: 1, max: 1, name: "the file to check" },
+  },
+  async ({ values, positionals }) => {
+  const ws = workspace();
+  const abs = resolve(ws.cwd, positionals[0]!);
+  const shown = display(ws, abs);
+  const format = storeFor(abs, shown, values["input-type"]);
+  const text = readExisting(abs, shown);
+  let encrypted = false;
+  if (hasSopsBlock(text, format)) {
+    const { problems, file } = inspectSopsText(text, format, shown);
+    // sops: metadata without version or MAC is "not encrypted" (filestatus.go cfs). Stricter here:
+    // a value that the file's own rules, or the .sops.yaml rule for its path, require encrypted but is
+    // plain also makes it "not encrypted".
+    const rule = file ? ruleIfAny(ws, abs) : undefined;
+    const all = [...problems, ...(file && rule ? plaintextWhereRequired(file.branches, rule.rules) : [])];
+    for (const p of [...new Set(all)]) console.error(`${shown}: ${p}`);
+    encrypted = !!file && all.length === 0;
+  }
+  console.log(JSON.stringify({ encrypted }));
   return EXIT.ok;
 });
 

@@ -1,4 +1,5 @@
 import type { Construct } from "constructs";
+import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
@@ -81,6 +82,7 @@ export class ArgoCd extends Component {
       syncOptions: ["ServerSideApply=true"],
     });
     const { shape, config } = ctx;
+    this.alerts("applications", ARGOCD_ALERTS);
     this.host = `${props.subdomain ?? "argocd"}.${config.domain}`;
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
@@ -160,3 +162,78 @@ export class ArgoCd extends Component {
       this.allow({ name: `metrics-from-monitoring-${part}`, direction: "ingress", pods, peers: [peer.ns("monitoring")], ports: [{ port }] });
   }
 }
+
+const APP = 'namespace="argocd",name="site",project="homelab"';
+const appInfo = (labels: string, values: string) => ({ series: `argocd_app_info{${APP},${labels}}`, values });
+const argoAnnotation = (text: string) => ({ description: text.replace("{{ $labels.name }}", "site") });
+
+/** Argo CD is how every change reaches the cluster: a stuck or failing sync means Git no longer tells the truth. */
+export const ARGOCD_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "ArgoCdAppOutOfSync",
+    expr: 'max by (name, project) (argocd_app_info{sync_status="OutOfSync"}) == 1',
+    for: "30m",
+    severity: "warning",
+    summary: "An Argo CD application is out of sync",
+    description: "Application {{ $labels.name }} has differed from Git for 30 minutes although it syncs automatically.",
+    runbook: "argocd",
+    tests: {
+      fires: { series: [appInfo('sync_status="OutOfSync",health_status="Healthy",operation=""', "1x60")], at: "40m", labels: { name: "site", project: "homelab" }, annotations: argoAnnotation("Application {{ $labels.name }} has differed from Git for 30 minutes although it syncs automatically.") },
+      quiet: { series: [appInfo('sync_status="Synced",health_status="Healthy",operation=""', "1x60")], at: "40m" },
+    },
+  },
+  {
+    alert: "ArgoCdAppDegraded",
+    expr: 'max by (name, project) (argocd_app_info{health_status="Degraded"}) == 1',
+    for: "15m",
+    severity: "critical",
+    summary: "An Argo CD application is degraded",
+    description: "Application {{ $labels.name }} has been Degraded for 15 minutes: some of its resources are failing.",
+    runbook: "argocd",
+    tests: {
+      fires: { series: [appInfo('sync_status="Synced",health_status="Degraded",operation=""', "1x30")], at: "20m", labels: { name: "site", project: "homelab" }, annotations: argoAnnotation("Application {{ $labels.name }} has been Degraded for 15 minutes: some of its resources are failing.") },
+      quiet: { series: [appInfo('sync_status="Synced",health_status="Progressing",operation=""', "1x30")], at: "20m" },
+    },
+  },
+  {
+    alert: "ArgoCdSyncFailed",
+    expr: 'sum by (name, project) (increase(argocd_app_sync_total{phase=~"Error|Failed"}[15m])) > 0',
+    severity: "warning",
+    summary: "An Argo CD sync failed",
+    description: "A sync of application {{ $labels.name }} failed in the last 15 minutes.",
+    runbook: "argocd",
+    tests: {
+      fires: {
+        series: [{ series: `argocd_app_sync_total{${APP},dest_server="https://kubernetes.default.svc",dry_run="false",phase="Failed"}`, values: "0x5 1x10" }],
+        at: "10m",
+        labels: { name: "site", project: "homelab" },
+        annotations: argoAnnotation("A sync of application {{ $labels.name }} failed in the last 15 minutes."),
+      },
+      quiet: {
+        series: [
+          { series: `argocd_app_sync_total{${APP},dest_server="https://kubernetes.default.svc",dry_run="false",phase="Failed"}`, values: "0x15" },
+          { series: `argocd_app_sync_total{${APP},dest_server="https://kubernetes.default.svc",dry_run="false",phase="Succeeded"}`, values: "0+1x15" },
+        ],
+        at: "10m",
+      },
+    },
+  },
+  {
+    alert: "ArgoCdOperationStuck",
+    // Syncs are terminated after 15 minutes (controller.sync.timeout.seconds): one still running after 30 is stuck.
+    expr: 'max by (name, project) (argocd_app_info{operation!=""}) == 1',
+    for: "30m",
+    severity: "warning",
+    summary: "An Argo CD operation is stuck",
+    description: "An operation on application {{ $labels.name }} has been running for 30 minutes; later commits wait behind it.",
+    runbook: "argocd",
+    tests: {
+      fires: { series: [appInfo('sync_status="OutOfSync",health_status="Progressing",operation="sync"', "1x60")], at: "40m", labels: { name: "site", project: "homelab" }, annotations: argoAnnotation("An operation on application {{ $labels.name }} has been running for 30 minutes; later commits wait behind it.") },
+      quiet: {
+        // A sync that finishes within the timeout: the operation label empties again.
+        series: [appInfo('sync_status="OutOfSync",health_status="Progressing",operation="sync"', "1x10 _x50"), appInfo('sync_status="Synced",health_status="Healthy",operation=""', "_x10 1x50")],
+        at: "40m",
+      },
+    },
+  },
+];

@@ -1,4 +1,5 @@
 import type { Construct } from "constructs";
+import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
@@ -31,6 +32,7 @@ export class CertManager extends Component {
     });
     const ingressClass = props.ingressClass ?? "nginx";
     const { shape, config } = ctx;
+    this.alerts("certificates", CERT_MANAGER_ALERTS);
     const resources = (cpu: string, memory: string, limit: string) => ({ requests: { cpu, memory }, limits: { memory: limit } });
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
@@ -100,3 +102,83 @@ function clusterIssuer(name: string, server: string, email: string, ingressClass
     },
   };
 }
+
+const CERT = 'name="site-tls",namespace="site"';
+
+/** Certificates are what visitors see first: an expired one takes the site down for every browser. */
+export const CERT_MANAGER_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "CertificateExpiringSoon",
+    // cert-manager renews 30 days before expiry; 14 days left means renewal has failed for two weeks.
+    expr: "min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time()) < 14 * 86400",
+    for: "1h",
+    severity: "warning",
+    summary: "A certificate expires in less than 14 days",
+    description: "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been renewed and expires within 14 days.",
+    runbook: "cert-manager",
+    tests: {
+      fires: {
+        series: [{ series: `certmanager_certificate_expiration_timestamp_seconds{${CERT}}`, values: "864000x90" }],
+        at: "70m",
+        labels: { namespace: "site", name: "site-tls" },
+        annotations: { description: "Certificate site/site-tls has not been renewed and expires within 14 days." },
+      },
+      quiet: { series: [{ series: `certmanager_certificate_expiration_timestamp_seconds{${CERT}}`, values: "5184000x90" }], at: "70m" },
+    },
+  },
+  {
+    alert: "CertificateNotReady",
+    expr: 'max by (namespace, name) (certmanager_certificate_ready_status{condition=~"False|Unknown"}) == 1',
+    for: "15m",
+    severity: "warning",
+    summary: "A certificate is not ready",
+    description: "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been Ready for 15 minutes: its Ingress serves an old or no certificate.",
+    runbook: "cert-manager",
+    tests: {
+      fires: {
+        series: [
+          { series: `certmanager_certificate_ready_status{${CERT},condition="False"}`, values: "1x30" },
+          { series: `certmanager_certificate_ready_status{${CERT},condition="True"}`, values: "0x30" },
+        ],
+        at: "20m",
+        labels: { namespace: "site", name: "site-tls" },
+        annotations: { description: "Certificate site/site-tls has not been Ready for 15 minutes: its Ingress serves an old or no certificate." },
+      },
+      quiet: {
+        series: [
+          { series: `certmanager_certificate_ready_status{${CERT},condition="False"}`, values: "0x30" },
+          { series: `certmanager_certificate_ready_status{${CERT},condition="True"}`, values: "1x30" },
+        ],
+        at: "20m",
+      },
+    },
+  },
+  {
+    alert: "CertManagerACMEErrors",
+    // A share rather than any error: Let's Encrypt answers the odd badNonce with a 400 that cert-manager retries.
+    expr: 'sum by (host) (rate(certmanager_http_acme_client_request_count{status=~"4..|5.."}[15m])) / sum by (host) (rate(certmanager_http_acme_client_request_count[15m])) > 0.5',
+    for: "30m",
+    severity: "warning",
+    summary: "Most ACME requests fail",
+    description: "More than half of cert-manager's requests to {{ $labels.host }} failed for 30 minutes: no certificate can be issued or renewed.",
+    runbook: "cert-manager",
+    tests: {
+      fires: {
+        series: [
+          { series: 'certmanager_http_acme_client_request_count{host="acme-v02.api.letsencrypt.org",method="POST",path="/acme/new-order",scheme="https",status="400"}', values: "0+5x60" },
+          { series: 'certmanager_http_acme_client_request_count{host="acme-v02.api.letsencrypt.org",method="POST",path="/acme/new-order",scheme="https",status="200"}', values: "0+1x60" },
+        ],
+        at: "50m",
+        labels: { host: "acme-v02.api.letsencrypt.org" },
+        annotations: { description: "More than half of cert-manager's requests to acme-v02.api.letsencrypt.org failed for 30 minutes: no certificate can be issued or renewed." },
+      },
+      quiet: {
+        series: [
+          { series: 'certmanager_http_acme_client_request_count{host="acme-v02.api.letsencrypt.org",method="POST",path="/acme/new-order",scheme="https",status="400"}', values: "0+1x60" },
+          { series: 'certmanager_http_acme_client_request_count{host="acme-v02.api.letsencrypt.org",method="POST",path="/acme/new-order",scheme="https",status="200"}', values: "0+20x60" },
+        ],
+        at: "50m",
+      },
+    },
+  },
+];

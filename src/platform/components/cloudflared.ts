@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Construct } from "constructs";
 import { stringify } from "yaml";
+import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
 import type { AdminUi } from "../lib/access.ts";
@@ -55,6 +56,7 @@ export class Cloudflared extends Component {
 
   constructor(scope: Construct, ctx: PlatformContext, props: CloudflaredProps = {}) {
     super(scope, "cloudflared", ctx, { wave: 0, layer: "edge" });
+    this.alerts("tunnel", CLOUDFLARED_ALERTS);
     this.resources = props.resources;
     this.secret(CREDENTIALS_SECRET, ["credentials.json"]);
     const selector = CLOUDFLARED_PODS;
@@ -137,3 +139,47 @@ export class Cloudflared extends Component {
     this.add(pdb(name, name, labels, selector, shape));
   }
 }
+
+const TUNNEL_POD = 'namespace="cloudflared",pod="cloudflared-7d9f8-abcde"';
+
+/** The tunnel is the only way in: when it is down every site is down, whatever the pods behind it do. */
+export const CLOUDFLARED_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "CloudflaredTunnelDown",
+    // No cloudflared pod answers scrapes, or none holds a connection to Cloudflare's edge.
+    expr: 'absent(up{namespace="cloudflared"} == 1) or sum(cloudflared_tunnel_ha_connections) < 1',
+    for: "5m",
+    severity: "critical",
+    summary: "The Cloudflare tunnel is down",
+    description: "No cloudflared pod is up with a connection to Cloudflare: every site of the homelab is unreachable.",
+    runbook: "cloudflared",
+    tests: {
+      fires: { series: [{ series: `up{${TUNNEL_POD},job="cloudflared"}`, values: "0x15" }], at: "10m", labels: {} },
+      quiet: {
+        series: [
+          { series: `up{${TUNNEL_POD},job="cloudflared"}`, values: "1x15" },
+          { series: `cloudflared_tunnel_ha_connections{${TUNNEL_POD},job="cloudflared"}`, values: "4x15" },
+        ],
+        at: "10m",
+      },
+    },
+  },
+  {
+    alert: "CloudflaredNoHealthyConnections",
+    expr: 'max by (namespace, pod) (cloudflared_tunnel_ha_connections) < 1',
+    for: "10m",
+    severity: "warning",
+    summary: "A cloudflared pod has no connection to Cloudflare",
+    description: "cloudflared pod {{ $labels.pod }} has held no tunnel connection for 10 minutes; the tunnel runs on the other replicas, if any.",
+    runbook: "cloudflared",
+    tests: {
+      fires: {
+        series: [{ series: `cloudflared_tunnel_ha_connections{${TUNNEL_POD},job="cloudflared"}`, values: "4x5 0x20" }],
+        at: "20m",
+        labels: { namespace: "cloudflared", pod: "cloudflared-7d9f8-abcde" },
+        annotations: { description: "cloudflared pod cloudflared-7d9f8-abcde has held no tunnel connection for 10 minutes; the tunnel runs on the other replicas, if any." },
+      },
+      quiet: { series: [{ series: `cloudflared_tunnel_ha_connections{${TUNNEL_POD},job="cloudflared"}`, values: "4x5 2x20" }], at: "20m" },
+    },
+  },
+];

@@ -1,4 +1,5 @@
 import type { Construct } from "constructs";
+import type { AlertRule } from "../lib/alerts.ts";
 import { UserError } from "../../errors.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
@@ -54,6 +55,7 @@ export class IngressNginx extends Component {
   constructor(scope: Construct, ctx: PlatformContext, props: IngressNginxProps = {}) {
     super(scope, "ingress-nginx", ctx, { wave: -1, layer: "edge", needsApiServer: true });
     const { shape, config } = ctx;
+    this.alerts("traffic", INGRESS_NGINX_ALERTS);
     const forwarding = forwardingConfig(config.network.podCIDR);
     // The forwarding keys decide what a visitor can forge; an override would quietly undo that.
     const overridden = Object.keys(props.config ?? {}).filter((k) => k in forwarding && props.config![k] !== forwarding[k]);
@@ -128,3 +130,51 @@ export class IngressNginx extends Component {
     }
   }
 }
+
+const HOST = 'host="site.example.org",ingress="site",namespace="site"';
+const requests = (status: string, values: string) => ({ series: `nginx_ingress_controller_requests{${HOST},status="${status}"}`, values });
+const bucket = (le: string, values: string) => ({ series: `nginx_ingress_controller_request_duration_seconds_bucket{${HOST},le="${le}"}`, values });
+
+/** What visitors experience, per host, measured where every request passes. */
+export const INGRESS_NGINX_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "IngressHigh5xxRatio",
+    // At least 20 requests in the window, so one failed request on a quiet night does not page.
+    expr:
+      'sum by (host) (rate(nginx_ingress_controller_requests{status=~"5.."}[5m])) / sum by (host) (rate(nginx_ingress_controller_requests[5m])) > 0.05' +
+      " and sum by (host) (increase(nginx_ingress_controller_requests[5m])) > 20",
+    for: "10m",
+    severity: "critical",
+    summary: "Many requests to a site fail",
+    description: "More than 5% of the requests to {{ $labels.host }} got a 5xx answer for 10 minutes.",
+    runbook: "ingress-nginx",
+    tests: {
+      fires: {
+        series: [requests("200", "0+10x30"), requests("502", "0+2x30")],
+        at: "20m",
+        labels: { host: "site.example.org" },
+        annotations: { description: "More than 5% of the requests to site.example.org got a 5xx answer for 10 minutes." },
+      },
+      // The same share of errors on a trickle of traffic stays quiet.
+      quiet: { series: [requests("200", "0+1x30"), requests("502", "0+0.5x30")], at: "20m" },
+    },
+  },
+  {
+    alert: "IngressHighLatency",
+    expr: "histogram_quantile(0.95, sum by (host, le) (rate(nginx_ingress_controller_request_duration_seconds_bucket[5m]))) > 1",
+    for: "15m",
+    severity: "warning",
+    summary: "A site answers slowly",
+    description: "The 95th percentile of response times of {{ $labels.host }} has been above one second for 15 minutes.",
+    runbook: "ingress-nginx",
+    tests: {
+      fires: {
+        series: [bucket("0.5", "0x30"), bucket("1", "0x30"), bucket("2.5", "0+10x30"), bucket("+Inf", "0+10x30")],
+        at: "25m",
+        labels: { host: "site.example.org" },
+        annotations: { description: "The 95th percentile of response times of site.example.org has been above one second for 15 minutes." },
+      },
+      quiet: { series: [bucket("0.5", "0+10x30"), bucket("1", "0+10x30"), bucket("2.5", "0+10x30"), bucket("+Inf", "0+10x30")], at: "25m" },
+    },
+  },
+];

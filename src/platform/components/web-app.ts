@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
 import type { AppConfig } from "../../config/schema.ts";
+import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
@@ -12,6 +13,7 @@ import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 export class WebApp extends Component {
   constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
+    this.alerts("availability", appAlerts(app.name));
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
@@ -81,4 +83,33 @@ export class WebApp extends Component {
 /** A label value from a tag: at most 63 characters, ending alphanumeric (a cut can end on '.' or '-'). */
 function versionLabel(tag: string): string {
   return tag.replace(/^sha256:/, "").slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
+}
+
+/**
+ * An app is down when none of its pods is available, measured by kube-state-metrics so that it holds for
+ * apps without a metrics endpoint too.
+ */
+export function appAlerts(name: string): readonly AlertRule[] {
+  const available = `kube_deployment_status_replicas_available{namespace="${name}",deployment="${name}"}`;
+  return [
+    {
+      alert: "AppDown",
+      expr: `max by (namespace, deployment) (${available}) < 1`,
+      for: "5m",
+      severity: "critical",
+      summary: "An app has no available pod",
+      description: "App {{ $labels.deployment }} has had no available pod for 5 minutes: its site answers 503.",
+      runbook: "apps",
+      tests: {
+        fires: {
+          series: [{ series: available.replace("}", ',job="kube-state-metrics"}'), values: "1x5 0x15" }],
+          at: "15m",
+          labels: { namespace: name, deployment: name },
+          annotations: { description: `App ${name} has had no available pod for 5 minutes: its site answers 503.` },
+        },
+        // A rolling update that dips for less than five minutes stays quiet.
+        quiet: { series: [{ series: available.replace("}", ',job="kube-state-metrics"}'), values: "1x5 0x3 1x10" }], at: "15m" },
+      },
+    },
+  ];
 }

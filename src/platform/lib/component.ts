@@ -10,6 +10,7 @@ import { UserError } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { SecretDecl } from "../../secrets/declared.ts";
 import { adminRoute, isPublic, type AdminRoute, type AdminUi } from "./access.ts";
+import { prometheusRule, type AlertGroup, type AlertRule } from "./alerts.ts";
 import type { PlatformContext } from "./context.ts";
 import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, type Flow, type Selector } from "./network.ts";
 
@@ -61,6 +62,8 @@ export abstract class Component extends Chart {
   readonly ingressBackends: IngressBackend[] = [];
   /** Admin UIs this component serves; the tunnel routes them only as `access` decides. */
   readonly adminUis: AdminUi[] = [];
+  /** The component's alert rules with their unit tests; each group is one PrometheusRule. */
+  readonly alertGroups: AlertGroup[] = [];
   private seq = 0;
 
   constructor(scope: Construct, name: string, ctx: PlatformContext, props: ComponentProps) {
@@ -125,6 +128,17 @@ export abstract class Component extends Chart {
   secret(name: string, keys: readonly string[], declaredAt?: string): string {
     this.secrets.push({ app: this.name, namespace: this.name, name, keys, ...(declaredAt !== undefined && { declaredAt }) });
     return name;
+  }
+
+  /**
+   * Declares alerts the component owns, as one PrometheusRule `<component>-<group>`. Each rule carries its
+   * runbook page and both promtool test cases; the build parses and checks them (lib/alerts.ts).
+   */
+  alerts(group: string, rules: readonly AlertRule[]): void {
+    const g: AlertGroup = { component: this.name, name: `${this.name}-${group}`, rules };
+    if (this.alertGroups.some((x) => x.name === g.name)) throw new Error(`${this.name}: alert group '${group}' declared twice`);
+    this.alertGroups.push(g);
+    this.add(prometheusRule(this.ctx, g, this.commonLabels()));
   }
 
   /** Installs a Helm chart as part of this component's Application. */
