@@ -8,6 +8,7 @@ import { ArgoCd } from "./components/argocd.ts";
 import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
+import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
@@ -37,6 +38,8 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
     // Edge: *.<domain> → Cloudflare tunnel → cloudflared → ingress-nginx; cert-manager issues every certificate.
     new CertManager(app, ctx),
+    // Platform: persistent volumes on the node's own disk, of the `local` type Velero can back up.
+    new LocalPathStorage(app, ctx),
     ingress,
     tunnel,
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
