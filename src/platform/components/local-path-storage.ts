@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
 import { stringify } from "yaml";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
+import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
 import { deployment, NONROOT_UID } from "../lib/workload.ts";
@@ -33,6 +34,7 @@ export class LocalPathStorage extends Component {
     const ns = this.name;
     const path = props.path ?? DEFAULT_VOLUME_PATH;
     const labels = this.commonLabels({ ...PODS, "app.kubernetes.io/component": "provisioner" });
+    this.alerts("volumes", STORAGE_ALERTS);
 
     this.add({
       apiVersion: "storage.k8s.io/v1",
@@ -160,3 +162,67 @@ export class LocalPathStorage extends Component {
     this.add(workload);
   }
 }
+
+const CLAIM = 'namespace="monitoring",persistentvolumeclaim="prometheus-db"';
+
+/**
+ * A claim that stays Pending is how a stuck provisioner (or a missing volume folder) shows; a volume
+ * filling up is the disk filling up, since every `local` volume shares the node's disk.
+ */
+export const STORAGE_ALERTS: readonly AlertRule[] = [
+  {
+    alert: "PersistentVolumeClaimPending",
+    expr: 'max by (namespace, persistentvolumeclaim) (kube_persistentvolumeclaim_status_phase{phase="Pending"}) == 1',
+    for: "15m",
+    severity: "warning",
+    summary: "A volume claim is not bound",
+    description: "Claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has been Pending for 15 minutes: its pod cannot start.",
+    runbook: "storage",
+    tests: {
+      fires: {
+        series: [
+          { series: `kube_persistentvolumeclaim_status_phase{${CLAIM},phase="Pending"}`, values: "1x30" },
+          { series: `kube_persistentvolumeclaim_status_phase{${CLAIM},phase="Bound"}`, values: "0x30" },
+        ],
+        at: "20m",
+        labels: { namespace: "monitoring", persistentvolumeclaim: "prometheus-db" },
+        annotations: { description: "Claim monitoring/prometheus-db has been Pending for 15 minutes: its pod cannot start." },
+      },
+      // Bound within a few minutes, as WaitForFirstConsumer claims are once their pod is scheduled.
+      quiet: {
+        series: [
+          { series: `kube_persistentvolumeclaim_status_phase{${CLAIM},phase="Pending"}`, values: "1x3 0x27" },
+          { series: `kube_persistentvolumeclaim_status_phase{${CLAIM},phase="Bound"}`, values: "0x3 1x27" },
+        ],
+        at: "20m",
+      },
+    },
+  },
+  {
+    alert: "PersistentVolumeFillingUp",
+    expr: "max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes) < 0.10",
+    for: "15m",
+    severity: "critical",
+    summary: "A volume has less than 10% free",
+    description: "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 10% of its space left; local volumes share the node's disk.",
+    runbook: "storage",
+    tests: {
+      fires: {
+        series: [
+          { series: `kubelet_volume_stats_available_bytes{${CLAIM},node="k8s-worker-3090"}`, values: "5e9x30" },
+          { series: `kubelet_volume_stats_capacity_bytes{${CLAIM},node="k8s-worker-3090"}`, values: "100e9x30" },
+        ],
+        at: "20m",
+        labels: { namespace: "monitoring", persistentvolumeclaim: "prometheus-db" },
+        annotations: { description: "Volume monitoring/prometheus-db has less than 10% of its space left; local volumes share the node's disk." },
+      },
+      quiet: {
+        series: [
+          { series: `kubelet_volume_stats_available_bytes{${CLAIM},node="k8s-worker-3090"}`, values: "40e9x30" },
+          { series: `kubelet_volume_stats_capacity_bytes{${CLAIM},node="k8s-worker-3090"}`, values: "100e9x30" },
+        ],
+        at: "20m",
+      },
+    },
+  },
+];
