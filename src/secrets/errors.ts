@@ -17,6 +17,8 @@ export const SECRETS_EXIT = {
   decryptValue: 25,
   /** A `--extract`/`set` path sops' syntax does not allow (codes.InvalidTreePathFormat). */
   invalidTreePath: 91,
+  /** A `set` value that is not JSON (codes.ErrorInvalidSetFormat). */
+  invalidSetFormat: 7,
   /** `edit` ended without a change (codes.FileHasNotBeenModified). */
   notModified: 200,
 } as const;
@@ -45,13 +47,26 @@ export class MacMismatchError extends UserError {
   constructor(
     readonly file: string,
     readonly detail: string,
+    code: number = SECRETS_EXIT.macMismatch,
   ) {
     super(
       `${file}: MAC mismatch: the file was changed after it was encrypted (${detail}). ` +
         "Restore it from Git, or re-enter the value with `homelab secrets set`.",
-      SECRETS_EXIT.macMismatch,
+      code,
     );
     this.name = "MacMismatchError";
+  }
+}
+
+/**
+ * One value does not decrypt (fails its tag, or is not an `ENC[...]` value where one belongs). The
+ * same integrity failure, but sops stops at that value with "Error decrypting tree", exit 25
+ * (cmd/sops/common/common.go DecryptTree), before it gets to the MAC; so does homelab.
+ */
+export class BadValueError extends MacMismatchError {
+  constructor(file: string, detail: string) {
+    super(file, detail, SECRETS_EXIT.decryptValue);
+    this.name = "BadValueError";
   }
 }
 

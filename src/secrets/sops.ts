@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { unwrapDataKey, wrapDataKey, recipientOf } from "./age.ts";
 import { IvStash, ValueDecryptError, decryptValue, encryptValue, parseEncryptedValue } from "./cipher.ts";
-import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SopsAliasError, SopsFormatError } from "./errors.ts";
+import { AlreadyEncryptedError, BadValueError, MacMismatchError, NoMatchingKeyError, SopsAliasError, SopsFormatError } from "./errors.ts";
 import { UserError } from "../errors.ts";
 import type { KeyRing } from "./keys.ts";
 import {
@@ -101,7 +101,7 @@ export function hasSopsBlock(text: string, format: SopsFormat): boolean {
 const aadOf = (path: readonly string[]) => path.join(":") + ":";
 
 /** Decrypts the values and checks them against the MAC. */
-function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: IvStash } {
+function decryptBranches(f: SopsFile, key: Buffer, ignoreMac = false): { plain: Branch[]; stash: IvStash } {
   const rs = new RuleSet(f.metadata.rules);
   const macOnly = !!rs.rules.macOnlyEncrypted;
   const hash = createHash("sha512");
@@ -130,7 +130,7 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
           } catch (e) {
             if (!(e instanceof ValueDecryptError)) throw e;
             const where = path.join(".") || "(top level)";
-            throw new MacMismatchError(
+            throw new BadValueError(
               f.file,
               e.kind === "auth" ? `the value at ${where} does not authenticate under its key path` : `the value at ${where} is not a valid encrypted value (${e.message})`,
             );
@@ -144,6 +144,8 @@ function decryptBranches(f: SopsFile, key: Buffer): { plain: Branch[]; stash: Iv
     });
   }
   const computed = hash.digest("hex").toUpperCase();
+  // --ignore-mac (recovery): every value still had to authenticate under its key path above.
+  if (ignoreMac) return { plain, stash };
   let stored: string;
   try {
     const m = decryptValue(f.metadata.mac, key, macAdditionalData(f.metadata.lastmodified), stash);
@@ -195,10 +197,13 @@ export async function unwrapFileKey(f: SopsFile, keys: KeyRing): Promise<{ dataK
   );
 }
 
-/** Unwraps the data key, decrypts every value and verifies the MAC. */
-export async function openSopsFile(f: SopsFile, keys: KeyRing): Promise<OpenedSopsFile> {
+/**
+ * Unwraps the data key, decrypts every value and verifies the MAC. `ignoreMac` skips only the last
+ * step, as sops' --ignore-mac does: for recovering a file whose MAC is broken, never routinely.
+ */
+export async function openSopsFile(f: SopsFile, keys: KeyRing, opts: { ignoreMac?: boolean } = {}): Promise<OpenedSopsFile> {
   const { dataKey, openedBy } = await unwrapFileKey(f, keys);
-  const { plain, stash } = decryptBranches(f, dataKey);
+  const { plain, stash } = decryptBranches(f, dataKey, opts.ignoreMac);
   return { ...f, plain, dataKey, stash, openedBy };
 }
 

@@ -429,6 +429,14 @@ export function parseJson(text: string, file = "<json>"): Branch {
   return new JsonReader(text, file).document();
 }
 
+/** One JSON value of any kind (a `set` value), with the store's int/float distinction. */
+export function parseJsonValue(text: string): Value {
+  // The document reader takes only objects: wrap the value, then require exactly that one member.
+  const b = parseJson(`{"v":${text}\n}`, "<value>");
+  if (b.items.length !== 1 || b.items[0]!.key !== "v") throw new SopsFormatError("not a single JSON value");
+  return b.items[0]!.value;
+}
+
 function jsonValue(v: Value, ind: string, level: number): string {
   if (v === null) return "null";
   if (v instanceof BytesValue) notText("JSON");

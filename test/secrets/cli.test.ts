@@ -168,11 +168,12 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(fail.code, 1);
       assert.match(fail.stderr, /editor exited with status 1; secrets\/ntfy\/ntfy-token\.sops\.yaml is unchanged/);
       const same = ws.run(["edit", SECRET], { env: { EDITOR: "true" } });
-      assert.equal(same.code, 0);
+      // sops: FileHasNotBeenModified, exit 200 (cmd/sops/edit.go, cmd/sops/codes/codes.go).
+      assert.equal(same.code, 200);
       assert.match(same.stderr, /no changes/);
       // An EDITOR with a leading variable assignment still runs.
       const assigned = ws.run(["edit", SECRET], { env: { EDITOR: "LC_ALL=C true" } });
-      assert.equal(assigned.code, 0, assigned.stderr);
+      assert.equal(assigned.code, 200, assigned.stderr);
       const broken = ws.run(["edit", SECRET], { env: { EDITOR: `sh -c 'echo "a: [unclosed" > "$1"' sh` } });
       assert.equal(broken.code, 1);
       assert.match(broken.stderr, /invalid YAML/);

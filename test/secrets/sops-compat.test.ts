@@ -288,3 +288,89 @@ describe("filestatus (cmd/sops/subcommand/filestatus/filestatus.go; printed with
     void env;
   });
 });
+
+describe("typed set, unset, --ignore-mac, exit codes 25 and 200, SOPS_CONFIG (cmd/sops/main.go set/unset actions, jsonValueToTreeInsertableValue, common.go DecryptTree, codes.go)", () => {
+  it("set keeps JSON types: an argument 5 is an int, --value-stdin and --value-file take any JSON; text on the command line is refused", () => {
+    const { cwd, env } = workspaceWith("typed", "app.yaml", "name: demo\n");
+    assert.equal(secretsCli(["set", "app.yaml", '["port"]', "5"], { cwd, env }).code, 0);
+    assert.match(readFileSync(join(cwd, "app.yaml"), "utf8"), /port: ENC\[AES256_GCM,data:[^,]+,iv:[^,]+,tag:[^,]+,type:int\]/);
+    const stdin = secretsCli(["set", "--value-stdin", "app.yaml", '["cfg"]'], { cwd, env, input: '{"on": true, "ratio": 0.5, "tags": ["a"]}' });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    writeFileSync(join(cwd, "v.json"), '"from-a-file"');
+    assert.equal(secretsCli(["set", "--value-file", "app.yaml", '["note"]', "v.json"], { cwd, env }).code, 0);
+    const out = secretsCli(["decrypt", "--output-type", "json", "app.yaml"], { cwd, env });
+    assert.equal(out.stdout, '{\n\t"name": "demo",\n\t"port": 5,\n\t"cfg": {\n\t\t"on": true,\n\t\t"ratio": 0.5,\n\t\t"tags": [\n\t\t\t"a"\n\t\t]\n\t},\n\t"note": "from-a-file"\n}\n');
+    const text = secretsCli(["set", "app.yaml", '["pw"]', '"hunter2"'], { cwd, env });
+    assert.equal(text.code, 2);
+    assert.match(text.stderr, /never taken from the command line/);
+    const bad = secretsCli(["set", "--value-stdin", "app.yaml", '["x"]'], { cwd, env, input: "not json" });
+    assert.equal(bad.code, 7, bad.stderr);
+  });
+
+  it("set of a typed value still refuses to leave it readable", () => {
+    const cwd = join(dir.dir, "typed-clear");
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(cwd, ".sops.yaml"), `creation_rules:\n  - encrypted_regex: ^data$\n    age: ${me.recipient}\n`);
+    const env = isolatedEnv(join(dir.dir, "home"), { SOPS_AGE_KEY_FILE: me.path });
+    writeFileSync(join(cwd, "app.yaml"), "data: x\n");
+    assert.equal(secretsCli(["encrypt", "app.yaml"], { cwd, env }).code, 0);
+    const before = readFileSync(join(cwd, "app.yaml"), "utf8");
+    const r = secretsCli(["set", "--value-stdin", "app.yaml", '["password"]'], { cwd, env, input: '"Zx9-very-secret-Q7"' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /plaintext/);
+    assert.equal(readFileSync(join(cwd, "app.yaml"), "utf8"), before);
+  });
+
+  it("unset removes a key or a list item; a missing one is named", () => {
+    const { cwd, env } = workspaceWith("unset", "app.yaml", "a: 1\nb:\n    - x\n    - y\n");
+    assert.equal(secretsCli(["unset", "app.yaml", '["a"]'], { cwd, env }).code, 0);
+    assert.equal(secretsCli(["unset", "app.yaml", '["b"][0]'], { cwd, env }).code, 0);
+    assert.equal(secretsCli(["decrypt", "app.yaml"], { cwd, env }).stdout, "b:\n    - y\n");
+    const missing = secretsCli(["unset", "app.yaml", '["zz"]'], { cwd, env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /component \['zz'\] not found/);
+  });
+
+  it("a value that does not decrypt exits 25; a broken MAC 51, and --ignore-mac opens it with a loud warning", () => {
+    const { cwd, env } = workspaceWith("ignoremac", "app.yaml", "a: one\nb: two\n");
+    const good = readFileSync(join(cwd, "app.yaml"), "utf8");
+    // Swapping two encrypted values: each fails its tag under the other key path.
+    const [va, vb] = [/^a: (ENC\[.*\])$/m.exec(good)![1]!, /^b: (ENC\[.*\])$/m.exec(good)![1]!];
+    writeFileSync(join(cwd, "app.yaml"), good.replace(va, "X").replace(vb, va).replace("a: X", `a: ${vb}`));
+    assert.equal(secretsCli(["decrypt", "app.yaml"], { cwd, env }).code, 25);
+    // Dropping a value keeps every other value decryptable, only the MAC no longer matches.
+    writeFileSync(join(cwd, "app.yaml"), good.replace(/^b: ENC\[.*\]\n/m, ""));
+    assert.equal(secretsCli(["decrypt", "app.yaml"], { cwd, env }).code, 51);
+    const forced = secretsCli(["decrypt", "--ignore-mac", "app.yaml"], { cwd, env });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "a: one\n");
+    assert.match(forced.stderr, /WARNING: --ignore-mac: the MAC of app\.yaml is NOT checked/);
+  });
+
+  it("--config and SOPS_CONFIG name the .sops.yaml instead of the search upwards", () => {
+    const cwd = join(dir.dir, "cfg");
+    mkdirSync(join(cwd, "elsewhere"), { recursive: true });
+    // The .sops.yaml found upwards (in the test's temp dir) encrypts everything; this one leaves `name` readable.
+    writeFileSync(join(cwd, "elsewhere", "rules.yaml"), `creation_rules:\n  - unencrypted_regex: ^name$\n    age: ${me.recipient}\n`);
+    writeFileSync(join(cwd, "app.yaml"), "name: demo\ntoken: abc-XYZ-123\n");
+    const env = isolatedEnv(join(dir.dir, "home"), { SOPS_AGE_KEY_FILE: me.path });
+    assert.equal(secretsCli(["encrypt", "--output", "c.enc.yaml", "app.yaml"], { cwd, env }).code, 0);
+    assert.match(readFileSync(join(cwd, "c.enc.yaml"), "utf8"), /name: ENC\[/);
+    const viaEnv = secretsCli(["encrypt", "--output", "a.enc.yaml", "app.yaml"], { cwd, env: { ...env, SOPS_CONFIG: "elsewhere/rules.yaml" } });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.match(readFileSync(join(cwd, "a.enc.yaml"), "utf8"), /name: demo\ntoken: ENC\[/);
+    const viaFlag = secretsCli(["encrypt", "--config", "elsewhere/rules.yaml", "--output", "b.enc.yaml", "app.yaml"], { cwd, env });
+    assert.equal(viaFlag.code, 0, viaFlag.stderr);
+    assert.match(readFileSync(join(cwd, "b.enc.yaml"), "utf8"), /name: demo\ntoken: ENC\[/);
+    const missing = secretsCli(["encrypt", "--config", "nope.yaml", "app.yaml"], { cwd, env });
+    assert.match(missing.stderr, /--config nope\.yaml: no such file/);
+  });
+
+  it("*.ini is sops' INI store, which homelab refuses instead of silently treating it as binary", () => {
+    const { cwd, env } = workspaceWith("ini", "x.yaml", "a: b\n");
+    writeFileSync(join(cwd, "app.ini"), "[db]\npassword = Zx9-very-secret-Q7\n");
+    const r = secretsCli(["encrypt", "app.ini"], { cwd, env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /INI store, which homelab secrets does not have/);
+  });
+});

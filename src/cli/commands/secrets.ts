@@ -20,7 +20,7 @@ import {
 } from "../../secrets/config.ts";
 import { secretSourcePath } from "../../secrets/declared.ts";
 import { envEntries, execWithFile, runForeground, withPath, type ExecCommand } from "../../secrets/exec.ts";
-import { extractBytes, parseTreePath } from "../../secrets/extract.ts";
+import { extractBytes, parseTreePath, truncate } from "../../secrets/extract.ts";
 import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
@@ -46,8 +46,8 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, emitPlainBytes, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
-import { Branch, getPath, setPath, unsetPath } from "../../secrets/tree.ts";
+import { emitPlain, emitPlainBytes, parseJsonValue, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
+import { Branch, Comment, getPath, setPath, unsetPath, type Value } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
 
@@ -72,8 +72,9 @@ function help(): string {
     "Subcommands:",
     ...SUBCOMMANDS.map((s) => `  ${usageOf(s).padEnd(width)}  ${s.spec.summary}`),
     "",
-    "Exit codes: 0 ok, 1 error, 2 usage, 51 MAC mismatch (file changed after encryption),",
-    "128 no matching age key, 203 file already encrypted.",
+    "Exit codes (sops' numbers): 0 ok, 1 error, 2 usage, 25 a value does not decrypt, 51 MAC mismatch",
+    "(file changed after encryption), 91 bad --extract path, 128 no matching age key, 200 edit without",
+    "a change, 203 file already encrypted; exec-env/exec-file exit with the command's status.",
     "Run `homelab secrets <subcommand> --help` (or `homelab help secrets <subcommand>`) for details.",
   ].join("\n");
 }
@@ -84,12 +85,16 @@ written into the repository. The .sops.yaml creation rules get its recipient: th
 is replaced, or (with --add) the new recipient is added next to the existing ones.
 The identity is saved and printed before .sops.yaml names its recipient, so a failure never leaves a
 recipient whose private key nobody has.`,
+  unset: "Removes one value (a map key or a list item) and re-encrypts, as sops unset does. Key syntax as for set.",
   set: `Sets one value, read from stdin (or a hidden prompt on a terminal), never from the command line.
 One trailing newline of piped input is dropped. At the prompt Enter ends the value; a pasted value may
 span several lines (a PEM key) and then ends with Ctrl-D. For Kubernetes Secrets a bare KEY means
 stringData.KEY, data.KEY takes base64, and key names follow Kubernetes ([-._a-zA-Z0-9]+); otherwise KEY
 is a dotted path (a.b.c) or sops syntax (["a"]["b"][0]). A missing file under
-secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.`,
+secrets/<app>/<name>.sops.yaml is created as Secret <name> in namespace <app>.
+Typed values, as sops set: --value-stdin reads a JSON value from stdin, --value-file takes it from the
+file named by a third argument; a third argument alone may be a number, true, false or null (5 stays an
+integer). Text is never taken from the command line. The value must still be encrypted by the rules.`,
   edit: `Decrypts to a private temp file (RAM-backed where possible), opens $VISUAL/$EDITOR (default vi),
 re-encrypts with the same data key so unchanged values keep their ciphertext, then shreds the temp
 file. Ctrl-C goes to the editor, as with git; SIGTERM or SIGHUP stop the command and shred the temp
@@ -149,9 +154,17 @@ interface Workspace {
   readonly store: StoreOptions;
 }
 
+/** `--config PATH` or SOPS_CONFIG for the running subcommand (sops' --config flag and its EnvVar). */
+let configOverride: { path: string; from: string } | undefined;
+
 function workspace(): Workspace {
   const cwd = process.cwd();
-  const path = findSopsConfig(cwd);
+  let path: string | undefined;
+  if (configOverride) {
+    // As sops: an explicit config file is used as it is, without searching upwards.
+    path = resolve(cwd, configOverride.path);
+    if (!existsSync(path)) throw new UserError(`${configOverride.from} ${configOverride.path}: no such file`);
+  } else path = findSopsConfig(cwd);
   const config = path ? loadSopsConfig(path) : undefined;
   return { cwd, root: repoRootOf(cwd), ...(config ? { config } : {}), store: config?.stores ?? {} };
 }
@@ -187,11 +200,19 @@ async function keys(): Promise<KeyRing> {
   return loadKeyRing(process.env);
 }
 
-async function openFile(ws: Workspace, abs: string, format: SopsFormat = formatForPath(abs)): Promise<OpenedSopsFile> {
+async function openFile(ws: Workspace, abs: string, format: SopsFormat = formatForPath(abs), opts: { ignoreMac?: boolean } = {}): Promise<OpenedSopsFile> {
   const shown = display(ws, abs);
   const f = loadSopsFile(readExisting(abs, shown), format, shown);
-  return openSopsFile(f, await keys());
+  if (opts.ignoreMac) {
+    console.error(
+      `WARNING: --ignore-mac: the MAC of ${shown} is NOT checked. Values that were removed, reordered or ` +
+        "left readable may have been tampered with; use this only to recover a file, and verify the result.",
+    );
+  }
+  return openSopsFile(f, await keys(), opts);
 }
+
+const IGNORE_MAC = { type: "boolean", help: "do not check the MAC (recovery only; a loud warning is printed). Each value must still decrypt" } as const;
 
 const STORE_HELP = "yaml, json, dotenv or binary; default: from the file name, as sops does (case-sensitive .yaml/.yml, .json, .env; anything else is binary)";
 
@@ -352,8 +373,17 @@ function secretSkeleton(name: string, namespace: string): Branch {
 /** Declares `homelab secrets <name>`; its description is DETAILS[name]. */
 function define<const O extends OptionSpecs>(spec: Omit<CommandSpec<O>, "description">, run: (args: ParsedArgs<O>) => Promise<number>): void {
   const name = spec.name;
-  SUBCOMMANDS.push(defineCommand({ spec: { ...spec, name: `secrets ${name}`, ...(DETAILS[name] !== undefined && { description: DETAILS[name] }) }, run }));
+  const options = { ...spec.options, config: CONFIG_OPTION };
+  const withConfig = (args: ParsedArgs<O>): Promise<number> => {
+    const given = (args.values as Record<string, unknown>).config as string | undefined;
+    const env = process.env.SOPS_CONFIG;
+    configOverride = given ? { path: given, from: "--config" } : env ? { path: env, from: "SOPS_CONFIG" } : undefined;
+    return run(args);
+  };
+  SUBCOMMANDS.push(defineCommand({ spec: { ...spec, options, name: `secrets ${name}`, ...(DETAILS[name] !== undefined && { description: DETAILS[name] }) }, run: withConfig }));
 }
+
+const CONFIG_OPTION = { type: "string", value: "PATH", help: `the ${SOPS_CONFIG_FILE} to use instead of searching upwards (also SOPS_CONFIG), as sops --config` } as const;
 
 /** `dir` and everything below it. */
 function isInside(dir: string, p: string): boolean {
@@ -523,27 +553,43 @@ function checkSecretKey(path: readonly (string | number)[], secret: boolean): vo
 define(
   {
     name: "set",
-    synopsis: "<file> <key> [--namespace NS] [--name NAME]",
-    summary: "set one value from stdin or a hidden prompt",
+    synopsis: "<file> <key> [JSON-VALUE | --value-stdin | --value-file PATH] [--namespace NS] [--name NAME]",
+    summary: "set one value: text from stdin or a hidden prompt, or a typed JSON value",
     options: {
       namespace: { type: "string", value: "NS", help: "namespace when creating a Secret (default: <app> of secrets/<app>/)" },
       name: { type: "string", value: "NAME", help: "name when creating a Secret (default: <name> of <name>.sops.yaml)" },
+      "value-stdin": { type: "boolean", help: "read a JSON value from stdin, as sops set --value-stdin (5 stays an integer, true a boolean)" },
+      "value-file": { type: "boolean", help: "the third argument is a file holding a JSON value, as sops set --value-file" },
+      "ignore-mac": IGNORE_MAC,
+      "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
     },
     positionals: { max: Infinity },
   },
   async ({ values, positionals }) => {
-  if (positionals.length > 2) {
-    throw new UsageError("values are never taken from the command line (they would end up in shell history); pipe the value on stdin");
-  }
+  if (values["value-stdin"] && values["value-file"]) throw new UsageError("--value-stdin and --value-file exclude each other");
+  const typedFrom = values["value-stdin"] ? "stdin" : values["value-file"] ? "file" : positionals.length > 2 ? "argument" : undefined;
+  if (positionals.length > (values["value-file"] ? 3 : values["value-stdin"] ? 2 : 3)) throw new UsageError("set takes a file, a key and at most one value");
+  if (values["value-file"] && positionals.length < 3) throw new UsageError("--value-file needs the path of the value file as the third argument");
+  if (typedFrom === "argument") argumentValue(positionals[2]!); // refused before anything is opened
   const [file, key] = positionals;
   if (!file || !key) throw new UsageError("set needs a file and a key (the value comes on stdin)");
   const ws = workspace();
   const abs = resolve(ws.cwd, file);
   const shown = display(ws, abs);
-  const format = formatForPath(abs);
+  const format = storeFor(abs, shown, values["input-type"]);
   if (format === "binary") throw new UserError(`${shown}: set works on YAML, JSON and dotenv files`);
-  const readValue = async (path: readonly (string | number)[], secret: boolean): Promise<string> => {
+  const readValue = async (path: readonly (string | number)[], secret: boolean): Promise<Value> => {
     checkSecretKey(path, secret);
+    if (typedFrom) {
+      const v = await readTypedValue(typedFrom, positionals[2]);
+      if (secret && (path[0] === "data" || path[0] === "stringData") && typeof v !== "string") {
+        throw new UserError(`${path.join(".")}: values of a Kubernetes Secret are strings, got ${describeValue(v)}`);
+      }
+      if (secret && path[0] === "data" && typeof v === "string" && !isBase64(v)) {
+        throw new UserError(`${path.join(".")}: data values must be base64 (Kubernetes decodes them); to store the text as it is, set stringData.${String(path[1])}`);
+      }
+      return v;
+    }
     const value = await readSecretValue(key);
     if (secret && path[0] === "data" && !isBase64(value)) {
       throw new UserError(`${path.join(".")}: data values must be base64 (Kubernetes decodes them); to store the text as it is, set stringData.${String(path[1])}`);
@@ -551,7 +597,7 @@ define(
     return value;
   };
   if (existsSync(abs)) {
-    const opened = await openFile(ws, abs);
+    const opened = await openFile(ws, abs, formatForPath(abs), { ignoreMac: values["ignore-mac"] });
     const plain = opened.plain.map((b) => b);
     const doc = plain[0] ?? new Branch();
     const secret = isK8sSecret(doc);
@@ -584,6 +630,98 @@ define(
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
 });
+
+define(
+  {
+    name: "unset",
+    synopsis: "<file> <key>",
+    summary: "remove one value (map key or list item)",
+    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` }, },
+    positionals: { min: 2, max: 2, name: "a file and a key" },
+  },
+  async ({ values, positionals }) => {
+  const [file, key] = positionals as [string, string];
+  const ws = workspace();
+  const abs = resolve(ws.cwd, file);
+  const shown = display(ws, abs);
+  const format = storeFor(abs, shown, values["input-type"]);
+  if (format === "binary") throw new UserError(`${shown}: unset works on YAML, JSON and dotenv files`);
+  const opened = await openFile(ws, abs, format, { ignoreMac: values["ignore-mac"] });
+  const plain = opened.plain.map((b) => b);
+  const doc = plain[0] ?? new Branch();
+  const secret = isK8sSecret(doc);
+  const path = parseKeyPath(key, secret);
+  removeAt(doc, path);
+  if (secret) checkSecretDoc(doc, shown);
+  writeOut(abs, reseal(opened, plain, { store: ws.store }));
+  console.error(`unset ${path.join(".")} in ${shown}`);
+  return EXIT.ok;
+});
+
+/** Removes the map key or list item at `path` (sops' TreeBranch.Unset); names the first missing component. */
+function removeAt(doc: Branch, path: readonly (string | number)[]): void {
+  if (path.length === 0) throw new UserError("unset needs a key");
+  const parent = truncate(doc, path.slice(0, -1));
+  const last = path[path.length - 1]!;
+  if (typeof last === "string") {
+    if (!(parent instanceof Branch) || !parent.items.some((i) => i.key === last)) throw new UserError(`component ['${last}'] not found`);
+    parent.items = parent.items.filter((i) => i.key !== last);
+    return;
+  }
+  if (!Array.isArray(parent)) throw new UserError(`component [${last}] is integer, but tree part is not a slice`);
+  let seen = -1;
+  const at = parent.findIndex((x) => !(x instanceof Comment) && ++seen === last);
+  if (at === -1) throw new UserError(`component [${last}] accesses out of bounds`);
+  parent.splice(at, 1);
+}
+
+/**
+ * A typed value for `set`, as sops reads it: JSON (cmd/sops/main.go jsonValueToTreeInsertableValue),
+ * with integers kept integers. On the command line only numbers, booleans and null are taken: text
+ * there ends up in shell history and process listings, so strings, maps and lists come on stdin or
+ * from a file.
+ */
+async function readTypedValue(from: "stdin" | "file" | "argument", arg: string | undefined): Promise<Value> {
+  let text: string;
+  if (from === "stdin") text = await readStdin();
+  else if (from === "file") {
+    try {
+      text = readFileSync(resolve(process.cwd(), arg!), "utf8");
+    } catch (e) {
+      throw new UserError(`--value-file ${arg}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  } else return argumentValue(arg!);
+  try {
+    return parseJsonValue(text);
+  } catch {
+    // sops: "Value for --set is not valid JSON", codes.ErrorInvalidSetFormat.
+    throw new UserError(`the value from ${from === "stdin" ? "stdin" : arg} is not valid JSON (strings are quoted: "text")`, SECRETS_EXIT.invalidSetFormat);
+  }
+}
+
+/** A value given on the command line: numbers, booleans and null only. */
+function argumentValue(text: string): Value {
+  let v: Value | undefined;
+  try {
+    v = parseJsonValue(text);
+  } catch {
+    v = undefined;
+  }
+  if (v === undefined || typeof v === "string" || v instanceof Branch || Array.isArray(v)) {
+    throw new UsageError(
+      "values are never taken from the command line unless they are a number, true, false or null (text would end up in " +
+        "shell history and process listings): pipe text on stdin, or give JSON with --value-stdin or --value-file",
+    );
+  }
+  return v;
+}
+
+function describeValue(v: Value): string {
+  if (v === null) return "null";
+  if (v instanceof Branch) return "a map";
+  if (Array.isArray(v)) return "a list";
+  return `a ${typeof v === "object" ? v.constructor.name.replace(/Value$/, "").toLowerCase() : typeof v}`;
+}
 
 function editorCommand(): string {
   return process.env.VISUAL || process.env.EDITOR || "vi";
@@ -619,16 +757,22 @@ async function askRetry(message: string): Promise<boolean> {
 }
 
 define(
-  { name: "edit", synopsis: "<file>", summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred", options: {}, positionals: { min: 1, max: 1, name: "the file to edit" } },
-  async ({ positionals }) => {
+  {
+    name: "edit",
+    synopsis: "<file>",
+    summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred",
+    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
+    positionals: { min: 1, max: 1, name: "the file to edit" },
+  },
+  async ({ values, positionals }) => {
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
-  const format = formatForPath(abs);
+  const format = storeFor(abs, shown, values["input-type"]);
   let opened: OpenedSopsFile | undefined;
   let original: Buffer;
   if (existsSync(abs)) {
-    opened = await openFile(ws, abs);
+    opened = await openFile(ws, abs, format, { ignoreMac: values["ignore-mac"] });
     original = emitPlainBytes(opened.plain, format, ws.store);
   } else {
     recipientsFor(ws, abs);
@@ -644,8 +788,9 @@ define(
       if (code !== 0) throw new UserError(`editor exited with status ${code}; ${shown} is unchanged`);
       const edited = readFileSync(tmp);
       if (edited.equals(original)) {
-        console.error(`${shown}: no changes`);
-        return EXIT.ok;
+        // sops: "File has not changed, exiting." with exit 200 (edit.go), so scripts can tell.
+        console.error(`${shown}: no changes (exit 200, as sops)`);
+        return SECRETS_EXIT.notModified;
       }
       let plain: Branch[];
       try {
@@ -679,6 +824,7 @@ define(
       extract: { type: "string", value: "PATH", help: `print only this value, in sops' path syntax: '["data"]["token"]', '["list"][0]'` },
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
       "output-type": { type: "string", value: "TYPE", help: "how to print it: yaml, json, dotenv or binary; default: from the file name" },
+      "ignore-mac": IGNORE_MAC,
     },
     positionals: { min: 1, max: 1, name: "the file to decrypt" },
   },
@@ -691,7 +837,7 @@ define(
   const input = storeFor(abs, shown, values["input-type"]);
   // As sops: the output store follows --output-type, else the file name (not --input-type).
   const output = storeFor(abs, shown, values["output-type"], "--output-type");
-  const opened = await openFile(ws, abs, input);
+  const opened = await openFile(ws, abs, input, { ignoreMac: values["ignore-mac"] });
   const out = path.length ? extractBytes(opened.plain[0] ?? new Branch(), path, output, ws.store) : emitPlainBytes(opened.plain, output, ws.store);
   process.stdout.write(out);
   return EXIT.ok;
@@ -715,6 +861,7 @@ define(
     options: {
       pristine: { type: "boolean", help: "pass only the decrypted values, not this environment" },
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
+      "ignore-mac": IGNORE_MAC,
     },
     positionals: { min: 1, max: 2, name: "the file to decrypt" },
     rest: { name: "command" },
@@ -724,7 +871,7 @@ define(
   const ws = workspace();
   const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
-  const opened = await openFile(ws, abs, storeFor(abs, shown, values["input-type"]));
+  const opened = await openFile(ws, abs, storeFor(abs, shown, values["input-type"]), { ignoreMac: values["ignore-mac"] });
   const env: NodeJS.ProcessEnv = values.pristine ? {} : { ...process.env };
   for (const [k, v] of envEntries(opened.plain[0] ?? new Branch(), shown)) env[k] = v;
   return runForeground(cmd, env);
@@ -740,6 +887,7 @@ define(
       filename: { type: "string", value: "NAME", help: "name of the FIFO or file (default tmp-file, as sops)" },
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
       "output-type": { type: "string", value: "TYPE", help: "how to write the decrypted file: yaml, json, dotenv or binary; default: from the file name" },
+      "ignore-mac": IGNORE_MAC,
     },
     positionals: { min: 1, max: 2, name: "the file to decrypt" },
     rest: { name: "command" },
@@ -752,7 +900,7 @@ define(
   const shown = display(ws, abs);
   const input = storeFor(abs, shown, values["input-type"]);
   const output = storeFor(abs, shown, values["output-type"], "--output-type");
-  const opened = await openFile(ws, abs, input);
+  const opened = await openFile(ws, abs, input, { ignoreMac: values["ignore-mac"] });
   const content = emitPlainBytes(opened.plain, output, ws.store);
   return execWithFile(cmd, content, { fifo: !values["no-fifo"], ...(values.filename !== undefined ? { filename: values.filename } : {}), env: process.env });
 });
@@ -791,7 +939,10 @@ define(
     name: "encrypt",
     synopsis: "<file> [--output PATH]",
     summary: "encrypt a plaintext file in place with the .sops.yaml rules",
-    options: { output: { type: "string", short: "o", value: "PATH", help: "write the encrypted file to PATH instead of in place" } },
+    options: {
+      output: { type: "string", short: "o", value: "PATH", help: "write the encrypted file to PATH instead of in place" },
+      "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
+    },
     positionals: { min: 1, max: 1, name: "the file to encrypt" },
   },
   async ({ values, positionals }) => {
@@ -799,7 +950,7 @@ define(
   const abs = resolve(ws.cwd, positionals[0]!);
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
-  const format = formatForPath(abs);
+  const format = storeFor(abs, shown, values["input-type"]);
   const bytes = readExistingBytes(abs, shown);
   if (hasSopsBlock(bytes.toString("utf8"), format)) throw new AlreadyEncryptedError(shown);
   const plain = parsePlainBytes(bytes, format, shown);
@@ -864,7 +1015,7 @@ define(
   const ws = workspace();
   const ring = await keys();
   let worst: number = EXIT.ok;
-  const rank = (c: number) => (c === SECRETS_EXIT.macMismatch ? 3 : c === SECRETS_EXIT.noMatchingKey ? 2 : c === EXIT.ok ? 0 : 1);
+  const rank = (c: number) => (c === SECRETS_EXIT.macMismatch || c === SECRETS_EXIT.decryptValue ? 3 : c === SECRETS_EXIT.noMatchingKey ? 2 : c === EXIT.ok ? 0 : 1);
   for (const abs of targets(ws, positionals, ["secrets", "gitops"])) {
     const shown = display(ws, abs);
     try {

@@ -161,15 +161,25 @@ function networkPolicies(rule: R, ctx: PolicyContext, scope: NamespaceScope, pod
       arr(spec[dir]).forEach((r, i) =>
         arr(rec(r)[peersKey]).forEach((p, j) => {
           const peer = rec(p);
-          // A peer with a namespaceSelector reaches into other namespaces, which are judged elsewhere.
-          if (peer.podSelector === undefined || peer.namespaceSelector !== undefined || selectorIsEmpty(peer.podSelector)) return;
-          if (!local.some((x) => selectorMatches(peer.podSelector, x.labels)))
-            out.push(violation(rule, np, `/spec/${dir}/${i}/${peersKey}/${j}/podSelector`, `${dir} peer's podSelector matches no pod in namespace ${nsName(here)}, so the flow it allows goes nowhere`));
+          if (peer.podSelector === undefined || selectorIsEmpty(peer.podSelector)) return;
+          // Another namespace is judged when the selector names it by its immutable name label and the input holds it whole.
+          const there = peer.namespaceSelector === undefined ? here : namedNamespace(peer.namespaceSelector);
+          if (there === null || !scope.whole(there)) return;
+          if (!pods.some((x) => x.ns === there && selectorMatches(peer.podSelector, x.labels)))
+            out.push(violation(rule, np, `/spec/${dir}/${i}/${peersKey}/${j}/podSelector`, `${dir} peer's podSelector matches no pod in namespace ${nsName(there)}, so the flow it allows goes nowhere`));
         }),
       );
     }
   }
   return out;
+}
+
+/** The one namespace a namespaceSelector names by `kubernetes.io/metadata.name`, or null when it selects by other labels. */
+function namedNamespace(selector: unknown): string | null {
+  const sel = rec(selector);
+  const labels = stringMap(sel.matchLabels);
+  const name = labels["kubernetes.io/metadata.name"];
+  return name !== undefined && Object.keys(labels).length === 1 && arr(sel.matchExpressions).length === 0 ? name : null;
 }
 
 function autoscalers(rule: R, ctx: PolicyContext, scope: NamespaceScope): Violation[] {
