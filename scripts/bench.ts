@@ -31,6 +31,8 @@ function scratch(extraApps: number): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   symlinkSync(join(REPO, "charts"), join(dir, "charts"));
+  // The build checks that every alert's runbook page exists under docs/.
+  if (existsSync(join(REPO, "docs"))) symlinkSync(join(REPO, "docs"), join(dir, "docs"));
   if (extraApps > 0) {
     const apps = Array.from({ length: extraApps }, (_, i) => ({
       name: `bench-app-${i}`,

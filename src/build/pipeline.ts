@@ -38,7 +38,7 @@ export interface BuildResult {
   readonly policy: PolicyReport;
   readonly warnings: readonly string[];
   /** The components' alert rules and how far the build could check them. */
-  readonly alerts: { readonly rules: number; readonly tests: number; readonly promtool: "passed" | "failed" | "not found" };
+  readonly alerts: { readonly rules: number; readonly tests: number; readonly promtool: "passed" | "failed" | "not found"; readonly rendered: number };
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<string, number>>;
   /** Per chart a component installs: the lock folder its defaults were read from. */
@@ -99,7 +99,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   } else if (process.env.HOMELAB_REQUIRE_PROMTOOL === "1") {
     issues.push({ subject: "alert rules", path: "", message: "promtool is not on PATH and HOMELAB_REQUIRE_PROMTOOL=1 (install Debian's `prometheus` package: scripts/ensure-tools.sh)", check: "promtool" });
   }
-  const alerts = { rules, tests: rules * 2, promtool };
+  const alerts = { rules, tests: rules * 2, promtool, rendered: plan.objects.filter((o) => o.object.kind === "PrometheusRule").length };
   lap("alerts");
 
   const warnings: string[] = orphans.map((f) => `${f} is not declared by any app or component, so nothing deploys it; list it in the app's \`secrets\` in homelab.config.ts (or delete it)`);

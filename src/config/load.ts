@@ -183,11 +183,30 @@ export async function loadConfig(path = "homelab.config.ts"): Promise<HomelabCon
   const abs = resolve(path);
   if (!existsSync(abs)) throw new UserError(`config file not found: ${path}`);
   let mod: { default?: unknown };
+  // A config that calls process.exit() while loading would end the build with its exit code, as if
+  // it had succeeded: it is refused instead.
+  const exit = process.exit;
+  process.exit = ((code?: number | string | null) => {
+    throw new UserError(`${path} called process.exit(${code ?? ""}) while loading; a config only describes the homelab`);
+  }) as typeof process.exit;
   try {
     mod = (await importConfigModule(abs)) as { default?: unknown };
   } catch (err) {
-    throw new UserError(`could not load ${path}: ${(err as Error).message}`);
+    if (err instanceof UserError) throw err;
+    throw new UserError(`could not load ${path}: ${(err as Error)?.message ?? String(err)}`);
+  } finally {
+    process.exit = exit;
   }
+  try {
+    return checkExport(mod, path, abs);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    // A getter that throws, a Proxy that refuses to be read: the config's own code failed.
+    throw new UserError(`${path}: reading the config failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+function checkExport(mod: { default?: unknown }, path: string, abs: string): HomelabConfig {
   const exported = mod.default;
   if (exported === undefined) throw new UserError(`${path} has no default export; write \`export default defineHomelab({...})\``);
   // A config built by a function or awaited elsewhere: say so, rather than "expected object, received function".

@@ -317,7 +317,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "ingress-nginx", "cloudflared"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {
@@ -334,6 +334,7 @@ export const RESERVED_NAMESPACES = new Set([
   "ingress-nginx",
   "cert-manager",
   "cloudflared",
+  "local-path-storage",
   "monitoring",
   "velero",
 ]);

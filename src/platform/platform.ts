@@ -8,6 +8,7 @@ import { ArgoCd } from "./components/argocd.ts";
 import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
+import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
@@ -15,6 +16,9 @@ import type { Component } from "./lib/component.ts";
 import { contextFor, type PlatformContext } from "./lib/context.ts";
 import { argoCdKsopsValues } from "./lib/ksops.ts";
 import { UserError } from "../errors.ts";
+
+/** The component (and namespace) of the monitoring stack. */
+export const MONITORING = "monitoring";
 
 export interface Platform {
   readonly app: App;
@@ -37,11 +41,17 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
     // Edge: *.<domain> → Cloudflare tunnel → cloudflared → ingress-nginx; cert-manager issues every certificate.
     new CertManager(app, ctx),
+    // Platform: persistent volumes on the node's own disk, of the `local` type Velero can back up.
+    new LocalPathStorage(app, ctx),
     ingress,
     tunnel,
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
+
+  // Alert rules reach the cluster with the monitoring stack that brings their CRD and evaluates them;
+  // until then the build still parses and unit-tests every one.
+  if (components.some((x) => x.name === MONITORING)) for (const x of components) x.renderAlertRules();
 
   // ingress-nginx may reach exactly the backends the Ingresses name.
   ingress.routeTo(components.flatMap((x) => x.ingressBackends));

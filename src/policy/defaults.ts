@@ -34,6 +34,10 @@ export const DEFAULT_RBAC_ALLOWLIST: readonly RbacAllowance[] = [
     reason: "the Argo CD UI/API shows, deletes and patches live objects of every kind for the Applications it manages",
   },
   {
+    object: "Role local-path-storage/local-path-provisioner",
+    reason: "the local path provisioner starts a helper pod on the volume's node to create and remove the volume's folder; the Role is limited to its own namespace, where nothing else runs and no Secret lives",
+  },
+  {
     object: "ClusterRoleBinding velero-server",
     reason: "Velero backs up and restores every kind of object, which its chart grants through cluster-admin",
   },

@@ -204,6 +204,8 @@ function isReference(v: string): boolean {
     /\$__\w+\{/.test(v) ||
     isPathLike(v) ||
     /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ||
+    // A secret manager's reference: 1Password (op://…, above), Vault (vault:path#key), vals (ref+…).
+    /^(?:vault|ref\+[a-z0-9]+|awssm|awsssm|gcpsm|azkv|doppler|infisical|bws):\S/i.test(v) ||
     // A call or an attribute path in a config language: env("X"), sys.env("X"), local.file.token.content.
     /^[A-Za-z_][\w.]*\(/.test(v) ||
     /^[a-z_]\w*(?:\.[A-Za-z_]\w*)+$/.test(v) ||
@@ -227,6 +229,8 @@ export function looksSecret(value: string): boolean {
   if (/^[a-z0-9]+(?:[-.][a-z0-9]+)+$/.test(v)) return false;
   // snake_case identifiers such as generic_oauth.
   if (/^[a-z]+(?:_[a-z]+)+$/.test(v)) return false;
+  // IP addresses and CIDR ranges (PLEX_NO_AUTH_NETWORKS: 192.168.10.0/24), one or a list.
+  if (/^(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?(?:,\s*(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?)*$/.test(v)) return false;
   return looksRandom(v);
 }
 
@@ -234,8 +238,14 @@ export function looksSecret(value: string): boolean {
 function isLiteral(value: string, key: string): boolean {
   const v = credentialPart(value);
   if (v === "" || isEncryptedValue(v) || PLACEHOLDER.test(v) || isReference(v)) return false;
-  // Under `secret`/`token` names a Kubernetes-style name is usually the name of a Secret object.
-  if (!PASSWORD_FAMILY.test(words(key).pop() ?? "") && /^[a-z0-9]+(?:[-.][a-z0-9]+)*$/.test(v) && /[-.]/.test(v)) return false;
+  // Under `secret`/`token` names a Kubernetes-style name is usually the name of a Secret object
+  // (TS_KUBE_SECRET: tailscale), and under `secretKey` a snake_case word the name of a key in one
+  // (an ExternalSecret's `secretKey: github_app_id`). A random-looking value is still judged below.
+  if (!PASSWORD_FAMILY.test(words(key).pop() ?? "")) {
+    if (/^[a-z0-9]+(?:[-.][a-z0-9]+)*$/.test(v) && /[-.]/.test(v)) return false;
+    if (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(v) && !looksSecret(v)) return false;
+    if (words(key).pop() === "secret" && /^[a-z][a-z0-9]*$/.test(v) && !looksSecret(v)) return false;
+  }
   return true;
 }
 

@@ -91,7 +91,7 @@ describe("argocd", () => {
     ]);
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "site"],
+      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "site"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {

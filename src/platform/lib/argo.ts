@@ -22,6 +22,7 @@ const CLUSTER_KINDS = [
   ["admissionregistration.k8s.io", "MutatingWebhookConfiguration"],
   ["networking.k8s.io", "IngressClass"],
   ["cert-manager.io", "ClusterIssuer"],
+  ["storage.k8s.io", "StorageClass"],
 ] as const;
 
 /** The repository Secret the bootstrap runbook creates when the Forgejo repository is private. */

@@ -132,13 +132,26 @@ export abstract class Component extends Chart {
 
   /**
    * Declares alerts the component owns, as one PrometheusRule `<component>-<group>`. Each rule carries its
-   * runbook page and both promtool test cases; the build parses and checks them (lib/alerts.ts).
+   * runbook page and both promtool test cases; the build parses and tests them (lib/alerts.ts) whether or
+   * not they are rendered yet (see `renderAlertRules`).
    */
   alerts(group: string, rules: readonly AlertRule[]): void {
     const g: AlertGroup = { component: this.name, name: `${this.name}-${group}`, rules };
     if (this.alertGroups.some((x) => x.name === g.name)) throw new Error(`${this.name}: alert group '${group}' declared twice`);
     this.alertGroups.push(g);
-    this.add(prometheusRule(this.ctx, g, this.commonLabels()));
+  }
+
+  private alertRulesRendered = false;
+
+  /**
+   * Adds the PrometheusRule objects of the declared alerts. The platform calls it only when it also
+   * installs the monitoring stack: the PrometheusRule kind exists on the cluster only with the
+   * prometheus-operator's CRDs, and an Application holding an object of an unknown kind never syncs.
+   */
+  renderAlertRules(): void {
+    if (this.alertRulesRendered) return;
+    this.alertRulesRendered = true;
+    for (const g of this.alertGroups) this.add(prometheusRule(this.ctx, g, this.commonLabels()));
   }
 
   /** Installs a Helm chart as part of this component's Application. */
