@@ -25,6 +25,7 @@ import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
+import { withFileLock } from "../../secrets/lock.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
 import { loadKeyRing, type KeyRing } from "../../secrets/keys.ts";
 import { promptHidden } from "../../secrets/prompt.ts";
@@ -522,7 +523,7 @@ async function recreateExamples(): Promise<{ recreated: string[]; left: string[]
       continue;
     }
     const format = formatForPath(abs);
-    writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown)));
+    await withFileLock(abs, shown, async () => writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown))));
     recreated.push(shown);
   }
   return { recreated, left, others };
@@ -596,6 +597,7 @@ define(
     }
     return value;
   };
+  return withFileLock(abs, shown, async () => {
   if (existsSync(abs)) {
     const opened = await openFile(ws, abs, formatForPath(abs), { ignoreMac: values["ignore-mac"] });
     const plain = opened.plain.map((b) => b);
@@ -629,6 +631,7 @@ define(
   writeOut(abs, await sealNew(ws, abs, format, [doc], path));
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
+  });
 });
 
 define(
@@ -646,6 +649,7 @@ define(
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
   if (format === "binary") throw new UserError(`${shown}: unset works on YAML, JSON and dotenv files`);
+  return withFileLock(abs, shown, async () => {
   const opened = await openFile(ws, abs, format, { ignoreMac: values["ignore-mac"] });
   const plain = opened.plain.map((b) => b);
   const doc = plain[0] ?? new Branch();
@@ -656,6 +660,7 @@ define(
   writeOut(abs, reseal(opened, plain, { store: ws.store }));
   console.error(`unset ${path.join(".")} in ${shown}`);
   return EXIT.ok;
+  });
 });
 
 /** Removes the map key or list item at `path` (sops' TreeBranch.Unset); names the first missing component. */
@@ -769,6 +774,8 @@ define(
   const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
+  // Held while the editor runs: the edit is a read-modify-write too, and a `set` meanwhile would be lost.
+  return withFileLock(abs, shown, async () => {
   let opened: OpenedSopsFile | undefined;
   let original: Buffer;
   if (existsSync(abs)) {
@@ -805,6 +812,8 @@ define(
         if (await askRetry((e as Error).message)) continue;
         throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
       }
+      // The plaintext is parsed: shred it now, not after the (slow) encryption and write.
+      scratch.dispose();
       const text = opened ? reseal(opened, plain, { store: ws.store }) : await sealNew(ws, abs, format, plain);
       writeOut(abs, text);
       console.error(`${shown}: saved`);
@@ -813,6 +822,7 @@ define(
   } finally {
     scratch.dispose();
   }
+  });
 });
 
 define(
@@ -951,6 +961,7 @@ define(
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
+  return withFileLock(out, display(ws, out), async () => {
   const bytes = readExistingBytes(abs, shown);
   if (hasSopsBlock(bytes.toString("utf8"), format)) throw new AlreadyEncryptedError(shown);
   const plain = parsePlainBytes(bytes, format, shown);
@@ -959,6 +970,7 @@ define(
   writeOut(out, sealed);
   console.error(`encrypted ${shown}${out === abs ? "" : ` to ${display(ws, out)}`}`);
   return EXIT.ok;
+  });
 });
 
 define(
@@ -970,12 +982,15 @@ define(
   for (const abs of targets(ws, positionals, ["secrets"])) {
     const shown = display(ws, abs);
     const { recipients } = recipientsFor(ws, abs);
-    const r = await updateKeys(readExisting(abs, shown), formatForPath(abs), ring, recipients, { file: shown, store: ws.store });
+    const r = await withFileLock(abs, shown, async () => {
+      const r = await updateKeys(readExisting(abs, shown), formatForPath(abs), ring, recipients, { file: shown, store: ws.store });
+      if (r.changed) writeOut(abs, r.text);
+      return r;
+    });
     if (!r.changed) {
       console.error(`${shown}: recipients already up to date`);
       continue;
     }
-    writeOut(abs, r.text);
     const parts = [...r.added.map((a) => `+${a}`), ...r.removed.map((a) => `-${a}`), ...r.dropped.map((d) => `dropped ${d} keys`)];
     console.error(`${shown}: ${parts.join(" ")}`);
     if (r.removed.length) console.error(`  removed recipients may still hold this data key: run \`homelab secrets rotate ${shown}\``);
@@ -992,8 +1007,10 @@ define(
   for (const abs of targets(ws, positionals, ["secrets"])) {
     const shown = display(ws, abs);
     const { recipients, rules } = recipientsFor(ws, abs);
-    const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, rules, file: shown, store: ws.store });
-    writeOut(abs, r.text);
+    await withFileLock(abs, shown, async () => {
+      const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, rules, file: shown, store: ws.store });
+      writeOut(abs, r.text);
+    });
     console.error(`${shown}: new data key for ${recipients.join(", ")}`);
   }
   return EXIT.ok;
