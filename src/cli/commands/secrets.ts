@@ -46,7 +46,7 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, emitPlainBytes, parseJsonValue, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
+import { emitPlain, emitPlainBytes, emitYaml, parseJsonValue, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, Comment, getPath, setPath, unsetPath, type Value } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
@@ -560,6 +560,7 @@ define(
       name: { type: "string", value: "NAME", help: "name when creating a Secret (default: <name> of <name>.sops.yaml)" },
       "value-stdin": { type: "boolean", help: "read a JSON value from stdin, as sops set --value-stdin (5 stays an integer, true a boolean)" },
       "value-file": { type: "boolean", help: "the third argument is a file holding a JSON value, as sops set --value-file" },
+      idempotent: { type: "boolean", help: "do not rewrite the file when the key already has this value, as sops set --idempotent" },
       "ignore-mac": IGNORE_MAC,
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
     },
@@ -603,9 +604,14 @@ define(
     const secret = isK8sSecret(doc);
     const path = parseKeyPath(key, secret);
     const value = await readValue(path, secret);
+    const before = emitYaml(plain);
     setPath(doc, path, value);
     // One value per key: setting it as text replaces a base64 one and the other way round.
     if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
+    if (values.idempotent && emitYaml(plain) === before) {
+      console.error(`${shown}: ${path.join(".")} already has this value; not written (--idempotent)`);
+      return EXIT.ok;
+    }
     if (secret) checkSecretDoc(doc, shown);
     refuseClearValues(plain, opened.metadata.rules, { file: shown, given: path });
     writeOut(abs, reseal(opened, plain, { store: ws.store }));
@@ -636,7 +642,7 @@ define(
     name: "unset",
     synopsis: "<file> <key>",
     summary: "remove one value (map key or list item)",
-    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` }, },
+    options: { idempotent: { type: "boolean", help: "do nothing (exit 0) when the key is not there, as sops unset --idempotent" }, "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` }, },
     positionals: { min: 2, max: 2, name: "a file and a key" },
   },
   async ({ values, positionals }) => {
@@ -651,6 +657,14 @@ define(
   const doc = plain[0] ?? new Branch();
   const secret = isK8sSecret(doc);
   const path = parseKeyPath(key, secret);
+  if (values.idempotent) {
+    try {
+      truncate(doc, path);
+    } catch {
+      console.error(`${shown}: ${path.join(".")} is not there; not written (--idempotent)`);
+      return EXIT.ok;
+    }
+  }
   removeAt(doc, path);
   if (secret) checkSecretDoc(doc, shown);
   writeOut(abs, reseal(opened, plain, { store: ws.store }));
@@ -761,7 +775,7 @@ define(
     name: "edit",
     synopsis: "<file>",
     summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred",
-    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
+    options: { idempotent: { type: "boolean", help: "do nothing (exit 0) when the key is not there, as sops unset --idempotent" }, "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
     positionals: { min: 1, max: 1, name: "the file to edit" },
   },
   async ({ values, positionals }) => {
