@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { alertmanagerConfig, ntfyUrl, RECEIVERS, type NtfyTarget } from "../../src/platform/lib/alertmanager.ts";
+import { platform } from "../../src/platform/platform.ts";
+import { config, versions } from "../helpers.ts";
 
 const TOKEN_FILE = "/etc/alertmanager/secrets/ntfy-credentials/token";
 const TARGET: NtfyTarget = { server: "https://ntfy.sh/", topic: "skypalette-alerts", tokenFile: TOKEN_FILE, heartbeatUrl: "https://hc-ping.com/00000000-0000-0000-0000-000000000000" };
@@ -56,6 +58,18 @@ describe("Alertmanager configuration for ntfy", () => {
       assert.notEqual(wrong.status, 0, "the route test must fail for another receiver");
     });
   }
+
+  it("every alert the components declare reaches the receiver of its severity, with the labels its fires case expects", () => {
+    const p = platform(config(), versions());
+    const rules = p.components.flatMap((c) => c.alertGroups.flatMap((g) => g.rules));
+    assert.ok(rules.length >= 14);
+    for (const r of rules) {
+      const labels = { alertname: r.alert, ...r.tests.fires.labels, ...r.labels, severity: r.severity };
+      const expected = r.severity === "info" ? RECEIVERS.none : RECEIVERS[r.severity];
+      const res = routesTo(file, labels, expected);
+      assert.equal(res.status, 0, `${r.alert}: ${res.stdout}${res.stderr}`);
+    }
+  });
 
   it("without a heartbeat URL the Watchdog is dropped, not sent to the phone every minute", () => {
     const { heartbeatUrl: _, ...rest } = TARGET;

@@ -329,6 +329,13 @@ describe("typed set, unset, --ignore-mac, exit codes 25 and 200, SOPS_CONFIG (cm
     const missing = secretsCli(["unset", "app.yaml", '["zz"]'], { cwd, env });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /component \['zz'\] not found/);
+    // --idempotent (main.go set/unset flags): no error, and the file is not rewritten.
+    const before = readFileSync(join(cwd, "app.yaml"), "utf8");
+    assert.equal(secretsCli(["unset", "--idempotent", "app.yaml", '["zz"]'], { cwd, env }).code, 0);
+    assert.equal(secretsCli(["set", "--idempotent", "--value-stdin", "app.yaml", '["b"]'], { cwd, env, input: '["y"]' }).code, 0);
+    assert.equal(readFileSync(join(cwd, "app.yaml"), "utf8"), before, "an unchanged value must not rewrite the file (new lastmodified)");
+    assert.equal(secretsCli(["set", "--value-stdin", "app.yaml", '["b"]'], { cwd, env, input: '["y"]' }).code, 0);
+    assert.notEqual(readFileSync(join(cwd, "app.yaml"), "utf8"), before, "without --idempotent sops writes the file again");
   });
 
   it("a value that does not decrypt exits 25; a broken MAC 51, and --ignore-mac opens it with a loud warning", () => {

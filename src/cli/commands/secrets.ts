@@ -25,6 +25,7 @@ import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
 import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
+import { withFileLock } from "../../secrets/lock.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
 import { loadKeyRing, type KeyRing } from "../../secrets/keys.ts";
 import { promptHidden } from "../../secrets/prompt.ts";
@@ -46,7 +47,7 @@ import {
   type OpenedSopsFile,
   type SopsFormat,
 } from "../../secrets/sops.ts";
-import { emitPlain, emitPlainBytes, parseJsonValue, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
+import { emitPlain, emitPlainBytes, emitYaml, parseJsonValue, parsePlain, parsePlainBytes, type StoreOptions } from "../../secrets/stores.ts";
 import { Branch, Comment, getPath, setPath, unsetPath, type Value } from "../../secrets/tree.ts";
 import { formatHelp, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT, type Command } from "../command.ts";
@@ -522,7 +523,7 @@ async function recreateExamples(): Promise<{ recreated: string[]; left: string[]
       continue;
     }
     const format = formatForPath(abs);
-    writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown)));
+    await withFileLock(abs, shown, async () => writeOut(abs, await sealNew(ws, abs, format, parsePlain(example.plaintext, format, shown))));
     recreated.push(shown);
   }
   return { recreated, left, others };
@@ -560,6 +561,7 @@ define(
       name: { type: "string", value: "NAME", help: "name when creating a Secret (default: <name> of <name>.sops.yaml)" },
       "value-stdin": { type: "boolean", help: "read a JSON value from stdin, as sops set --value-stdin (5 stays an integer, true a boolean)" },
       "value-file": { type: "boolean", help: "the third argument is a file holding a JSON value, as sops set --value-file" },
+      idempotent: { type: "boolean", help: "do not rewrite the file when the key already has this value, as sops set --idempotent" },
       "ignore-mac": IGNORE_MAC,
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
     },
@@ -596,6 +598,7 @@ define(
     }
     return value;
   };
+  return withFileLock(abs, shown, async () => {
   if (existsSync(abs)) {
     const opened = await openFile(ws, abs, formatForPath(abs), { ignoreMac: values["ignore-mac"] });
     const plain = opened.plain.map((b) => b);
@@ -603,9 +606,14 @@ define(
     const secret = isK8sSecret(doc);
     const path = parseKeyPath(key, secret);
     const value = await readValue(path, secret);
+    const before = emitYaml(plain);
     setPath(doc, path, value);
     // One value per key: setting it as text replaces a base64 one and the other way round.
     if (secret && path.length === 2) dropSecretKey(doc, path[0] === "data" ? "stringData" : "data", String(path[1]));
+    if (values.idempotent && emitYaml(plain) === before) {
+      console.error(`${shown}: ${path.join(".")} already has this value; not written (--idempotent)`);
+      return EXIT.ok;
+    }
     if (secret) checkSecretDoc(doc, shown);
     refuseClearValues(plain, opened.metadata.rules, { file: shown, given: path });
     writeOut(abs, reseal(opened, plain, { store: ws.store }));
@@ -629,6 +637,7 @@ define(
   writeOut(abs, await sealNew(ws, abs, format, [doc], path));
   console.error(`created ${shown} with ${path.join(".")}`);
   return EXIT.ok;
+  });
 });
 
 define(
@@ -636,7 +645,7 @@ define(
     name: "unset",
     synopsis: "<file> <key>",
     summary: "remove one value (map key or list item)",
-    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` }, },
+    options: { idempotent: { type: "boolean", help: "do nothing (exit 0) when the key is not there, as sops unset --idempotent" }, "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` }, },
     positionals: { min: 2, max: 2, name: "a file and a key" },
   },
   async ({ values, positionals }) => {
@@ -646,16 +655,26 @@ define(
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
   if (format === "binary") throw new UserError(`${shown}: unset works on YAML, JSON and dotenv files`);
+  return withFileLock(abs, shown, async () => {
   const opened = await openFile(ws, abs, format, { ignoreMac: values["ignore-mac"] });
   const plain = opened.plain.map((b) => b);
   const doc = plain[0] ?? new Branch();
   const secret = isK8sSecret(doc);
   const path = parseKeyPath(key, secret);
+  if (values.idempotent) {
+    try {
+      truncate(doc, path);
+    } catch {
+      console.error(`${shown}: ${path.join(".")} is not there; not written (--idempotent)`);
+      return EXIT.ok;
+    }
+  }
   removeAt(doc, path);
   if (secret) checkSecretDoc(doc, shown);
   writeOut(abs, reseal(opened, plain, { store: ws.store }));
   console.error(`unset ${path.join(".")} in ${shown}`);
   return EXIT.ok;
+  });
 });
 
 /** Removes the map key or list item at `path` (sops' TreeBranch.Unset); names the first missing component. */
@@ -761,7 +780,7 @@ define(
     name: "edit",
     synopsis: "<file>",
     summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred",
-    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
+    options: { idempotent: { type: "boolean", help: "do nothing (exit 0) when the key is not there, as sops unset --idempotent" }, "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
     positionals: { min: 1, max: 1, name: "the file to edit" },
   },
   async ({ values, positionals }) => {
@@ -769,6 +788,8 @@ define(
   const abs = resolve(ws.cwd, positionals[0]!);
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
+  // Held while the editor runs: the edit is a read-modify-write too, and a `set` meanwhile would be lost.
+  return withFileLock(abs, shown, async () => {
   let opened: OpenedSopsFile | undefined;
   let original: Buffer;
   if (existsSync(abs)) {
@@ -805,6 +826,8 @@ define(
         if (await askRetry((e as Error).message)) continue;
         throw new UserError(`${(e as Error).message}\n${shown} is unchanged`);
       }
+      // The plaintext is parsed: shred it now, not after the (slow) encryption and write.
+      scratch.dispose();
       const text = opened ? reseal(opened, plain, { store: ws.store }) : await sealNew(ws, abs, format, plain);
       writeOut(abs, text);
       console.error(`${shown}: saved`);
@@ -813,6 +836,7 @@ define(
   } finally {
     scratch.dispose();
   }
+  });
 });
 
 define(
@@ -951,6 +975,7 @@ define(
   const out = values.output ? resolve(ws.cwd, values.output) : abs;
   const shown = display(ws, abs);
   const format = storeFor(abs, shown, values["input-type"]);
+  return withFileLock(out, display(ws, out), async () => {
   const bytes = readExistingBytes(abs, shown);
   if (hasSopsBlock(bytes.toString("utf8"), format)) throw new AlreadyEncryptedError(shown);
   const plain = parsePlainBytes(bytes, format, shown);
@@ -959,6 +984,7 @@ define(
   writeOut(out, sealed);
   console.error(`encrypted ${shown}${out === abs ? "" : ` to ${display(ws, out)}`}`);
   return EXIT.ok;
+  });
 });
 
 define(
@@ -970,12 +996,15 @@ define(
   for (const abs of targets(ws, positionals, ["secrets"])) {
     const shown = display(ws, abs);
     const { recipients } = recipientsFor(ws, abs);
-    const r = await updateKeys(readExisting(abs, shown), formatForPath(abs), ring, recipients, { file: shown, store: ws.store });
+    const r = await withFileLock(abs, shown, async () => {
+      const r = await updateKeys(readExisting(abs, shown), formatForPath(abs), ring, recipients, { file: shown, store: ws.store });
+      if (r.changed) writeOut(abs, r.text);
+      return r;
+    });
     if (!r.changed) {
       console.error(`${shown}: recipients already up to date`);
       continue;
     }
-    writeOut(abs, r.text);
     const parts = [...r.added.map((a) => `+${a}`), ...r.removed.map((a) => `-${a}`), ...r.dropped.map((d) => `dropped ${d} keys`)];
     console.error(`${shown}: ${parts.join(" ")}`);
     if (r.removed.length) console.error(`  removed recipients may still hold this data key: run \`homelab secrets rotate ${shown}\``);
@@ -992,8 +1021,10 @@ define(
   for (const abs of targets(ws, positionals, ["secrets"])) {
     const shown = display(ws, abs);
     const { recipients, rules } = recipientsFor(ws, abs);
-    const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, rules, file: shown, store: ws.store });
-    writeOut(abs, r.text);
+    await withFileLock(abs, shown, async () => {
+      const r = await rotate(readExisting(abs, shown), formatForPath(abs), ring, { recipients, rules, file: shown, store: ws.store });
+      writeOut(abs, r.text);
+    });
     console.error(`${shown}: new data key for ${recipients.join(", ")}`);
   }
   return EXIT.ok;
