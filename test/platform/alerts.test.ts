@@ -64,6 +64,20 @@ describe("component alerts", () => {
     for (const g of groups) for (const r of g.rules) assert.match(always.output, new RegExp(`name: ${r.alert} stays quiet,`), `${r.alert} quiet case did not notice`);
   });
 
+  it("many groups are shared out to several promtool runs: every group is tested and a failure in the last one is reported", async () => {
+    // 40 copies of every group: more than one run's share, so the files are split between runs.
+    const many = Array.from({ length: 40 }, (_, i) => groups.map((g) => ({ ...g, name: `${g.name}-${i}` }))).flat();
+    const ok = await promtoolTestRules(p.ctx, many);
+    assert.equal(ok.ok, true, ok.output);
+    assert.equal((ok.output.match(/SUCCESS/g) ?? []).length, many.length, ok.output);
+    const last = many.at(-1)!;
+    const broken = [...many.slice(0, -1), { ...last, rules: last.rules.map((r) => ({ ...r, expr: `(${r.expr}) and on() vector(0) > 1` })) }];
+    const r = await promtoolTestRules(p.ctx, broken);
+    assert.equal(r.ok, false);
+    assert.equal((r.output.match(/SUCCESS/g) ?? []).length, many.length - 1, r.output);
+    assert.match(r.output, new RegExp(`${last.name}\\.test\\.yaml`));
+  });
+
   it("expected labels are checked: a wrong label fails the fires case", async () => {
     const r = await promtoolTestRules(p.ctx, one({ tests: { ...groups[0]!.rules[0]!.tests, fires: { ...groups[0]!.rules[0]!.tests.fires, labels: { name: "other" } } } }));
     assert.equal(r.ok, false);
