@@ -2,7 +2,7 @@
  * Rendering is pure: config in, files out. Nothing here touches the disk, which keeps `--check`, diffs and
  * tests simple; `write.ts` is the only place that writes.
  */
-import type { Chart } from "cdk8s";
+import { ApiObject, App, Chart, DependencyGraph } from "cdk8s";
 import { Document, visit } from "yaml";
 import { needsQuotes } from "../secrets/yaml-scalars.ts";
 import type { K8sObject, LocatedObject } from "../model/k8s.ts";
@@ -61,6 +61,26 @@ function fileName(o: K8sObject, taken: Set<string>): string {
   return name;
 }
 
+/**
+ * The chart's objects as JSON, in cdk8s's dependency order. cdk8s's `Chart.toJson()` resolves the
+ * dependencies of, and validates, the whole App on every call, so rendering every chart that way grows with
+ * charts × objects (1000 apps: minutes). Resolving is idempotent (dependencies are sets) and nothing changes
+ * between the charts, so the first chart of each App goes through `toJson()` (which resolves and validates
+ * the App once) and the rest take the same per-chart order cdk8s uses: the topology of the chart's
+ * dependency graph, each object in its closest chart.
+ */
+function synthChart(chart: Chart, prepared: Set<App>): unknown[] {
+  const app = App.of(chart) as App;
+  if (!prepared.has(app)) {
+    prepared.add(app);
+    return chart.toJson();
+  }
+  return new DependencyGraph(chart.node)
+    .topology()
+    .filter((x): x is ApiObject => x instanceof ApiObject && Chart.of(x) === chart)
+    .map((x) => x.toJson());
+}
+
 export interface RenderOptions {
   /**
    * The encrypted file of each declared Secret, keyed by `<app>/<name>`; copied next to the folder's
@@ -79,6 +99,7 @@ export function render(p: Platform, opts: RenderOptions = {}): Plan {
   const files: RenderedFile[] = [];
   const objects: LocatedObject[] = [];
   const folders: Folder[] = [];
+  const prepared = new Set<App>();
   for (const { chart, secrets } of charts) {
     const name = chart.node.id;
     const dir = `${gitPath}/${name}`;
@@ -88,7 +109,7 @@ export function render(p: Platform, opts: RenderOptions = {}): Plan {
       .map((d) => ({ name: d.name, file: `${d.name}.sops.yaml`, content: opts.secretFiles?.get(`${d.app}/${d.name}`) }))
       .filter((e): e is { name: string; file: string; content: string } => e.content !== undefined);
     const ciphertexts = new Map(declared.map((e) => [e.name, e.content]));
-    for (const raw of chart.toJson() as K8sObject[]) {
+    for (const raw of synthChart(chart, prepared) as K8sObject[]) {
       const object = withSecretChecksums(raw, ciphertexts);
       const path = `${dir}/${fileName(object, taken)}`;
       located.push({ file: path, object });

@@ -229,7 +229,7 @@ export function leftoverTempFiles(dir: string): string[] {
 }
 
 /** Prefers RAM-backed /dev/shm so decrypted text never reaches a disk. */
-function scratchBase(): string {
+export function scratchBase(): string {
   for (const d of ["/dev/shm"]) {
     try {
       accessSync(d, constants.W_OK);

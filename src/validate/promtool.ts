@@ -4,11 +4,12 @@
  * each group is written to a temporary folder first.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { Issue } from "../errors.ts";
+import { scratchBase } from "../secrets/files.ts";
 import type { PlatformContext } from "../platform/lib/context.ts";
 import { promtoolTests, ruleGroup, type AlertGroup } from "../platform/lib/alerts.ts";
 
@@ -23,8 +24,8 @@ export function promtoolAvailable(): boolean {
   return r.status === 0;
 }
 
-async function inTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), "homelab-promtool-"));
+async function inTemp<T>(fn: (dir: string) => Promise<T>, base = tmpdir()): Promise<T> {
+  const dir = mkdtempSync(join(base, "homelab-promtool-"));
   try {
     return await fn(dir);
   } finally {
@@ -33,9 +34,9 @@ async function inTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** Asynchronous, so the build's rule check and unit tests run side by side (promtool starts slowly). */
-function run(args: string[], cwd: string): Promise<ToolRun> {
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    execFile("promtool", args, { cwd, encoding: "utf8", timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile("promtool", args, { cwd, env, encoding: "utf8", timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
       if (err && typeof code !== "number") reject(err);
       else resolve({ ok: !err, output: `${stdout}${stderr}`.trim() });
@@ -57,7 +58,13 @@ export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly 
   });
 }
 
-/** `promtool test rules` over every group's unit tests in one run. */
+/**
+ * `promtool test rules` over every group's unit tests. Each test case gets its own TSDB in promtool's
+ * temporary directory, synced to disk as it is created: on a disk that waiting, not the evaluation, was
+ * most of the time (300 apps: 21 s, 8 s on tmpfs). So TMPDIR points at a RAM-backed folder where there is
+ * one, and the files are shared out to one promtool per core; every test still runs, and the outputs are
+ * joined in the groups' order.
+ */
 export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGroup[]): Promise<ToolRun> {
   return inTemp(async (dir) => {
     const tests: string[] = [];
@@ -68,6 +75,12 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
       writeFileSync(join(dir, test), stringify(promtoolTests(ctx, g, rules), { lineWidth: 0 }));
       tests.push(test);
     }
-    return run(["test", "rules", ...tests], dir);
-  });
+    const workers = Math.max(1, Math.min(availableParallelism(), Math.ceil(tests.length / 16)));
+    const size = Math.ceil(tests.length / workers);
+    const chunks = Array.from({ length: workers }, (_, i) => tests.slice(i * size, (i + 1) * size)).filter((c) => c.length);
+    const env = { ...process.env, TMPDIR: join(dir, "tsdb") };
+    mkdirSync(env.TMPDIR);
+    const runs = await Promise.all(chunks.map((chunk) => run(["test", "rules", ...chunk], dir, env)));
+    return { ok: runs.every((r) => r.ok), output: runs.map((r) => r.output).filter(Boolean).join("\n") };
+  }, scratchBase());
 }
