@@ -230,6 +230,9 @@ export function leftoverTempFiles(dir: string): string[] {
 
 /** Prefers RAM-backed /dev/shm so decrypted text never reaches a disk. */
 export function scratchBase(): string {
+  // An explicit place wins (a RAM disk elsewhere; tests keep their own so parallel runs do not sweep it).
+  const given = process.env.HOMELAB_SECRETS_SCRATCH_DIR;
+  if (given) return given;
   for (const d of ["/dev/shm"]) {
     try {
       accessSync(d, constants.W_OK);

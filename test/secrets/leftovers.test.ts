@@ -30,6 +30,11 @@ describe("leftovers of killed secrets commands", () => {
   it("edit killed with SIGKILL while the editor runs: the next run shreds its plaintext scratch file and says so", async () => {
     await withSopsWorkspace(async (ws) => {
       assert.equal(ws.run(["set", FILE, "token"], { input: "plain-secret-value\n" }).code, 0);
+      // A scratch place of this test's own: every secrets command sweeps the shared one, and other
+      // test files run in parallel.
+      const shm = join(ws.home, "shm");
+      mkdirSync(shm, { mode: 0o700 });
+      const env = { ...ws.env, HOMELAB_SECRETS_SCRATCH_DIR: shm };
       const mark = join(ws.home, "editor-started");
       const editor = join(ws.home, "slow-editor.sh");
       // The editor records its pid and the file it was given, then sleeps until killed.
@@ -37,7 +42,7 @@ describe("leftovers of killed secrets commands", () => {
       chmodSync(editor, 0o755);
       const child = spawn(process.execPath, [join(REPO, "bin", "homelab.mjs"), "secrets", "edit", FILE], {
         cwd: ws.dir,
-        env: { ...ws.env, EDITOR: editor },
+        env: { ...env, EDITOR: editor },
         stdio: ["ignore", "ignore", "ignore"],
       });
       const exited = new Promise((r) => child.on("exit", r));
@@ -53,7 +58,8 @@ describe("leftovers of killed secrets commands", () => {
         kill(Number(editorPid));
         assert.ok(existsSync(scratchFile), "SIGKILL leaves the plaintext behind (what this test is about)");
 
-        const r = ws.run(["decrypt", FILE]);
+        assert.equal(dirname(scratchDir), shm);
+        const r = ws.run(["decrypt", FILE], { env: { HOMELAB_SECRETS_SCRATCH_DIR: shm } });
         assert.equal(r.code, 0, r.stderr);
         assert.ok(r.stderr.includes(`removed ${scratchDir}: decrypted scratch files of pid ${child.pid}`), r.stderr);
         assert.match(r.stderr, /1 file shredded/);
