@@ -205,7 +205,15 @@ export function parseManifests(
       problems.push({ file, document, line: lineAt(aliases.problem.offset), message: aliases.problem.message });
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: -1 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: -1 });
+    } catch (e) {
+      // The yaml library throws while building values from a parsed tree, e.g. `<<: ""` (a merge of a
+      // non-map): a problem of this document, not a crash of the run.
+      problems.push({ file, document, line, message: (e as Error).message.split("\n")[0]! });
+      return;
+    }
     if (value === null || value === undefined) {
       skipped++;
       return;

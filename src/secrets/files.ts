@@ -11,6 +11,7 @@ import {
   constants,
   existsSync,
   fsyncSync,
+  lstatSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -138,7 +139,9 @@ export function shredFile(path: string): void {
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array, opts: { mode?: number } = {}): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  removeStaleTempFiles(dir);
+  // The pid in the name lets a later run tell a killed writer's leftover from a live writer's file.
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   let mode = opts.mode;
   if (mode === undefined) {
     try {
@@ -177,6 +180,48 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, opts
   }
 }
 
+/** True when no process `pid` exists here; EPERM means it exists under another user. */
+export function pidIsDead(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temp files of atomic writes in `dir` whose writer is no longer running (killed with
+ * SIGKILL, or the machine lost power), and says so: they hold a partial file. A live writer's temp
+ * file is left alone.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (!m || !pidIsDead(Number(m[2]))) continue;
+    const p = join(dir, n);
+    try {
+      if (!lstatSync(p).isFile()) continue;
+      rmSync(p, { force: true });
+    } catch {
+      continue;
+    }
+    removed.push(p);
+    console.error(`removed ${p}: a partial write of ${m[1]} left by pid ${m[2]}, which is no longer running`);
+  }
+  return removed;
+}
+
 /** Temp files a failed atomic write could have left (used by tests and `verify`). */
 export function leftoverTempFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -185,6 +230,9 @@ export function leftoverTempFiles(dir: string): string[] {
 
 /** Prefers RAM-backed /dev/shm so decrypted text never reaches a disk. */
 export function scratchBase(): string {
+  // An explicit place wins (a RAM disk elsewhere; tests keep their own so parallel runs do not sweep it).
+  const given = process.env.HOMELAB_SECRETS_SCRATCH_DIR;
+  if (given) return given;
   for (const d of ["/dev/shm"]) {
     try {
       accessSync(d, constants.W_OK);
@@ -194,6 +242,51 @@ export function scratchBase(): string {
     }
   }
   return tmpdir();
+}
+
+const SCRATCH_PREFIX = "homelab-secrets-";
+const SCRATCH_NAME = /^homelab-secrets-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * Shreds and removes the scratch directories (decrypted plaintext) of secrets commands that were
+ * killed before they could clean up (SIGKILL, power loss), and says so on stderr. The pid in the
+ * directory name tells a dead owner from a live one; only this user's directories are touched.
+ */
+export function removeStaleScratch(bases: readonly string[] = [...new Set([scratchBase(), tmpdir()])]): string[] {
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  for (const base of bases) {
+    let names: string[];
+    try {
+      names = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = SCRATCH_NAME.exec(n);
+      if (!m || !pidIsDead(Number(m[1]))) continue;
+      const dir = join(base, n);
+      try {
+        const st = lstatSync(dir);
+        if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+        let files = 0;
+        for (const f of readdirSync(dir)) {
+          const fp = join(dir, f);
+          // Only regular files are overwritten: opening a FIFO would block.
+          if (lstatSync(fp).isFile()) {
+            shredFile(fp);
+            files++;
+          } else rmSync(fp, { recursive: true, force: true });
+        }
+        rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+        console.error(`removed ${dir}: decrypted scratch files of pid ${m[1]}, which was killed before cleaning up (${files} file${files === 1 ? "" : "s"} shredded)`);
+      } catch {
+        // Gone meanwhile, or not ours to remove.
+      }
+    }
+  }
+  return removed;
 }
 
 /**
@@ -206,7 +299,8 @@ export class PrivateScratch {
   private disposed = false;
 
   constructor(base: string = scratchBase()) {
-    this.dir = mkdtempSync(join(base, "homelab-secrets-"));
+    removeStaleScratch([base]);
+    this.dir = mkdtempSync(join(base, `${SCRATCH_PREFIX}${process.pid}-`));
     chmodSync(this.dir, 0o700);
     this.release = registerCleanup(() => this.wipe());
   }

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
-import { registerCleanup } from "./files.ts";
+import { pidIsDead, registerCleanup } from "./files.ts";
 
 /** Seconds a writer waits for another one; HOMELAB_SECRETS_LOCK_TIMEOUT overrides it. */
 export const DEFAULT_LOCK_TIMEOUT_S = 10;
@@ -41,16 +41,6 @@ function readHolder(lock: string): Holder | undefined {
   return undefined;
 }
 
-/** True when no process `pid` exists here; EPERM means it exists under another user. */
-export function pidIsDead(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
 
 function timeoutSeconds(): number {
   const env = process.env.HOMELAB_SECRETS_LOCK_TIMEOUT;

@@ -24,7 +24,7 @@ import { extractBytes, parseTreePath, truncate } from "../../secrets/extract.ts"
 import { EXAMPLE_KEY_PATH, shippedExample } from "../../secrets/examples.ts";
 import { PlaintextRefusedError, clearValueProblems, plaintextOnDiskMessage, refuseClearValues, type KeyPath } from "../../secrets/exposure.ts";
 import { AlreadyEncryptedError, MacMismatchError, NoMatchingKeyError, SECRETS_EXIT, SopsFormatError } from "../../secrets/errors.ts";
-import { PrivateScratch, ignoreInterrupts, writeFileAtomic } from "../../secrets/files.ts";
+import { PrivateScratch, ignoreInterrupts, removeStaleScratch, writeFileAtomic } from "../../secrets/files.ts";
 import { withFileLock } from "../../secrets/lock.ts";
 import { isBase64, isK8sSecret, secretKeyProblem, secretProblems } from "../../secrets/k8s-secret.ts";
 import { loadKeyRing, type KeyRing } from "../../secrets/keys.ts";
@@ -379,6 +379,8 @@ function define<const O extends OptionSpecs>(spec: Omit<CommandSpec<O>, "descrip
     const given = (args.values as Record<string, unknown>).config as string | undefined;
     const env = process.env.SOPS_CONFIG;
     configOverride = given ? { path: given, from: "--config" } : env ? { path: env, from: "SOPS_CONFIG" } : undefined;
+    // Any secrets command clears the plaintext a killed `edit` or `exec-file --no-fifo` left behind.
+    removeStaleScratch();
     return run(args);
   };
   SUBCOMMANDS.push(defineCommand({ spec: { ...spec, options, name: `secrets ${name}`, ...(DETAILS[name] !== undefined && { description: DETAILS[name] }) }, run: withConfig }));
