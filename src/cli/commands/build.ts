@@ -122,10 +122,11 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w(`Homelab ${r.config.name} (${r.config.domain}), ${r.config.nodes.length} node(s): ${r.platform.ctx.shape.ha ? "HA shape" : "single-node shape"}`);
   w();
   w("Components (sync wave, layer, chart):");
+  const nameWidth = Math.max(16, ...r.platform.components.map((c) => c.name.length));
   for (const c of [...r.platform.components].sort((a, b) => a.props.wave - b.props.wave || a.name.localeCompare(b.name))) {
     const pin = c.helm ? r.versions.charts[c.helm.chart] : undefined;
     const count = r.plan.folders.find((f) => f.name === c.name)?.objects.length ?? 0;
-    w(`  ${String(c.props.wave).padStart(3)}  ${c.name.padEnd(16)} ${c.props.layer.padEnd(9)} ${pin ? `${c.helm!.chart}@${pin.version}` : "-"}  (${count} objects${c.secrets.length ? `, ${c.secrets.length} secret(s)` : ""})`);
+    w(`  ${String(c.props.wave).padStart(3)}  ${c.name.padEnd(nameWidth)} ${c.props.layer.padEnd(9)} ${pin ? `${c.helm!.chart}@${pin.version}` : "-"}  (${count} objects${c.secrets.length ? `, ${c.secrets.length} secret(s)` : ""})`);
   }
   w();
   const kinds = new Map<string, number>();

@@ -782,7 +782,7 @@ define(
     name: "edit",
     synopsis: "<file>",
     summary: "decrypt to a private temp file, run $EDITOR, re-encrypt, shred",
-    options: { idempotent: { type: "boolean", help: "do nothing (exit 0) when the key is not there, as sops unset --idempotent" }, "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
+    options: { "ignore-mac": IGNORE_MAC, "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` } },
     positionals: { min: 1, max: 1, name: "the file to edit" },
   },
   async ({ values, positionals }) => {
