@@ -1,10 +1,12 @@
 /** Shared test helpers: the default config, the test data in the repository, and a CLI runner. */
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import defaultInput from "../homelab.config.ts";
 import { parseConfig, loadVersions } from "../src/config/load.ts";
 import type { HomelabConfig, HomelabInput, Versions } from "../src/config/schema.ts";
+import { UserError } from "../src/errors.ts";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** Upstream test data copied into the repository (test/fixtures/README.md names the sources). */
@@ -39,4 +41,15 @@ export function homelab(args: string[], opts: { cwd?: string; env?: Record<strin
     timeout: 60_000,
   });
   return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** The UserError a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<UserError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("expected a rejection");
 }

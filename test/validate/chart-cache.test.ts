@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { create } from "tar";
-import { UserError } from "../../src/errors.ts";
-import { CHARTS } from "../helpers.ts";
+import { CHARTS, rejection } from "../helpers.ts";
 import { defaultCacheDirs, loadChartDefaults, type ChartRef } from "../../src/validate/chart-cache.ts";
 
 
@@ -184,16 +183,6 @@ describe("loadChartDefaults downloading from a chart repository", () => {
     assert.ok("dir" in found && found.dir === join(cache, "other-1.0.0"));
     assert.deepEqual(seen, [`${base}/charts/index.yaml`, `${base}/charts/other-1.0.0.tgz`]);
   });
-
-  async function rejection(p: Promise<unknown>): Promise<UserError> {
-    try {
-      await p;
-    } catch (err) {
-      assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-      return err;
-    }
-    assert.fail("expected a rejection");
-  }
 
   test("rejects an archive whose digest does not match, storing nothing", async () => {
     const cache = await freshCache();

@@ -14,21 +14,10 @@ import { after, before, describe, test } from "node:test";
 import { create } from "tar";
 import YAML from "yaml";
 import type { Versions } from "../../src/config/schema.ts";
-import { UserError } from "../../src/errors.ts";
 import { lockedDefaults, pullCharts, readLock } from "../../src/validate/chart-lock.ts";
-import { REPO, homelab, versions } from "../helpers.ts";
+import { REPO, homelab, rejection, versions } from "../helpers.ts";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-
-async function rejection(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
 
 function pins(charts: Record<string, [repo: string, version: string]>): Versions {
   return { charts: Object.fromEntries(Object.entries(charts).map(([n, [repo, version]]) => [n, { repo, version }])), images: {} };
