@@ -69,6 +69,12 @@ export function extractBytes(doc: Branch, path: readonly (string | number)[], fo
       throw new UserError("Binary files are not structured and extracting a single value is not possible");
     case "dotenv":
       throw new UserError("the dotenv store only supports emitting strings");
+    case "ini":
+      // sops' INI store writes any other single value as JSON (stores/ini/store.go encodeValue).
+    {
+      const text = emitJson(new Branch([{ key: "v", value: v }]), 0);
+      return Buffer.from(text.slice(text.indexOf(":") + 2, text.lastIndexOf("\n}")), "utf8");
+    }
     case "json": {
       // A single JSON value: wrap it so the JSON writer formats it, then take the value back out.
       const text = emitJson(new Branch([{ key: "v", value: v }]), store.jsonIndent ?? -1);

@@ -209,11 +209,24 @@ function flattenBlock(b: Branch): Item[] {
   return out.sort((a, c) => ((a.key as string) < (c.key as string) ? -1 : 1));
 }
 
-function unflattenBlock(items: readonly Item[]): Branch {
+// INI files keep it as a [sops] section of unprefixed flattened keys, each map's keys sorted as
+// sops' goToSops sorts them, newlines escaped as \n (stores/ini/store.go MetadataFlattenBelowTop).
+function flattenSorted(v: Value, key: string, out: Item[]): void {
+  if (v instanceof Branch) {
+    const items = v.items.filter((it) => !(it.key instanceof Comment)) as { key: string; value: Value }[];
+    for (const it of [...items].sort((a, c) => (a.key < c.key ? -1 : a.key > c.key ? 1 : 0))) {
+      flattenSorted(it.value, key === "" ? it.key : key + MAP_SEP + it.key, out);
+    }
+  } else if (Array.isArray(v)) {
+    v.filter((x) => !(x instanceof Comment)).forEach((x, i) => flattenSorted(x, `${key}${LIST_SEP}${i}`, out));
+  } else out.push({ key, value: typeof v === "string" ? v.replaceAll("\n", "\\n") : v });
+}
+
+function unflattenBlock(items: readonly Item[], prefix = "sops_"): Branch {
   type N = { value?: Value; keys?: Map<string, N>; idx?: Map<number, N> };
   const root: N = {};
   for (const it of items) {
-    const key = (it.key as string).slice("sops_".length);
+    const key = (it.key as string).slice(prefix.length);
     const tokens = key.split(/(?=__map_|__list_)/);
     let cur = root;
     tokens.forEach((t, i) => {
@@ -250,6 +263,18 @@ export function extractMetadata(branches: readonly Branch[], format: SopsFormat,
     const rest = new Branch(first.items.filter((i) => !meta.includes(i)));
     return { branches: [rest], block: unflattenBlock(meta) };
   }
+  if (format === "ini") {
+    const first = branches[0] ?? new Branch();
+    const own = first.items.filter((it) => it.key === "sops");
+    if (own.length === 0) throw new SopsFormatError(`${file}: not a sops file: sops metadata not found (the file is not encrypted)`);
+    if (own.length > 1) throw new SopsFormatError(`${file}: duplicate [sops] section`);
+    const sec = own[0]!.value;
+    if (!(sec instanceof Branch)) throw new SopsFormatError(`${file}: the sops entry is not a section`);
+    const flat = sec.items
+      .filter((it) => !(it.key instanceof Comment))
+      .map((it) => ({ key: it.key, value: typeof it.value === "string" ? it.value.replaceAll("\\n", "\n") : it.value }));
+    return { branches: [new Branch(first.items.filter((it) => it.key !== "sops"))], block: unflattenBlock(flat, "") };
+  }
   let block: Value | undefined;
   const out = branches.map((b, i) => {
     const own = b.items.filter((it) => it.key === "sops");
@@ -274,6 +299,13 @@ export function attachMetadata(branches: readonly Branch[], md: SopsMetadata, fo
       }
     }
     return [new Branch([...b.items, ...flattenBlock(block)])];
+  }
+  if (format === "ini") {
+    const b = branches[0] ?? new Branch();
+    if (b.items.some((i) => i.key === "sops")) throw new SopsFormatError("the INI file already has a [sops] section");
+    const flat: Item[] = [];
+    flattenSorted(block, "", flat);
+    return [new Branch([...b.items, { key: "sops", value: new Branch(flat) }])];
   }
   return branches.map((b) => {
     if (b.items.some((i) => i.key === "sops")) throw new SopsFormatError("the document already has a top-level 'sops' key");

@@ -1,6 +1,6 @@
 /**
- * SOPS (age) in TypeScript: the same on-disk format as sops 3.x for YAML, JSON, dotenv and binary
- * files, with the MAC always checked. Pure functions over text; reading and writing files is the
+ * SOPS (age) in TypeScript: the same on-disk format as sops 3.x for YAML, JSON, dotenv, INI and
+ * binary files, with the MAC always checked. Pure functions over text; reading and writing files is the
  * caller's business (see files.ts and the CLI).
  *
  * Format, as sops writes it: each value is AES-256-GCM encrypted with the document's 32-byte data

@@ -23,7 +23,7 @@ import { SopsAliasError, SopsFormatError } from "./errors.ts";
 import { Branch, BytesValue, Comment, FloatValue, IntValue, TimeValue, stringOrBytes, type Item, type Value } from "./tree.ts";
 import { needsQuotes, resolvePlainScalar, yamlFloat } from "./yaml-scalars.ts";
 
-export type SopsFormat = "yaml" | "json" | "dotenv" | "binary";
+export type SopsFormat = "yaml" | "json" | "dotenv" | "ini" | "binary";
 
 /** Output layout, from `.sops.yaml` `stores:`. */
 export interface StoreOptions {
@@ -35,13 +35,14 @@ export interface StoreOptions {
 
 /**
  * The store sops picks for a path (cmd/sops/formats/formats.go FormatForPath): case-sensitive
- * suffixes `.yaml`/`.yml`, `.json`, `.env`; anything else, `.env.production` and `X.YAML` included,
- * is binary. (`.ini` is sops' INI store, which homelab does not have: the CLI refuses such paths.)
+ * suffixes `.yaml`/`.yml`, `.json`, `.env`, `.ini`; anything else, `.env.production` and `X.YAML`
+ * included, is binary.
  */
 export function formatForPath(path: string): SopsFormat {
   if (path.endsWith(".yaml") || path.endsWith(".yml")) return "yaml";
   if (path.endsWith(".json")) return "json";
   if (path.endsWith(".env")) return "dotenv";
+  if (path.endsWith(".ini")) return "ini";
   return "binary";
 }
 
@@ -507,6 +508,171 @@ function scalarText(v: Value): string {
   return String(v);
 }
 
+// ---------------------------------------------------------------- INI
+
+// sops' INI store (stores/ini/store.go) reads and writes through go-ini (gopkg.in/ini.v1) with
+// non-unique sections allowed; the rules below are go-ini's, so files match what sops writes.
+// Every section is a top-level map of string values; keys before the first section belong to
+// "DEFAULT", which is always the first section, empty or not. A comment belongs to the key or
+// section it precedes; sops stores a key's comment as the item right AFTER the key, and on
+// writing attaches a comment item to the key before it, so the layout survives a round trip.
+
+/** sops' stripCommentChar: drops a leading run of `; ` (or `# `) from the whole comment. */
+function stripIniComment(c: string): string {
+  if (c.startsWith(";")) return c.replace(/^[; ]+/, "");
+  if (c.startsWith("#")) return c.replace(/^[# ]+/, "");
+  return c;
+}
+
+function iniKeyName(line: string, where: string): { key: string; rest: string } {
+  let quote = "";
+  if (line.startsWith('"')) quote = line.length > 6 && line.startsWith('"""') ? '"""' : '"';
+  else if (line.startsWith("`")) quote = "`";
+  if (quote) {
+    const end = line.indexOf(quote, quote.length);
+    if (end === -1) throw new SopsFormatError(`${where}: missing closing key quote`);
+    const d = line.slice(end + quote.length).search(/[=:]/);
+    if (d === -1) throw new SopsFormatError(`${where}: key-value delimiter not found`);
+    return { key: line.slice(quote.length, end).trim(), rest: line.slice(end + quote.length + d + 1) };
+  }
+  const d = line.search(/[=:]/);
+  if (d === -1) throw new SopsFormatError(`${where}: key-value delimiter not found`);
+  if (d === 0) throw new SopsFormatError(`${where}: empty key name`);
+  return { key: line.slice(0, d).trim(), rest: line.slice(d + 1) };
+}
+
+export function parseIni(text: string, file = "<ini>"): Branch {
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
+  const sections: { name: string; items: Item[]; comment: string }[] = [{ name: "DEFAULT", items: [], comment: "" }];
+  let cur = sections[0]!;
+  let comment: string[] = [];
+  const take = (): string => {
+    const c = comment.join("\n").trim();
+    comment = [];
+    return c;
+  };
+  for (let n = 0; n < lines.length; n++) {
+    const where = `${file}:${n + 1}`;
+    const line = lines[n]!.replace(/^\s+/, "");
+    if (line === "") continue;
+    if (line.startsWith("#") || line.startsWith(";")) {
+      comment.push(line.replace(/\r$/, ""));
+      continue;
+    }
+    if (line.startsWith("[")) {
+      const close = line.lastIndexOf("]");
+      if (close === -1) throw new SopsFormatError(`${where}: unclosed section: ${line.trim()}`);
+      cur = { name: line.slice(1, close).trim(), items: [], comment: take() };
+      sections.push(cur);
+      continue;
+    }
+    const { key, rest } = iniKeyName(line, where);
+    let value = rest.replace(/^\s+/, "");
+    const quote = value.length > 3 && value.startsWith('"""') ? '"""' : value.startsWith("`") ? "`" : "";
+    if (quote) {
+      const end = value.lastIndexOf(quote);
+      if (end >= quote.length) value = value.slice(quote.length, end);
+      else {
+        // A quoted value running over several lines, up to the line holding the closing quote.
+        let acc = value.slice(quote.length) + "\n";
+        for (;;) {
+          n++;
+          if (n >= lines.length) throw new SopsFormatError(`${where}: missing closing ${quote} for the value of ${key}`);
+          const next = lines[n]!;
+          const pos = next.lastIndexOf(quote);
+          if (pos > -1) {
+            acc += next.slice(0, pos);
+            break;
+          }
+          acc += next + "\n";
+        }
+        value = acc;
+      }
+    } else {
+      value = value.trim();
+      if (value.endsWith("\\")) throw new SopsFormatError(`${where}: continuation lines (a value ending in \\) are not supported`);
+      const c = value.search(/[#;]/);
+      if (c > -1) {
+        comment.push(value.slice(c));
+        value = value.slice(0, c).trim();
+      }
+      if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    }
+    const c = take();
+    const at = cur.items.findIndex((i) => i.key === key);
+    const kept: Item[] = [{ key, value }];
+    if (c) kept.push({ key: new Comment(stripIniComment(c)), value: null });
+    if (at === -1) cur.items.push(...kept);
+    else {
+      // go-ini keeps one key per name: a repeated key replaces the earlier one in place.
+      const len = cur.items[at + 1]?.key instanceof Comment ? 2 : 1;
+      cur.items.splice(at, len, ...kept);
+    }
+  }
+  return new Branch(
+    sections.map((s) => ({
+      key: s.name,
+      value: new Branch(s.comment ? [{ key: new Comment(stripIniComment(s.comment)), value: null }, ...s.items] : s.items),
+    })),
+  );
+}
+
+function iniCommentLines(c: string, trim: boolean): string {
+  return c
+    .split("\n")
+    .map((l) => (l[0] !== "#" && l[0] !== ";" ? "; " + (trim ? l.trim() : l) : l[0] + " " + l.slice(1).trim()))
+    .map((l) => l + "\n")
+    .join("");
+}
+
+export function emitIni(b: Branch): string {
+  const blocks: string[] = [];
+  const sections = b.items.filter((i) => !(i.key instanceof Comment));
+  sections.forEach((sec, idx) => {
+    const v = sec.value;
+    if (!(v instanceof Branch)) throw new SopsFormatError(`INI files hold only sections: top-level key ${String(sec.key)} is not a section`);
+    let items = v.items;
+    let out = "";
+    if (items[0]?.key instanceof Comment) {
+      out += iniCommentLines(items[0].key.value, false);
+      items = items.slice(1);
+    }
+    const keys: { name: string; value: string; comment: string }[] = [];
+    for (const it of items) {
+      if (it.key instanceof Comment) {
+        const last = keys.at(-1);
+        if (last) last.comment = it.key.value;
+        continue;
+      }
+      const val = it.value;
+      if (val instanceof BytesValue) notText("INI");
+      if (val instanceof Branch || Array.isArray(val)) throw new SopsFormatError(`INI values cannot be nested (key ${it.key} in section ${String(sec.key)})`);
+      const s = typeof val === "string" ? val : scalarText(val);
+      const k = keys.find((x) => x.name === it.key);
+      if (k) k.value = s;
+      else keys.push({ name: it.key, value: s, comment: "" });
+    }
+    // DEFAULT written first has no header, and is left out entirely when empty.
+    if (idx === 0 && String(sec.key).toUpperCase() === "DEFAULT") {
+      if (keys.length === 0) return;
+    } else out += `[${String(sec.key)}]\n`;
+    // go-ini tests its delimiter set "=:" as one substring, so only keys holding "=:" or `"` get quoted.
+    const quoted = (n: string): string => (n.includes('"') || n.includes("=:") ? "`" + n + "`" : n.includes("`") ? '"""' + n + '"""' : n);
+    const width = Math.max(0, ...keys.map((k) => Buffer.byteLength(k.name) + (k.name.includes('"') || k.name.includes("=:") ? 2 : k.name.includes("`") ? 6 : 0)));
+    for (const k of keys) {
+      if (k.comment) out += iniCommentLines(k.comment, true);
+      const name = quoted(k.name);
+      let val = k.value;
+      if (/[\n`]/.test(val)) val = '"""' + val + '"""';
+      else if (/[#;]/.test(val)) val = "`" + val + "`";
+      else if (val.trim() !== val) val = '"' + val + '"';
+      out += name + " ".repeat(Math.max(0, width - Buffer.byteLength(name))) + " = " + val + "\n";
+    }
+    blocks.push(out);
+  });
+  return blocks.join("\n");
+}
+
 // ---------------------------------------------------------------- dispatch
 
 /** Parses a plaintext file into documents. */
@@ -518,6 +684,8 @@ export function parsePlain(text: string, format: SopsFormat, file?: string): Bra
       return [parseJson(text, file)];
     case "dotenv":
       return [parseDotenv(text, file)];
+    case "ini":
+      return [parseIni(text, file)];
     case "binary":
       return [new Branch([{ key: "data", value: text }])];
   }
@@ -550,6 +718,8 @@ export function emitPlain(branches: readonly Branch[], format: SopsFormat, opts:
       return emitJson(branches[0] ?? new Branch(), opts.jsonIndent ?? -1);
     case "dotenv":
       return emitDotenv(branches[0] ?? new Branch());
+    case "ini":
+      return emitIni(branches[0] ?? new Branch());
     case "binary": {
       const data = branches[0]?.items.find((i) => i.key === "data")?.value;
       if (data instanceof BytesValue) notText("text (use the bytes API)");

@@ -189,14 +189,14 @@ describe("decrypt --extract with sops' path syntax (cmd/sops/main.go parseTreePa
     assert.equal(bad.code, 91, bad.stderr);
   });
 
-  it("--input-type reads a file whatever its name; an unknown or ini type is refused", () => {
+  it("--input-type reads a file whatever its name; an unknown type is refused", () => {
     const { cwd, env } = workspaceWith("types", "app.env", "A=1\nB=two\n");
     writeFileSync(join(cwd, "copy.txt"), readFileSync(join(cwd, "app.env")));
     const r = secretsCli(["decrypt", "--input-type", "dotenv", "--output-type", "json", "copy.txt"], { cwd, env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '{\n\t"A": "1",\n\t"B": "two"\n}\n');
     assert.equal(secretsCli(["decrypt", "--output-type", "toml", "app.env"], { cwd, env }).code, 2);
-    assert.match(secretsCli(["decrypt", "--input-type", "ini", "app.env"], { cwd, env }).stderr, /INI store is not supported/);
+    assert.match(secretsCli(["decrypt", "--input-type", "toml", "app.env"], { cwd, env }).stderr, /expected one of yaml, json, dotenv, ini, binary/);
   });
 });
 
@@ -206,6 +206,8 @@ describe("file type from the name as sops does (cmd/sops/formats/formats.go Form
     assert.equal(formatForPath("a.yml"), "yaml");
     assert.equal(formatForPath("a.json"), "json");
     assert.equal(formatForPath("prod.env"), "dotenv");
+    assert.equal(formatForPath("app.ini"), "ini");
+    assert.equal(formatForPath("APP.INI"), "binary");
     assert.equal(formatForPath(".env.production"), "binary");
     assert.equal(formatForPath("A.YAML"), "binary");
     assert.equal(formatForPath("a.JSON"), "binary");
@@ -373,11 +375,13 @@ describe("typed set, unset, --ignore-mac, exit codes 25 and 200, SOPS_CONFIG (cm
     assert.match(missing.stderr, /--config nope\.yaml: no such file/);
   });
 
-  it("*.ini is sops' INI store, which homelab refuses instead of silently treating it as binary", () => {
+  it("*.ini is read with the INI store, not silently as binary (cmd/sops/formats/formats.go IsIniFile)", () => {
     const { cwd, env } = workspaceWith("ini", "x.yaml", "a: b\n");
     writeFileSync(join(cwd, "app.ini"), "[db]\npassword = Zx9-very-secret-Q7\n");
     const r = secretsCli(["encrypt", "app.ini"], { cwd, env });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /INI store, which homelab secrets does not have/);
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(join(cwd, "app.ini"), "utf8");
+    assert.match(text, /^\[db\]\npassword = ENC\[AES256_GCM,data:[^\n]*,type:str\]\n\n\[sops\]\n/);
+    assert.doesNotMatch(text, /"data"|Zx9-very-secret-Q7/);
   });
 });

@@ -215,13 +215,12 @@ async function openFile(ws: Workspace, abs: string, format: SopsFormat = formatF
 
 const IGNORE_MAC = { type: "boolean", help: "do not check the MAC (recovery only; a loud warning is printed). Each value must still decrypt" } as const;
 
-const STORE_HELP = "yaml, json, dotenv or binary; default: from the file name, as sops does (case-sensitive .yaml/.yml, .json, .env; anything else is binary)";
+const STORE_HELP = "yaml, json, dotenv, ini or binary; default: from the file name, as sops does (case-sensitive .yaml/.yml, .json, .env, .ini; anything else is binary)";
 
 /** A --input-type/--output-type value (sops' store names). */
 function storeOption(v: string | undefined, flag: string): SopsFormat | undefined {
   if (v === undefined) return undefined;
-  if (v === "ini") throw new UserError(`${flag} ini: sops' INI store is not supported by homelab secrets`);
-  if (!["yaml", "json", "dotenv", "binary"].includes(v)) throw new UsageError(`${flag} ${v}: expected one of yaml, json, dotenv, binary`);
+  if (!["yaml", "json", "dotenv", "ini", "binary"].includes(v)) throw new UsageError(`${flag} ${v}: expected one of yaml, json, dotenv, ini, binary`);
   return v as SopsFormat;
 }
 
@@ -229,12 +228,6 @@ function storeOption(v: string | undefined, flag: string): SopsFormat | undefine
 function storeFor(abs: string, shown: string, given?: string, flag = "--input-type"): SopsFormat {
   const t = storeOption(given, flag);
   if (t) return t;
-  if (abs.endsWith(".ini")) {
-    throw new UserError(
-      `${shown}: sops reads *.ini files with its INI store, which homelab secrets does not have; ` +
-        `to handle it as an opaque file pass ${flag} binary (sops then needs the same flag)`,
-    );
-  }
   return formatForPath(abs);
 }
 
@@ -849,7 +842,7 @@ define(
     options: {
       extract: { type: "string", value: "PATH", help: `print only this value, in sops' path syntax: '["data"]["token"]', '["list"][0]'` },
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
-      "output-type": { type: "string", value: "TYPE", help: "how to print it: yaml, json, dotenv or binary; default: from the file name" },
+      "output-type": { type: "string", value: "TYPE", help: "how to print it: yaml, json, dotenv, ini or binary; default: from the file name" },
       "ignore-mac": IGNORE_MAC,
     },
     positionals: { min: 1, max: 1, name: "the file to decrypt" },
@@ -912,7 +905,7 @@ define(
       "no-fifo": { type: "boolean", help: "a 0600 file in a private RAM-backed directory instead of a FIFO (for commands that read it twice)" },
       filename: { type: "string", value: "NAME", help: "name of the FIFO or file (default tmp-file, as sops)" },
       "input-type": { type: "string", value: "TYPE", help: `how to read the file: ${STORE_HELP}` },
-      "output-type": { type: "string", value: "TYPE", help: "how to write the decrypted file: yaml, json, dotenv or binary; default: from the file name" },
+      "output-type": { type: "string", value: "TYPE", help: "how to write the decrypted file: yaml, json, dotenv, ini or binary; default: from the file name" },
       "ignore-mac": IGNORE_MAC,
     },
     positionals: { min: 1, max: 2, name: "the file to decrypt" },
