@@ -656,9 +656,9 @@ export function emitIni(b: Branch): string {
     if (idx === 0 && String(sec.key).toUpperCase() === "DEFAULT") {
       if (keys.length === 0) return;
     } else out += `[${String(sec.key)}]\n`;
-    // go-ini tests its delimiter set "=:" as one substring, so only keys holding "=:" or `"` get quoted.
-    const quoted = (n: string): string => (n.includes('"') || n.includes("=:") ? "`" + n + "`" : n.includes("`") ? '"""' + n + '"""' : n);
-    const width = Math.max(0, ...keys.map((k) => Buffer.byteLength(k.name) + (k.name.includes('"') || k.name.includes("=:") ? 2 : k.name.includes("`") ? 6 : 0)));
+    // Keys holding a quote or a delimiter (= or :) are written in backticks, keys holding a backtick in """.
+    const quoted = (n: string): string => (/["=:]/.test(n) ? "`" + n + "`" : n.includes("`") ? '"""' + n + '"""' : n);
+    const width = Math.max(0, ...keys.map((k) => Buffer.byteLength(k.name) + (/["=:]/.test(k.name) ? 2 : k.name.includes("`") ? 6 : 0)));
     for (const k of keys) {
       if (k.comment) out += iniCommentLines(k.comment, true);
       const name = quoted(k.name);

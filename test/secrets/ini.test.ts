@@ -60,6 +60,8 @@ describe("INI store parsing and writing (stores/ini/store.go)", () => {
   it("writes go-ini's layout and reads it back unchanged (store_test.go TestEncodeSimpleIni)", () => {
     assert.equal(emitIni(parseIni(SAMPLE)), SAMPLE_OUT);
     assert.deepEqual(parseIni(SAMPLE_OUT), parseIni(SAMPLE));
+    // A key holding a delimiter is written in backticks so it reads back whole (go-ini file.go writeToBuffer).
+    assert.equal(emitIni(parseIni('[s]\n`a:b` = 1\nc = 2\n')), "[s]\n`a:b` = 1\nc     = 2\n");
     // Keys before any section are DEFAULT's, written without a header.
     assert.equal(emitIni(parseIni("a=1\n[s]\nb=2\n")), "a = 1\n\n[s]\nb = 2\n");
   });
