@@ -10,7 +10,7 @@ import { html, type Html } from "./html.ts";
 import { page } from "./layout.ts";
 import { renderMarkdown, type LinkMap } from "./markdown.ts";
 import { siteModel, type ModelOptions, type SiteModel } from "./model.ts";
-import { alertCatalog, backups, dashboards, footprint, inventory, policyReport, secretsInventory } from "./sections.ts";
+import { alertCatalog, backups, dashboards, footprintPage, inventory, policyReport, secretsInventory } from "./sections.ts";
 import { drawTopology, topologyOf } from "./topology.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -98,7 +98,7 @@ export async function generatePages(m: SiteModel): Promise<SitePage[]> {
   add("/backups.html", "Backup schedules", backups(m));
   add("/secrets.html", "Secrets inventory", secretsInventory(m));
   add("/policy.html", "Policy report", policyReport(m));
-  add("/footprint.html", "Resource footprint", footprint(m));
+  add("/footprint.html", "Resource footprint", footprintPage(m));
   add("/404.html", "Not found", html`<h1>Not found</h1><p>There is no page at this address. The <a href="/">overview</a> lists every section.</p>`);
   return pages.sort((a, b) => a.path.localeCompare(b.path));
 }
