@@ -188,6 +188,10 @@ export class Alloy extends Component {
     this.release({
       chart: "alloy",
       values,
+      containers: [
+        { name: "alloy", values: "alloy.resources", replicas: "per-node" },
+        { name: "config-reloader", values: "configReloader.resources", replicas: "per-node" },
+      ],
       freeform: [
         { path: "global.podSecurityContext", reason: "Kubernetes PodSecurityContext, empty in the chart" },
         { path: "alloy.securityContext", reason: "Kubernetes SecurityContext, empty in the chart" },

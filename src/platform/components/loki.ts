@@ -116,6 +116,7 @@ export class Loki extends Component {
     this.release({
       chart: "loki",
       values,
+      containers: [{ name: "loki", values: "singleBinary.resources", replicas: 1 }],
       freeform: [
         { path: "loki.schemaConfig", reason: "Loki's schema_config, empty in the chart: the store and schema version are Loki's own settings" },
         { path: "loki.limits_config", reason: "Loki's limits_config, passed through to its config file" },
