@@ -14,6 +14,7 @@ import { escapeHtml, html } from "../src/generate/html.ts";
 import { renderMarkdown } from "../src/generate/markdown.ts";
 import { siteModel, type SiteModel } from "../src/generate/model.ts";
 import { topologyOf } from "../src/generate/topology.ts";
+import { formatBytes } from "../../../src/platform/lib/footprint.ts";
 
 const ENV = { SITE_COMMIT: "0123456789abcdef0123456789abcdef01234567", SITE_GITOPS_REVISION: "89abcdef0123456789abcdef0123456789abcdef", SITE_IMAGE_TAG: "0.1.0-test", SITE_BUILD_TIME: "2026-12-01T00:00:00Z" };
 
@@ -110,6 +111,14 @@ describe("site pages", () => {
       const text = readFileSync(join(REPO, s.file), "utf8");
       for (const [, enc] of text.matchAll(/(ENC\[[^\]]+\])/g)) assert.ok(!page.includes(enc!), "ciphertext on the page");
     }
+  });
+
+  it("shows the footprint `homelab footprint` computes, every container of it", () => {
+    const page = byPath("/footprint.html");
+    const f = model.footprint;
+    assert.ok(f.containers.length > 0);
+    assert.ok(page.includes(`<strong>${formatBytes(f.totals.platform.memoryRequests)}</strong> of a ${f.budget.written} budget`));
+    for (const c of f.containers) assert.ok(page.includes(`<td><code>${escapeHtml(c.workload)}</code></td><td><code>${escapeHtml(c.container)}</code></td>`), `${c.component}/${c.container}`);
   });
 
   it("says so where a part of the homelab does not exist yet", () => {

@@ -12,6 +12,8 @@ import { formatIssue } from "../../../../src/errors.ts";
 import type { K8sObject } from "../../../../src/model/k8s.ts";
 import { secretSourcePath, type SecretDecl } from "../../../../src/secrets/declared.ts";
 import { inspectSopsText } from "../../../../src/secrets/sops.ts";
+import { footprint, type Footprint } from "../../../../src/platform/lib/footprint.ts";
+import { lockedDefaults } from "../../../../src/validate/chart-lock.ts";
 
 /** Where this copy of the site came from; shown in every page's footer. */
 export interface Provenance {
@@ -52,6 +54,8 @@ export interface SiteModel {
   readonly images: ReadonlyMap<string, readonly string[]>;
   readonly secrets: readonly SecretEntry[];
   readonly compose: { readonly services: readonly ComposeService[]; readonly source: string };
+  /** What `homelab footprint` reports: requests and limits per container against the nodes and the budget. */
+  readonly footprint: Footprint;
 }
 
 export interface ModelOptions {
@@ -89,7 +93,25 @@ export async function siteModel(opts: ModelOptions): Promise<SiteModel> {
     images: imagesByComponent(build),
     secrets: secretEntries(root, build),
     compose: composeStack(build),
+    footprint: await footprintOf(root, build),
   };
+}
+
+/** The same computation as `homelab footprint`, over the build's platform and the chart lock's defaults. */
+async function footprintOf(root: string, build: BuildResult): Promise<Footprint> {
+  const locked = await lockedDefaults(root, build.versions);
+  const chartDefaults = new Map<string, unknown>();
+  for (const c of build.platform.components) {
+    const chart = c.helm && !chartDefaults.has(c.helm.chart) ? locked.found.get(c.helm.chart) : undefined;
+    // A chart missing from the lock already failed the build.
+    if (chart) chartDefaults.set(c.helm!.chart, (await chart.defaults()).values);
+  }
+  const folders = new Map(build.plan.folders.map((f) => [f.name, f.objects]));
+  return footprint({
+    config: build.config,
+    components: build.platform.components.map((c) => ({ name: c.name, layer: c.props.layer, ...(c.helm && { helm: c.helm }), objects: folders.get(c.name) ?? [] })),
+    chartDefaults,
+  });
 }
 
 function git(root: string, args: string[]): string | undefined {
