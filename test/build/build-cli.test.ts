@@ -14,6 +14,8 @@ function scratchCheckout(): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
+  // The Compose specification's schema the host layer is validated against.
+  cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
   // Every alert's runbook section must exist in the checkout it links to.
   cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
   return dir;
@@ -62,6 +64,40 @@ describe("homelab build / --check", () => {
     assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
     assert.equal(existsSync(join(dir, "gitops/site/hand-made.yaml")), false);
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("hosts/ is a managed root too: --check lists a hand edit and a stray file there, a build repairs both", () => {
+    const compose = join(dir, "hosts/k8s-worker-3090/compose.yaml");
+    const edited = readFileSync(compose, "utf8").replace('published: "2222"', 'published: "22"');
+    writeFileSync(compose, edited);
+    writeFileSync(join(dir, "hosts/k8s-worker-3090/notes.txt"), "hand-made\n");
+    const res = homelab(["build", "--check"], { cwd: dir });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /\n {2}changed: hosts\/k8s-worker-3090\/compose\.yaml — build would rewrite it\n/);
+    assert.match(res.stderr, /\n {2}stray: {3}hosts\/k8s-worker-3090\/notes\.txt — build would delete it\n/);
+    assert.equal(readFileSync(compose, "utf8"), edited, "--check must not write");
+    assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    assert.equal(existsSync(join(dir, "hosts/k8s-worker-3090/notes.txt")), false);
+    assert.match(readFileSync(compose, "utf8"), /published: "2222"/);
+  });
+
+  it("a host file that fails its checks writes nothing: a Compose secret missing from the encrypted env file", () => {
+    const envFile = join(dir, "secrets/forgejo/compose.sops.env");
+    const original = readFileSync(envFile, "utf8");
+    const compose = join(dir, "hosts/k8s-worker-3090/compose.yaml");
+    const before = readFileSync(compose, "utf8");
+    try {
+      writeFileSync(envFile, original.split("\n").filter((l) => !l.startsWith("PR_AGENT_OPENAI_KEY=")).join("\n"));
+      writeFileSync(compose, before + "# stale\n");
+      const res = homelab(["build"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /secrets\/forgejo\/compose\.sops\.env: Compose secrets PR_AGENT_OPENAI_KEY: missing key PR_AGENT_OPENAI_KEY/);
+      assert.match(res.stderr, /nothing was written/);
+      assert.equal(readFileSync(compose, "utf8"), before + "# stale\n", "a failed build must leave hosts/ as it was");
+    } finally {
+      writeFileSync(envFile, original);
+      assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    }
   });
 
   it("without promtool the alert rules are parsed only and the summary says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error", () => {
