@@ -354,7 +354,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared", "loki", "alloy"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {
