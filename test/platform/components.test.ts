@@ -87,11 +87,13 @@ describe("argocd", () => {
       "https://git.skypalette.ai/skypalette/homelab.git",
       "https://argoproj.github.io/argo-helm",
       "https://charts.jetstack.io",
+      "https://grafana-community.github.io/helm-charts",
+      "https://grafana.github.io/helm-charts",
       "https://kubernetes.github.io/ingress-nginx",
     ]);
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "site"],
+      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "loki", "site"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {
