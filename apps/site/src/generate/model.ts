@@ -14,6 +14,7 @@ import { secretSourcePath, type SecretDecl } from "../../../../src/secrets/decla
 import { inspectSopsText } from "../../../../src/secrets/sops.ts";
 import { footprint, type Footprint } from "../../../../src/platform/lib/footprint.ts";
 import { lockedDefaults } from "../../../../src/validate/chart-lock.ts";
+import { composeNode, composeStack } from "../../../../src/host/compose.ts";
 
 /** Where this copy of the site came from; shown in every page's footer. */
 export interface Provenance {
@@ -92,7 +93,7 @@ export async function siteModel(opts: ModelOptions): Promise<SiteModel> {
     provenance: provenance(root, build, opts.env ?? process.env, opts.now ?? new Date()),
     images: imagesByComponent(build),
     secrets: secretEntries(root, build),
-    compose: composeStack(build),
+    compose: composeStackOf(build),
     footprint: await footprintOf(root, build),
   };
 }
@@ -175,16 +176,25 @@ function secretEntries(root: string, build: BuildResult): SecretEntry[] {
 }
 
 /**
- * The Compose stack on the Forgejo host. Until the host layer renders it, the config still says what runs
- * there: the Git server at `git.url`, reached through the Git tunnel by the host's own cloudflared.
+ * The Compose stack on the Forgejo host, from the same function that renders hosts/<node>/compose.yaml:
+ * each service with its image tag, `depends_on` as the arrows, the Git tunnel ending at the service that
+ * runs the cloudflared image and Argo CD watching the one that runs Forgejo.
  */
-function composeStack(build: BuildResult): SiteModel["compose"] {
-  const { git: g, tunnels } = build.config;
+function composeStackOf(build: BuildResult): SiteModel["compose"] {
+  const stack = composeStack(build.config, build.versions) as { services: Record<string, { image?: string; depends_on?: Record<string, unknown> }> };
+  const runs = (image: string | undefined, name: string) => {
+    const pin = build.versions.images[name];
+    return !!pin && !!image && image.startsWith(`${pin.image}:`);
+  };
+  const node = composeNode(build.config);
   return {
-    source: "from the config's Git and tunnel settings",
-    services: [
-      { name: "cloudflared", detail: `tunnel ${tunnels.forgejo.name}`, entry: true, talksTo: ["forgejo"] },
-      { name: "forgejo", detail: `${new URL(g.url).host}, ${g.repo}`, forge: true },
-    ],
+    source: `as rendered into hosts/${node.name}/`,
+    services: Object.entries(stack.services).map(([name, s]) => ({
+      name,
+      ...(s.image ? { detail: s.image.split("/").pop()! } : {}),
+      ...(runs(s.image, "cloudflared") && { entry: true }),
+      ...(runs(s.image, "forgejo") && { forge: true }),
+      talksTo: Object.keys(s.depends_on ?? {}),
+    })),
   };
 }
