@@ -3,11 +3,12 @@
  * serves the generated site. Settings from the environment:
  *   PORT (8080), HOST (0.0.0.0), SITE_ROOT (apps/site/dist/public), APP_VERSION (in logs, metrics, spans),
  *   SHUTDOWN_GRACE_MS (30000, the pod's grace period), LOG_LEVEL (info),
- *   OTEL_EXPORTER_OTLP_ENDPOINT (unset: spans to stdout).
+ *   OTEL_EXPORTER_OTLP_ENDPOINT (unset: spans to stdout), PROMETHEUS_URL (the live status at /status; unset: off).
  * Exit codes: 0 after a clean shutdown, 1 bad settings or requests cut by the grace period, 70 a bug.
  */
 import { UserError } from "../../../../src/errors.ts";
-import { createSiteServer } from "./server.ts";
+import { createStatusHandler } from "../status/index.ts";
+import { createSiteServer, DEFAULT_ROOT } from "./server.ts";
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const port = Number(env.PORT ?? 8080);
@@ -16,7 +17,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     return 1;
   }
   try {
-    const site = createSiteServer({ ...(env.SITE_ROOT ? { root: env.SITE_ROOT } : {}), ...(env.APP_VERSION ? { version: env.APP_VERSION } : {}) });
+    const root = env.SITE_ROOT ?? DEFAULT_ROOT;
+    // Live status: reads PROMETHEUS_URL itself, and says so on the page when it is unset or unreachable.
+    const status = createStatusHandler({ publicDir: root, prometheusUrl: env.PROMETHEUS_URL ?? "" });
+    const site = createSiteServer({ root, status, ...(env.APP_VERSION ? { version: env.APP_VERSION } : {}) });
     const addr = await site.listen(port, env.HOST ?? "0.0.0.0");
     site.telemetry.logger.info({ port: addr.port, root: site.index.root, files: site.index.size, cached_bytes: site.index.cachedBytes, traces: site.telemetry.traceExporter }, "site server listening");
     return 0;
