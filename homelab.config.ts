@@ -19,6 +19,10 @@ export default defineHomelab({
     forgejo: { name: "skypalette-forgejo", hostname: "git.skypalette.ai" },
   },
   acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-production" },
+  components: {
+    // Alerts reach the phone through this ntfy topic; its access token is secrets/monitoring/ntfy.sops.yaml.
+    monitoring: { ntfy: { topic: "sky-palette-alerts" } },
+  },
   apps: [
     {
       // The docs/status site: built by the Forgejo runner, pushed to the Forgejo registry, deployed by ArgoCD.

@@ -39,7 +39,19 @@ describe("component alerts", () => {
       "cert-manager": ["CertManagerACMEErrors", "CertificateExpiringSoon", "CertificateNotReady"],
       "ingress-nginx": ["IngressHigh5xxRatio", "IngressHighLatency"],
       cloudflared: ["CloudflaredNoHealthyConnections", "CloudflaredTunnelDown"],
-      "local-path-storage": ["PersistentVolumeClaimPending", "PersistentVolumeFillingUp"],
+      // Storage's rules live with the stack: local-path-storage syncs before the PrometheusRule kind exists.
+      "local-path-storage": [],
+      monitoring: [
+        "NodeClockSkew",
+        "NodeDiskFillingUp",
+        "NodeMemoryLow",
+        "PersistentVolumeClaimPending",
+        "PersistentVolumeFillingUp",
+        "PrometheusRuleFailures",
+        "PrometheusScrapeFailures",
+        "TargetDown",
+        "Watchdog",
+      ],
       site: ["AppDown"],
     });
   });
@@ -92,8 +104,11 @@ describe("component alerts", () => {
   });
 
   it("are not rendered without the monitoring stack: the PrometheusRule kind would not exist and the Application would never sync", () => {
-    assert.equal(p.components.some((c) => c.name === MONITORING), false);
-    assert.deepEqual(render(p).objects.filter((o) => o.object.kind === "PrometheusRule"), []);
+    const { monitoring: _, ...components } = config().components;
+    const bare = platform(config({ components }), versions());
+    assert.equal(bare.components.some((c) => c.name === MONITORING), false);
+    assert.ok(bare.components.some((c) => c.alertGroups.length > 0));
+    assert.deepEqual(render(bare).objects.filter((o) => ["PrometheusRule", "ServiceMonitor", "PodMonitor"].includes(o.object.kind)), []);
   });
 
   it("render as PrometheusRule objects that pass the prometheus-operator schema, linking their runbook section", async () => {
@@ -104,7 +119,8 @@ describe("component alerts", () => {
       "gitops/cert-manager/prometheusrule-cert-manager-certificates.yaml",
       "gitops/cloudflared/prometheusrule-cloudflared-tunnel.yaml",
       "gitops/ingress-nginx/prometheusrule-ingress-nginx-traffic.yaml",
-      "gitops/local-path-storage/prometheusrule-local-path-storage-volumes.yaml",
+      "gitops/monitoring/prometheusrule-monitoring-prometheus.yaml",
+      "gitops/monitoring/prometheusrule-monitoring-storage.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
     ]);
     await loadSchemas(rules);

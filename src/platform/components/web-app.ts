@@ -5,6 +5,7 @@ import { Component } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
+import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
 /**
  * An operator's own web app, from a few lines of config: Deployment, Service, Ingress with a cert-manager
@@ -35,6 +36,7 @@ export class WebApp extends Component {
           labels,
           selector,
           preferredReplicas: app.replicas,
+          ...(app.metricsPath === false && { annotations: { [POLICY_ANNOTATIONS.scrapeExempt]: "the app serves no metrics (metricsPath: false in homelab.config.ts); AppDown watches it through kube-state-metrics" } }),
           container: {
             name: app.name,
             image,
@@ -75,8 +77,7 @@ export class WebApp extends Component {
     }
     // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
-    if (app.metricsPath)
-      this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
+    if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
   }
 }
 
