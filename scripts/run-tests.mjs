@@ -1,21 +1,9 @@
 // Node 20's test runner neither expands globs nor finds .ts files, so list them here.
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-
-function find(dir) {
-  const out = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (name === "fixtures" || name === "node_modules") continue;
-    if (statSync(p).isDirectory()) out.push(...find(p));
-    else if (name.endsWith(".test.ts")) out.push(p);
-  }
-  return out;
-}
+import { testFiles } from "./test-files.mjs";
 
 const filter = process.argv.slice(2);
-let files = find("test");
+let files = testFiles();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error("run-tests: no test files matched");

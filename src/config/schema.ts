@@ -51,7 +51,23 @@ export const nodeSchema = z.strictObject({
   address: z.string().regex(IPV4, "must be an IPv4 address such as 192.168.1.10"),
   /** `control-plane` and/or `worker`; a single node carries both. */
   roles: z.array(z.enum(["control-plane", "worker"])).min(1, "needs at least one role"),
+  /**
+   * What the node offers to pods, for `homelab footprint`: CPU cores and memory after what the host keeps
+   * for itself (the OS, containerd, kubelet and the Compose stack beside the cluster).
+   * @default DEFAULT_NODE_CAPACITY: Sky Palette's box
+   */
+  capacity: z.strictObject({ cpu: quantity, memory: quantity }).optional(),
 });
+
+/**
+ * Sky Palette's single box: a desktop-class machine (8 cores, 32 GiB). The cluster is given 6 cores and
+ * 24 GiB of it; the rest is the host's (kernel, containerd, kubelet and the Compose stack with Forgejo,
+ * its database, the runner, cloudflared and pr-agent). Change it to what your node really leaves to pods.
+ */
+export const DEFAULT_NODE_CAPACITY = { cpu: "6", memory: "24Gi" } as const;
+
+/** The platform's memory requests may not exceed this: the box is for the apps. */
+export const DEFAULT_PLATFORM_MEMORY_BUDGET = "4Gi";
 
 export const resourcesSchema = z.strictObject({
   requests: z.strictObject({ cpu: quantity, memory: quantity }),
@@ -254,6 +270,17 @@ export const homelabSchema = z
     /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
     access: accessSchema.optional(),
     apps: z.array(appSchema).default([]),
+    /** What `homelab footprint` holds the platform to. */
+    footprint: z
+      .strictObject({
+        /**
+         * Upper bound on the memory requests of the platform's components (everything but `apps:`),
+         * replicas counted; `homelab footprint` fails above it.
+         * @default DEFAULT_PLATFORM_MEMORY_BUDGET (4Gi)
+         */
+        platformMemoryBudget: quantity.default(DEFAULT_PLATFORM_MEMORY_BUDGET),
+      })
+      .default({ platformMemoryBudget: DEFAULT_PLATFORM_MEMORY_BUDGET }),
     policy: z
       .strictObject({
         waivers: z.array(waiverSchema).default([]),

@@ -3,7 +3,7 @@
  *
  * Every object is checked against the schema of its apiVersion+kind taken from the published
  * `kubernetes-models` packages (core kinds, Argo CD, cert-manager, prometheus-operator) or from a
- * schema registered with {@link registerSchema}. Those validators check types, enums, patterns and
+ * schema registered with {@link registerSchema} (Velero's, generated from its CRDs: ./velero/). Those validators check types, enums, patterns and
  * required fields but accept unknown fields, so the validator runs on a Proxy view of the object
  * that records which properties it read: a property it never read on an object whose other
  * properties it did read is a field the schema does not know. On top of that come the structural
@@ -121,6 +121,14 @@ function modelSpecifier(apiVersion: string, kind: string): string | undefined {
   return group ? `${pkg}/${group}/${version}/${kind}` : `${pkg}/${version}/${kind}`;
 }
 
+/**
+ * CRD groups without published models whose validators the repository generates from the CRDs itself;
+ * importing the module registers them ({@link registerSchema}). Loaded only when a build renders the group.
+ */
+const LOCAL_MODELS: Readonly<Record<string, () => Promise<unknown>>> = {
+  "velero.io": () => import("./velero/index.ts"),
+};
+
 function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
@@ -154,11 +162,15 @@ function entryFromModule(mod: Record<string, unknown>, apiVersion: string, kind:
  */
 export async function loadSchemas(objs: readonly LocatedObject[]): Promise<void> {
   const wanted = new Map<string, { apiVersion: string; kind: string }>();
+  const local = new Set<string>();
   for (const { object } of objs) {
     if (!isPlainObject(object) || typeof object.apiVersion !== "string" || typeof object.kind !== "string") continue;
+    if (LOCAL_MODELS[groupOf(object.apiVersion)]) local.add(groupOf(object.apiVersion));
     const key = typeKey(object.apiVersion, object.kind);
     if (!registered.has(key) && !modelCache.has(key)) wanted.set(key, { apiVersion: object.apiVersion, kind: object.kind });
   }
+  await Promise.all([...local].map((group) => LOCAL_MODELS[group]!()));
+  for (const key of [...wanted.keys()]) if (registered.has(key)) wanted.delete(key);
   await Promise.all(
     [...wanted].map(async ([key, { apiVersion, kind }]) => {
       const spec = modelSpecifier(apiVersion, kind);
@@ -397,13 +409,43 @@ function describeError(e: SchemaError): { path: string; message: string; check: 
       check: "unknown-field",
     };
   }
-  let message = e.message ?? `fails ${e.keyword ?? "schema"} rule`;
+  let message = e.message ?? ajvMessage(e.keyword, params) ?? `fails ${e.keyword ?? "schema"} rule`;
   if (e.keyword === "enum" && Array.isArray(params.allowedValues)) {
     message += `: ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   } else if (e.keyword === "pattern" && typeof params.pattern === "string") {
     message = `must match pattern ${params.pattern}`;
   }
   return { path: e.instancePath, message, check: "schema" };
+}
+
+/**
+ * ajv's own wording for validators compiled without messages (the generated Velero ones), so that a
+ * finding reads the same whichever model produced it.
+ */
+function ajvMessage(keyword: string | undefined, params: Record<string, unknown>): string | undefined {
+  switch (keyword) {
+    case "required":
+      return `must have required property ${String(params.missingProperty)}`;
+    case "type":
+      return `must be ${String(params.type)}`;
+    case "enum":
+      return "must be equal to one of the allowed values";
+    case "format":
+      return `must match format "${String(params.format)}"`;
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return `must be ${String(params.comparison)} ${String(params.limit)}`;
+    case "minLength":
+    case "maxLength":
+      return `must NOT have ${keyword === "minLength" ? "fewer" : "more"} than ${String(params.limit)} characters`;
+    case "minItems":
+    case "maxItems":
+      return `must NOT have ${keyword === "minItems" ? "fewer" : "more"} than ${String(params.limit)} items`;
+    default:
+      return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
