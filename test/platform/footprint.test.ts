@@ -21,6 +21,7 @@ const DEFAULTS = new Map<string, unknown>([
   ["argo-cd", chartValues("argo-cd-10.1.1")],
   ["cert-manager", chartValues("cert-manager-v1.21.1")],
   ["ingress-nginx", chartValues("ingress-nginx-4.15.1")],
+  ["kube-prometheus-stack", chartValues("kube-prometheus-stack-88.5.3")],
 ]);
 
 function ofConfig(patch: Partial<HomelabInput> = {}): Footprint {
@@ -61,6 +62,14 @@ describe("footprint of the default config", () => {
         "cert-manager/webhook ×1 10m/32Mi/128Mi values",
         "cert-manager/cainjector ×1 10m/64Mi/256Mi values",
         "local-path-storage/local-path-provisioner ×1 10m/32Mi/128Mi manifest",
+        "monitoring/prometheus ×1 100m/512Mi/1536Mi values",
+        "monitoring/alertmanager ×1 10m/48Mi/128Mi values",
+        "monitoring/config-reloader ×2 5m/16Mi/48Mi values",
+        "monitoring/operator ×1 20m/64Mi/192Mi values",
+        "monitoring/grafana ×1 50m/128Mi/256Mi values",
+        "monitoring/grafana-sidecars ×2 10m/64Mi/128Mi values",
+        "monitoring/kube-state-metrics ×1 10m/64Mi/192Mi values",
+        "monitoring/node-exporter ×1 10m/32Mi/64Mi values",
         "ingress-nginx/controller ×1 100m/128Mi/512Mi values",
         "cloudflared/cloudflared ×1 10m/64Mi/256Mi manifest",
         "site/site ×1 25m/64Mi/128Mi manifest",
@@ -69,9 +78,10 @@ describe("footprint of the default config", () => {
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 355, memoryRequests: 1104 * Mi, cpuLimits: 0, memoryLimits: 4224 * Mi, withoutMemoryLimit: 0 });
+    assert.deepEqual(f.totals.platform, { cpuRequests: 585, memoryRequests: 2112 * Mi, cpuLimits: 0, memoryLimits: 6944 * Mi, withoutMemoryLimit: 0 });
     assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 1168 * Mi);
+    assert.equal(f.totals.all.memoryRequests, 2176 * Mi);
+    assert.equal(f.components.find((c) => c.name === "monitoring")!.totals.memoryRequests, 1008 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
     assert.equal(f.components.find((c) => c.name === "argocd")!.totals.memoryRequests, 720 * Mi);
@@ -205,8 +215,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 1104 * Mi);
-    assert.equal(f.containers.length, 13);
+    assert.equal(f.totals.platform.memoryRequests, 2112 * Mi);
+    assert.equal(f.containers.length, 21);
     assert.deepEqual(f.problems, []);
   });
 
@@ -215,13 +225,13 @@ describe("homelab footprint", () => {
     try {
       const input = defaultInputCopy();
       const file = join(dir, "homelab.config.mjs");
-      writeFileSync(file, `export default ${JSON.stringify({ ...input, footprint: { platformMemoryBudget: "1Gi" } })};\n`);
+      writeFileSync(file, `export default ${JSON.stringify({ ...input, footprint: { platformMemoryBudget: "2Gi" } })};\n`);
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +355m +- +1\.08Gi +4\.13Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 1\.08Gi of its 1Gi budget \(108%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.08Gi, exceed its budget of 1Gi/);
+      assert.match(r.stdout, /^platform +585m +- +2\.06Gi +6\.78Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 2\.06Gi of its 2Gi budget \(103%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.06Gi, exceed its budget of 2Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
