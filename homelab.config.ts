@@ -32,6 +32,8 @@ export default defineHomelab({
       port: 8080,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
+      // Rebuilt every night by the pipeline: a week without a new build means the pipeline is broken.
+      maxBuildAgeDays: 7,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },

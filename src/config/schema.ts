@@ -142,6 +142,12 @@ export const appSchema = z.strictObject({
   probePath: httpPath.default("/healthz"),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
+  /**
+   * The pipeline rebuilds and redeploys this app at least every this many days (a scheduled build); a
+   * deployment older than that means the pipeline is broken, and the AppStale alert says so.
+   * @default unset: no staleness alert
+   */
+  maxBuildAgeDays: z.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(90, "must be at most 90 days").optional(),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
   env: z
     .record(z.string().regex(ENV_NAME, "is not an environment variable name: use letters, digits and '_', not starting with a digit"), z.string())

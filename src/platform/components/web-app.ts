@@ -14,7 +14,7 @@ import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 export class WebApp extends Component {
   constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
-    this.alerts("availability", appAlerts(app.name));
+    this.alerts("availability", appAlerts(app.name, app.maxBuildAgeDays));
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
@@ -90,9 +90,10 @@ function versionLabel(tag: string): string {
  * An app is down when none of its pods is available, measured by kube-state-metrics so that it holds for
  * apps without a metrics endpoint too.
  */
-export function appAlerts(name: string): readonly AlertRule[] {
+export function appAlerts(name: string, maxBuildAgeDays?: number): readonly AlertRule[] {
   const available = `kube_deployment_status_replicas_available{namespace="${name}",deployment="${name}"}`;
   return [
+    ...(maxBuildAgeDays === undefined ? [] : [appStale(name, maxBuildAgeDays)]),
     {
       alert: "AppDown",
       expr: `max by (namespace, deployment) (${available}) < 1`,
@@ -113,4 +114,33 @@ export function appAlerts(name: string): readonly AlertRule[] {
       },
     },
   ];
+}
+
+/**
+ * Every build of the app changes its image tag, so Kubernetes makes a new ReplicaSet; the newest one's
+ * creation time is when the last build reached the cluster. Older than the scheduled rebuild means the
+ * pipeline (runner, registry, Argo CD) is broken somewhere, even though the app still answers.
+ */
+function appStale(name: string, days: number): AlertRule {
+  const created = (t: string) => ({ series: `kube_replicaset_created{namespace="${name}",replicaset="${name}-7d9f8c6b5",job="kube-state-metrics"}`, values: `${t}x120` });
+  const day = 86400;
+  return {
+    alert: "AppStale",
+    expr: `time() - max by (namespace) (kube_replicaset_created{namespace="${name}"}) > ${days * day}`,
+    for: "1h",
+    severity: "warning",
+    summary: "An app has not been redeployed for too long",
+    description: `The newest build of {{ $labels.namespace }} reached the cluster more than ${days} days ago: the pipeline that rebuilds it is broken.`,
+    runbook: "apps",
+    tests: {
+      // promtool starts its clock at 0: a ReplicaSet created at -(days + 1) days is that old from the start.
+      fires: {
+        series: [created(String(-(days + 1) * day))],
+        at: "2h",
+        labels: { namespace: name },
+        annotations: { description: `The newest build of ${name} reached the cluster more than ${days} days ago: the pipeline that rebuilds it is broken.` },
+      },
+      quiet: { series: [created(String(-(days - 1) * day))], at: "2h" },
+    },
+  };
 }
