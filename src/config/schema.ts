@@ -248,6 +248,16 @@ export const homelabSchema = z
       /** Tunnel that carries `git.<domain>` to the Forgejo host's cloudflared. */
       forgejo: z.strictObject({ name: dnsLabel, hostname }),
     }),
+    /** The nodes' operating system: what `hosts/<node>/` renders beside kubeadm. */
+    host: z
+      .strictObject({
+        /** NTP pools chrony uses on every node. @default Debian's pool */
+        ntpServers: z
+          .array(hostname.or(z.string().regex(IPV4, "must be a host name or an IPv4 address")), { error: "must be a list of NTP server host names" })
+          .min(1, "name at least one NTP server")
+          .default(["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"]),
+      })
+      .default({ ntpServers: ["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"] }),
     acme: z.strictObject({
       email: z.email("must be an e-mail address Let's Encrypt can write to"),
       /** Issuer new certificates use. Rebuilds should start on staging to stay clear of rate limits. */
@@ -382,7 +392,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "monitoring", "ingress-nginx", "cloudflared"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "monitoring", "ingress-nginx", "cloudflared", "loki", "alloy"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string }; monitoring?: { grafana: { subdomain: string } } | undefined } }): Map<string, string> {

@@ -9,6 +9,8 @@ import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
+import { Alloy } from "./components/alloy.ts";
+import { Loki } from "./components/loki.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
@@ -50,6 +52,9 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     ...(monitoring ? [monitoring] : []),
     ingress,
     tunnel,
+    // Observability: Alloy on every node ships pod logs and events to Loki.
+    new Loki(app, ctx),
+    new Alloy(app, ctx),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];

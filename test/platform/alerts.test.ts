@@ -52,6 +52,8 @@ describe("component alerts", () => {
         "TargetDown",
         "Watchdog",
       ],
+      loki: ["LokiCompactorNotRunning", "LokiDiscardingSamples", "LokiRequestErrors"],
+      alloy: ["AlloyComponentUnhealthy", "AlloyLogsDropped", "AlloyLokiRequestsFailing"],
       site: ["AppDown", "AppStale"],
     });
   });
@@ -118,10 +120,12 @@ describe("component alerts", () => {
     const plan = render(withRules());
     const rules = plan.objects.filter((o) => o.object.kind === "PrometheusRule");
     assert.deepEqual(rules.map((o) => o.file).sort(), [
+      "gitops/alloy/prometheusrule-alloy-pipeline.yaml",
       "gitops/argocd/prometheusrule-argocd-applications.yaml",
       "gitops/cert-manager/prometheusrule-cert-manager-certificates.yaml",
       "gitops/cloudflared/prometheusrule-cloudflared-tunnel.yaml",
       "gitops/ingress-nginx/prometheusrule-ingress-nginx-traffic.yaml",
+      "gitops/loki/prometheusrule-loki-logs.yaml",
       "gitops/monitoring/prometheusrule-monitoring-prometheus.yaml",
       "gitops/monitoring/prometheusrule-monitoring-storage.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",

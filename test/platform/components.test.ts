@@ -87,13 +87,15 @@ describe("argocd", () => {
       "https://git.skypalette.ai/skypalette/homelab.git",
       "https://argoproj.github.io/argo-helm",
       "https://charts.jetstack.io",
+      "https://grafana-community.github.io/helm-charts",
+      "https://grafana.github.io/helm-charts",
       "https://kubernetes.github.io/ingress-nginx",
       "https://prometheus-community.github.io/helm-charts",
     ]);
     // kube-system: the monitoring chart's Services that select the kubeadm static pods.
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "monitoring", "site"],
+      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "site"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {

@@ -22,6 +22,8 @@ const DEFAULTS = new Map<string, unknown>([
   ["cert-manager", chartValues("cert-manager-v1.21.1")],
   ["ingress-nginx", chartValues("ingress-nginx-4.15.1")],
   ["kube-prometheus-stack", chartValues("kube-prometheus-stack-88.5.3")],
+  ["loki", chartValues("loki-18.11.0")],
+  ["alloy", chartValues("alloy-1.11.1")],
 ]);
 
 function ofConfig(patch: Partial<HomelabInput> = {}): Footprint {
@@ -72,15 +74,18 @@ describe("footprint of the default config", () => {
         "monitoring/node-exporter ×1 10m/32Mi/64Mi values",
         "ingress-nginx/controller ×1 100m/128Mi/512Mi values",
         "cloudflared/cloudflared ×1 10m/64Mi/256Mi manifest",
+        "loki/loki ×1 100m/256Mi/1Gi values",
+        "alloy/alloy ×1 50m/128Mi/512Mi values",
+        "alloy/config-reloader ×1 10m/50Mi/64Mi values",
         "site/site ×1 25m/64Mi/128Mi manifest",
       ],
     );
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 585, memoryRequests: 2112 * Mi, cpuLimits: 0, memoryLimits: 6944 * Mi, withoutMemoryLimit: 0 });
+    assert.deepEqual(f.totals.platform, { cpuRequests: 745, memoryRequests: 2546 * Mi, cpuLimits: 0, memoryLimits: 8544 * Mi, withoutMemoryLimit: 0 });
     assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 2176 * Mi);
+    assert.equal(f.totals.all.memoryRequests, 2610 * Mi);
     assert.equal(f.components.find((c) => c.name === "monitoring")!.totals.memoryRequests, 1008 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
@@ -215,8 +220,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 2112 * Mi);
-    assert.equal(f.containers.length, 21);
+    assert.equal(f.totals.platform.memoryRequests, 2546 * Mi);
+    assert.equal(f.containers.length, 24);
     assert.deepEqual(f.problems, []);
   });
 
