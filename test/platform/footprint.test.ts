@@ -234,9 +234,9 @@ describe("homelab footprint", () => {
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +585m +- +2\.06Gi +6\.78Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 2\.06Gi of its 2Gi budget \(103%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.06Gi, exceed its budget of 2Gi/);
+      assert.match(r.stdout, /^platform +745m +- +2\.49Gi +8\.34Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 2\.49Gi of its 2Gi budget \(124%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.49Gi, exceed its budget of 2Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
