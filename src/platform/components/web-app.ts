@@ -93,7 +93,6 @@ function versionLabel(tag: string): string {
 export function appAlerts(name: string, maxBuildAgeDays?: number): readonly AlertRule[] {
   const available = `kube_deployment_status_replicas_available{namespace="${name}",deployment="${name}"}`;
   return [
-    ...(maxBuildAgeDays === undefined ? [] : [appStale(name, maxBuildAgeDays)]),
     {
       alert: "AppDown",
       expr: `max by (namespace, deployment) (${available}) < 1`,
@@ -113,6 +112,7 @@ export function appAlerts(name: string, maxBuildAgeDays?: number): readonly Aler
         quiet: { series: [{ series: available.replace("}", ',job="kube-state-metrics"}'), values: "1x5 0x3 1x10" }], at: "15m" },
       },
     },
+    ...(maxBuildAgeDays === undefined ? [] : [appStale(name, maxBuildAgeDays)]),
   ];
 }
 
