@@ -32,7 +32,10 @@ export default defineHomelab({
       port: 8080,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
-      // Rebuilt every night by the pipeline: a week without a new build means the pipeline is broken.
+      // The server answers /readyz with 503 while it drains on SIGTERM, so the pod leaves the Service first.
+      readyPath: "/readyz",
+      // The pipeline rebuilds the site at least weekly (its pages document the live homelab): a build older
+      // than that means the pipeline is broken (the AppStale alert).
       maxBuildAgeDays: 7,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },

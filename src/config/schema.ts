@@ -140,6 +140,12 @@ export const appSchema = z.strictObject({
   host: hostname,
   /** Path of the HTTP readiness/liveness probe. */
   probePath: httpPath.default("/healthz"),
+  /**
+   * Path of the readiness probe alone, for an app that stops being ready while it drains on shutdown (the
+   * telemetry kit's `/readyz`), so the pod leaves the Service before its connections close.
+   * @default probePath
+   */
+  readyPath: httpPath.optional(),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   /**

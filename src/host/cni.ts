@@ -1,5 +1,5 @@
 /**
- * The CNI: Calico through its operator (decision 0005). It enforces NetworkPolicy, which the platform's
+ * The CNI: Calico through its operator (decision 0011). It enforces NetworkPolicy, which the platform's
  * deny-by-default depends on, on one kubeadm node without a mesh, and its iptables data plane runs beside
  * kube-proxy instead of replacing it (the monitoring stack scrapes kube-proxy).
  */

@@ -172,7 +172,7 @@ export function composeStack(config: HomelabConfig, versions: Versions): Record<
       "runner-dind": {
         image: imageRef(versions, "docker-dind"),
         restart: "unless-stopped",
-        // Docker-in-Docker needs a privileged container (decision 0006): the price of keeping the host's
+        // Docker-in-Docker needs a privileged container (decision 0012): the price of keeping the host's
         // Docker socket, and with it the host, out of reach of every job.
         privileged: true,
         command: ["dockerd", "-H", `tcp://0.0.0.0:${DIND_PORT}`, "--tls=false"],

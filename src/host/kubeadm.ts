@@ -88,7 +88,7 @@ export function kubeadmDocuments(config: HomelabConfig, node: NodeConfig): Recor
   docs.push({
     apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
     kind: "KubeProxyConfiguration",
-    // Calico runs its iptables data plane beside kube-proxy (decision 0005): kube-proxy stays.
+    // Calico runs its iptables data plane beside kube-proxy (decision 0011): kube-proxy stays.
     mode: "iptables",
     clusterCIDR: config.network.podCIDR,
     metricsBindAddress: cp.kubeProxy.metricsBindAddress,

@@ -1,6 +1,6 @@
 /**
  * The Forgejo runner's configuration. Jobs run as containers in the runner's own Docker-in-Docker engine
- * (decision 0006), on that engine's host network, so a job's `docker build` reaches the same engine on
+ * (decision 0012), on that engine's host network, so a job's `docker build` reaches the same engine on
  * 127.0.0.1 and nothing of the host's Docker.
  */
 import { DIND_PORT } from "./compose.ts";

@@ -4,51 +4,14 @@
  * failures and an unreachable Prometheus said plainly.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createStatusHandler, QUERIES, readStatus } from "../src/status/index.ts";
-
-const FIXTURES = join(import.meta.dirname, "fixtures/prometheus");
-interface Recorded {
-  recorded: { path: string; status: number; at: string };
-  body: unknown;
-}
-const recorded = new Map<string, Recorded>(
-  readdirSync(FIXTURES)
-    .filter((f) => f.endsWith(".json"))
-    .map((f) => [f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Recorded]),
-);
-const AT = Date.parse(recorded.get("argocd")!.recorded.at);
-
-/** A stand-in Prometheus: answers each recorded path with its recorded status and body. */
-class RecordedPrometheus {
-  server!: Server;
-  hits: string[] = [];
-  /** Paths answered with another recording instead (e.g. the syntax error), by fixture name. */
-  override = new Map<string, string>();
-  hang = false;
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.hits.push(req.url!);
-      if (this.hang) return; // never answers
-      const byPath = [...recorded.entries()].find(([, r]) => r.recorded.path === req.url);
-      const name = byPath && (this.override.get(byPath[0]) ?? byPath[0]);
-      if (!name) return void res.writeHead(404, { "content-type": "text/plain" }).end("404 page not found\n");
-      const r = recorded.get(name)!;
-      res.writeHead(r.recorded.status, { "content-type": "application/json" }).end(JSON.stringify(r.body));
-    });
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
+import { AT, recorded, RecordedPrometheus } from "./recorded-prometheus.ts";
 
 let prom: RecordedPrometheus;
 let url: string;

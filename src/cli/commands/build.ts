@@ -16,8 +16,9 @@ export const BUILD_SPEC = defineSpec({
   synopsis: "[options]",
   description: `Renders homelab.config.ts into gitops/ and hosts/<node>/ after validating every object:
 Kubernetes and CRD schemas (unknown fields rejected), Helm values against each pinned chart's
-defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), and structural
-rules. Nothing is written unless every check passes. The build never uses the network.`,
+defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), structural
+rules, and the Compose stack against the Compose specification's schema. Nothing is written
+unless every check passes. The build never uses the network.`,
   options: {
     check: { type: "boolean", help: "Write nothing; exit 1 and list the files that differ when the\ncommitted tree is stale." },
     config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
