@@ -30,6 +30,7 @@ const multiDoc = (docs: readonly unknown[]) => HEADER + docs.map((d) => toYaml(d
 export interface HostPlan {
   readonly files: readonly RenderedFile[];
   readonly issues: readonly Issue[];
+  readonly summary: { readonly nodes: number; readonly files: number; readonly composeServices: number };
 }
 
 /**
@@ -48,6 +49,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
   for (const f of rootFiles) if (!rendered.has(f)) throw new InternalError(`the bootstrap applies ${f}, which the gitops tree does not have`);
 
   const stackNode = composeNode(config);
+  let composeServices = 0;
   const first = firstControlPlane(config);
   for (const node of config.nodes) {
     const dir = `${P.HOSTS_ROOT}/${node.name}`;
@@ -65,6 +67,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
     }
     if (compose) {
       const stack = composeStack(config, versions);
+      composeServices = Object.keys(stack.services as object).length;
       const text = HEADER + toYaml(stack);
       issues.push(...checkCompose(stack, `${dir}/${P.COMPOSE_FILE}`, root));
       issues.push(...checkComposeSecrets(text, `${dir}/${P.COMPOSE_FILE}`, root));
@@ -78,7 +81,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
     );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, issues };
+  return { files, issues, summary: { nodes: config.nodes.length, files: files.length, composeServices } };
 }
 
 /**
