@@ -1,7 +1,7 @@
 /**
  * The host layer: everything outside the cluster, rendered from the same config into `hosts/<node>/`, a second
  * managed root beside the gitops tree (same writer, same `--check`, same plaintext scan). Pure apart from
- * reading the committed Compose schema and the encrypted env file it checks.
+ * reading the encrypted env file it checks.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,7 +35,7 @@ export interface HostPlan {
 
 /**
  * @param gitopsFiles the rendered gitops tree: the bootstrap applies two of its files, which must exist.
- * @param root the repository root (the Compose schema and the encrypted env file are read from it).
+ * @param root the repository root (the encrypted env file is read from it).
  */
 export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], root: string): HostPlan {
   const { config, versions } = p.ctx;
@@ -69,7 +69,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
       const stack = composeStack(config, versions);
       composeServices = Object.keys(stack.services as object).length;
       const text = HEADER + toYaml(stack);
-      issues.push(...checkCompose(stack, `${dir}/${P.COMPOSE_FILE}`, root));
+      issues.push(...checkCompose(stack, `${dir}/${P.COMPOSE_FILE}`));
       issues.push(...checkComposeSecrets(text, `${dir}/${P.COMPOSE_FILE}`, root));
       add(P.COMPOSE_FILE, text);
       add(COMPOSE_FILES.tunnelConfig, HEADER + toYaml(forgejoTunnelConfig(config)));

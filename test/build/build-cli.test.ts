@@ -14,8 +14,6 @@ function scratchCheckout(): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
-  // The Compose specification's schema the host layer is validated against.
-  cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
   // Every alert's runbook section must exist in the checkout it links to.
   cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
   return dir;
