@@ -66,12 +66,12 @@ export interface Api {
 }
 
 /** The in-cluster API with the pod's service account token (its CA comes from NODE_EXTRA_CA_CERTS). */
-export function httpApi(baseUrl: string, token: string): Api {
+export function httpApi(baseUrl: string, bearer: string): Api {
   return {
     async request(method, path, body, contentType = "application/json") {
       const res = await fetch(new URL(path, baseUrl), {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: "application/json", ...(body !== undefined && { "content-type": contentType }) },
+        headers: { authorization: `Bearer ${bearer}`, accept: "application/json", ...(body !== undefined && { "content-type": contentType }) },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
       const text = await res.text();

@@ -18,6 +18,7 @@ import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/i
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
+import { backupCoverageIssues } from "../backup/coverage.ts";
 
 export interface BuildInputs {
   /** Repository root: config, versions and the rendered tree are relative to it. */
@@ -72,6 +73,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   await loadSchemas(plan.objects);
   issues.push(...validateObjects(plan.objects));
   lap("schemas");
+
+  // Every volume claim backed up with its data, or exempt with a reason; no hostPath volume where backups expect data.
+  issues.push(...backupCoverageIssues(p.backup, plan.objects));
 
   // Plaintext in the sources the operator edits (the rendered tree is scanned by the policy rule).
   const scan = scanReport(readScanTargets(inputs.root, ["homelab.config.ts", "versions.yaml", "secrets"]), loadWaivers(inputs.root));

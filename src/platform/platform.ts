@@ -10,6 +10,9 @@ import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { WebApp } from "./components/web-app.ts";
+import { BackupCanary } from "./components/backup-canary.ts";
+import { Velero } from "./components/velero.ts";
+import { backupPlan, type BackupPlan } from "../backup/plan.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
 import type { Component } from "./lib/component.ts";
@@ -27,6 +30,8 @@ export interface Platform {
   readonly root: GitOpsRoot;
   /** Every admin UI and how it is reached (lib/access.ts); the build summary lists them. */
   readonly adminUis: readonly AdminUi[];
+  /** What is backed up how often (undefined without `backup` in the config); the coverage check reads it. */
+  readonly backup?: BackupPlan;
 }
 
 export function platform(config: HomelabConfig, versions: Versions): Platform {
@@ -36,6 +41,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
 
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
+  const backup = backupPlan(config);
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
@@ -45,6 +51,8 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new LocalPathStorage(app, ctx),
     ingress,
     tunnel,
+    // Backups to off-host S3-compatible storage, and the canary whose restore the weekly drill proves.
+    ...(backup ? [new Velero(app, ctx, backup), new BackupCanary(app, ctx)] : []),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
@@ -65,5 +73,5 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   tunnel.route(adminUis);
 
   const root = new GitOpsRoot(app, ctx, components);
-  return { app, ctx, components, root, adminUis };
+  return { app, ctx, components, root, adminUis, ...(backup && { backup }) };
 }
