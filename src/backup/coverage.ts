@@ -6,6 +6,7 @@
  */
 import type { Issue } from "../errors.ts";
 import { objectRef, type LocatedObject } from "../model/k8s.ts";
+import { POLICY_ANNOTATIONS } from "../policy/annotations.ts";
 import { claims } from "../policy/rules/backup-coverage.ts";
 import { coversWithData, type BackupPlan } from "./plan.ts";
 
@@ -69,8 +70,10 @@ export function backupCoverageIssues(plan: BackupPlan | undefined, objects: read
       push(lo, "/metadata/annotations/volumeType", `asks the local path provisioner for a hostPath volume, which Velero's file-system backup cannot read; remove the annotation (the StorageClass makes \`local\` volumes)`);
     if (o.kind === "StorageClass" && o.provisioner === "rancher.io/local-path" && rec(md.annotations).defaultVolumeType !== "local")
       push(lo, "/metadata/annotations", "makes hostPath volumes (the provisioner's default), which Velero's file-system backup cannot read; set the annotation `defaultVolumeType: local`");
+    // A DaemonSet's host folders are the node's own files (logs, metrics), not data an app keeps; other
+    // workloads that write into a host folder would lose that data from every backup without a word.
     const ns = typeof md.namespace === "string" ? md.namespace : "";
-    if (!coveredByPlan(plan, ns) || rec(md.annotations)["homelab/backup-exempt"]) continue;
+    if (o.kind === "DaemonSet" || !coveredByPlan(plan, ns) || rec(md.annotations)[POLICY_ANNOTATIONS.backupExempt]) continue;
     for (const { path, spec } of podSpecs(o)) {
       (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v, i) => {
         const vol = rec(v);

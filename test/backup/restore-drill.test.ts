@@ -248,3 +248,15 @@ describe("restore drill helpers", () => {
     ]);
   });
 });
+
+describe("restore drill program as shipped", () => {
+  test("keeps to TypeScript that Node can strip, and imports only Node's built-ins (decision 0005)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const file = new URL("../../src/backup/restore-drill.ts", import.meta.url).pathname;
+    const src = readFileSync(file, "utf8");
+    assert.deepEqual([...src.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]), ["node:fs", "node:http"]);
+    const tsc = new URL("../../node_modules/typescript/bin/tsc", import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [tsc, "--noEmit", "--erasableSyntaxOnly", "--strict", "--module", "nodenext", "--target", "es2022", "--types", "node", "--skipLibCheck", file], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+});

@@ -31,7 +31,7 @@ describe("homelab build / --check", () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
     assert.match(first.stdout, /argo-cd@10\.1\.1/);
-    assert.match(first.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(first.stdout, /Helm values of 4\/4 charts: 0 errors, 0 warnings/);
     assert.match(first.stdout, /wrote \d+ new, 0 changed, removed 0/);
     const second = homelab(["build", "--quiet"], { cwd: dir });
     assert.equal(second.code, 0, second.stderr);
@@ -123,7 +123,7 @@ describe("homelab build / --check", () => {
     assert.equal(cached.code, 0, cached.stderr);
     assert.match(cached.stdout, /\d+ files current \(\d+\.\d\ds; no input changed since the full check of \d{4}-\d\d-\d\dT[\d:.]+Z, --no-cache runs it again\)/);
     // The summary is the full check's, minus its timing.
-    assert.match(cached.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(cached.stdout, /Helm values of 4\/4 charts: 0 errors, 0 warnings/);
     const full = homelab(["build", "--check", "--quiet", "--no-cache"], { cwd: dir });
     assert.equal(full.code, 0, full.stderr);
     assert.doesNotMatch(full.stdout, /no input changed/);
@@ -148,7 +148,7 @@ describe("homelab build / --check", () => {
     // A cache variable pointing nowhere changes nothing: the build reads charts/ only.
     const res = homelab(["build", "--check"], { cwd: dir, env: { HOMELAB_CHART_CACHE: "/nonexistent", CI: "true" } });
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(res.stdout, /Helm values of 4\/4 charts: 0 errors, 0 warnings/);
     assert.match(res.stdout, /argo-cd@10\.1\.1 {2}https:\/\/argoproj\.github\.io\/argo-helm {2}\(defaults: charts\/argo-cd-10\.1\.1\)/);
     assert.doesNotMatch(res.stderr, /WARNING/);
   });

@@ -40,6 +40,8 @@ describe("component alerts", () => {
       "ingress-nginx": ["IngressHigh5xxRatio", "IngressHighLatency"],
       cloudflared: ["CloudflaredNoHealthyConnections", "CloudflaredTunnelDown"],
       "local-path-storage": ["PersistentVolumeClaimPending", "PersistentVolumeFillingUp"],
+      velero: ["RestoreDrillFailed", "RestoreDrillNotRunRecently", "VeleroBackupFailed", "VeleroBackupMissing", "VeleroBackupPartiallyFailed", "VeleroStorageLocationUnavailable"],
+      "backup-canary": [],
       site: ["AppDown"],
     });
   });
@@ -106,6 +108,7 @@ describe("component alerts", () => {
       "gitops/ingress-nginx/prometheusrule-ingress-nginx-traffic.yaml",
       "gitops/local-path-storage/prometheusrule-local-path-storage-volumes.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
+      "gitops/velero/prometheusrule-velero-backups.yaml",
     ]);
     await loadSchemas(rules);
     assert.deepEqual(validateObjects(rules), []);

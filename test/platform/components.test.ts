@@ -88,10 +88,11 @@ describe("argocd", () => {
       "https://argoproj.github.io/argo-helm",
       "https://charts.jetstack.io",
       "https://kubernetes.github.io/ingress-nginx",
+      "https://vmware-tanzu.github.io/helm-charts",
     ]);
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "site"],
+      ["argocd", "backup-canary", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "site", "velero"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {
