@@ -8,7 +8,7 @@
  * `serve`: a tiny exporter that reads that ConfigMap (mounted as a file) and serves it as Prometheus
  * metrics, so the alerts see a failed or missing drill.
  *
- * This file runs unchanged in the drill's container (docs/decisions/0005-restore-drill-image.md): Node
+ * This file runs unchanged in the drill's container (docs/decisions/0013-restore-drill-image.md): Node
  * strips the types, so it uses only erasable TypeScript syntax and imports nothing but Node's built-ins.
  * Every API call goes through `Api`, which the tests point at a local HTTP server replaying API responses.
  */

@@ -19,6 +19,7 @@ import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
 import { backupCoverageIssues } from "../backup/coverage.ts";
+import { renderHosts } from "../host/hosts.ts";
 
 export interface BuildInputs {
   /** Repository root: config, versions and the rendered tree are relative to it. */
@@ -27,6 +28,11 @@ export interface BuildInputs {
   readonly versionsPath: string;
   /** The day policy waivers are judged against. @default today */
   readonly today?: Date;
+  /**
+   * Whether to run promtool on the alert rules where it is installed. The docs site reads the model right
+   * after `homelab build` has run it, and only needs the parse. @default true
+   */
+  readonly promtool?: boolean;
 }
 
 export interface BuildResult {
@@ -66,10 +72,13 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   const orphans = undeclaredSecretFiles(inputs.root, new Set(declared.files.map((f) => f.path.replace(/^gitops\//, "secrets/"))));
   const secretFiles = new Map(declared.files.map((f) => [f.path.replace(/^gitops\//, "").replace(/\.sops\.yaml$/, ""), f.content]));
-  const plan = render(p, { secretFiles });
+  const gitops = render(p, { secretFiles });
+  // The host layer (hosts/<node>/): a second rendered root, written, checked and scanned with the first.
+  const hosts = renderHosts(p, gitops.files, inputs.root);
+  const plan: Plan = { ...gitops, files: [...gitops.files, ...hosts.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
   lap("render");
 
-  const issues: Issue[] = [...declared.issues];
+  const issues: Issue[] = [...declared.issues, ...hosts.issues];
   await loadSchemas(plan.objects);
   issues.push(...validateObjects(plan.objects));
   lap("schemas");
@@ -94,6 +103,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   const rules = groups.reduce((n, g) => n + g.rules.length, 0);
   let promtool: BuildResult["alerts"]["promtool"] = "not found";
   if (!groups.length) promtool = "passed";
+  else if (inputs.promtool === false) promtool = "not found";
   else if (promtoolAvailable()) {
     const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups), promtoolTestRules(p.ctx, groups)]);
     issues.push(...checked);

@@ -26,6 +26,11 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
     load: async () => (await import("./commands/values.ts")).values,
   },
   {
+    name: "footprint",
+    summary: "Print CPU and memory requests and limits per component and container, against the node's capacity",
+    load: async () => (await import("./commands/footprint.ts")).footprintCommand,
+  },
+  {
     name: "secrets",
     summary: "Encrypt, edit, verify and scan secrets (sops + age, no sops binary needed)",
     load: async () => (await import("./commands/secrets.ts")).secrets,

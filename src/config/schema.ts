@@ -52,7 +52,23 @@ export const nodeSchema = z.strictObject({
   address: z.string().regex(IPV4, "must be an IPv4 address such as 192.168.1.10"),
   /** `control-plane` and/or `worker`; a single node carries both. */
   roles: z.array(z.enum(["control-plane", "worker"])).min(1, "needs at least one role"),
+  /**
+   * What the node offers to pods, for `homelab footprint`: CPU cores and memory after what the host keeps
+   * for itself (the OS, containerd, kubelet and the Compose stack beside the cluster).
+   * @default DEFAULT_NODE_CAPACITY: Sky Palette's box
+   */
+  capacity: z.strictObject({ cpu: quantity, memory: quantity }).optional(),
 });
+
+/**
+ * Sky Palette's single box: a desktop-class machine (8 cores, 32 GiB). The cluster is given 6 cores and
+ * 24 GiB of it; the rest is the host's (kernel, containerd, kubelet and the Compose stack with Forgejo,
+ * its database, the runner, cloudflared and pr-agent). Change it to what your node really leaves to pods.
+ */
+export const DEFAULT_NODE_CAPACITY = { cpu: "6", memory: "24Gi" } as const;
+
+/** The platform's memory requests may not exceed this: the box is for the apps. */
+export const DEFAULT_PLATFORM_MEMORY_BUDGET = "4Gi";
 
 export const resourcesSchema = z.strictObject({
   requests: z.strictObject({ cpu: quantity, memory: quantity }),
@@ -138,6 +154,12 @@ export const appSchema = z.strictObject({
   host: hostname,
   /** Path of the HTTP readiness/liveness probe. */
   probePath: httpPath.default("/healthz"),
+  /**
+   * Path of the readiness probe alone, for an app that stops being ready while it drains on shutdown (the
+   * telemetry kit's `/readyz`), so the pod leaves the Service before its connections close.
+   * @default probePath
+   */
+  readyPath: httpPath.optional(),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
@@ -215,6 +237,16 @@ export const homelabSchema = z
       /** Tunnel that carries `git.<domain>` to the Forgejo host's cloudflared. */
       forgejo: z.strictObject({ name: dnsLabel, hostname }),
     }),
+    /** The nodes' operating system: what `hosts/<node>/` renders beside kubeadm. */
+    host: z
+      .strictObject({
+        /** NTP pools chrony uses on every node. @default Debian's pool */
+        ntpServers: z
+          .array(hostname.or(z.string().regex(IPV4, "must be a host name or an IPv4 address")), { error: "must be a list of NTP server host names" })
+          .min(1, "name at least one NTP server")
+          .default(["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"]),
+      })
+      .default({ ntpServers: ["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"] }),
     acme: z.strictObject({
       email: z.email("must be an e-mail address Let's Encrypt can write to"),
       /** Issuer new certificates use. Rebuilds should start on staging to stay clear of rate limits. */
@@ -243,6 +275,17 @@ export const homelabSchema = z
     apps: z.array(appSchema).default([]),
     /** Velero backups to off-host S3-compatible storage, their schedules and the restore drill. */
     backup: backupSchema.optional(),
+    /** What `homelab footprint` holds the platform to. */
+    footprint: z
+      .strictObject({
+        /**
+         * Upper bound on the memory requests of the platform's components (everything but `apps:`),
+         * replicas counted; `homelab footprint` fails above it.
+         * @default DEFAULT_PLATFORM_MEMORY_BUDGET (4Gi)
+         */
+        platformMemoryBudget: quantity.default(DEFAULT_PLATFORM_MEMORY_BUDGET),
+      })
+      .default({ platformMemoryBudget: DEFAULT_PLATFORM_MEMORY_BUDGET }),
     policy: z
       .strictObject({
         waivers: z.array(waiverSchema).default([]),
@@ -354,7 +397,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared", "velero", "backup-canary"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared", "loki", "alloy", "velero", "backup-canary"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {

@@ -9,6 +9,8 @@ import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
+import { Alloy } from "./components/alloy.ts";
+import { Loki } from "./components/loki.ts";
 import { WebApp } from "./components/web-app.ts";
 import { BackupCanary } from "./components/backup-canary.ts";
 import { Velero } from "./components/velero.ts";
@@ -51,6 +53,9 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new LocalPathStorage(app, ctx),
     ingress,
     tunnel,
+    // Observability: Alloy on every node ships pod logs and events to Loki.
+    new Loki(app, ctx),
+    new Alloy(app, ctx),
     // Backups to off-host S3-compatible storage, and the canary whose restore the weekly drill proves.
     ...(backup ? [new Velero(app, ctx, backup), new BackupCanary(app, ctx)] : []),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).

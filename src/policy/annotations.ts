@@ -8,7 +8,7 @@ export const POLICY_ANNOTATIONS = {
   /** On a workload: why Prometheus does not scrape it (e.g. it exposes no metrics). */
   scrapeExempt: "homelab/scrape-exempt",
   /**
-   * On a NetworkPolicy, ServiceMonitor or PodMonitor: which controller creates the pods it selects at
+   * On a NetworkPolicy, ServiceMonitor, PodMonitor or Service: which controller creates the pods it selects at
    * run time (an ACME solver, a backup job), so that no rendered pod matching it is not a broken reference.
    */
   runtimePods: "homelab/runtime-pods",

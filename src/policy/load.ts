@@ -487,11 +487,17 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
   const otherFiles: PolicyFile[] = [];
   let skippedDocuments = 0;
   const seen = new Set<string>();
+  const patches = kustomizePatches(inputs.map((i) => i.file));
   for (const input of inputs) {
     const file = input.file === "<stdin>" ? input.file : display(input.file, base);
     // The same file named twice (a folder and a file in it) is checked once.
     if (seen.has(file)) continue;
     seen.add(file);
+    const patchOf = patches.get(input.file);
+    if (patchOf !== undefined) {
+      skippedFiles.push({ file, reason: `kustomize patch (listed in ${display(patchOf, base)}), not a whole object: check the output of \`kustomize build\`` });
+      continue;
+    }
     let bytes: Buffer | string = input.bytes;
     if (input.file !== "<stdin>") {
       try {
@@ -542,6 +548,37 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
   return { objects, otherFiles, skippedDocuments, filesRead: [...seen], skippedFiles, problems };
 }
 
+const KUSTOMIZATION_NAMES = new Set(["kustomization.yaml", "kustomization.yml", "Kustomization"]);
+
+/**
+ * The files the kustomizations among `files` apply as patches (`patches[].path`, `patchesStrategicMerge`,
+ * `patchesJson6902[].path`), each with the kustomization that names it. A patch holds only the fields it
+ * changes (a Deployment patch has no selector), so it is not judged as an object of its own. A
+ * kustomization that cannot be read or parsed names nothing here; its own load reports it.
+ */
+function kustomizePatches(files: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of files) {
+    if (k === "<stdin>" || !KUSTOMIZATION_NAMES.has(basename(k))) continue;
+    let doc: unknown;
+    try {
+      doc = parseAllDocuments(readFileSync(k, "utf8"), { ...KUSTOMIZATION_PARSE })[0]?.toJS({ maxAliasCount: 100 });
+    } catch {
+      continue;
+    }
+    if (!isPlainObject(doc)) continue;
+    const dir = resolve(k, "..");
+    const paths: unknown[] = [];
+    for (const key of ["patches", "patchesJson6902"]) if (Array.isArray(doc[key])) for (const p of doc[key]) if (isPlainObject(p)) paths.push(p.path);
+    // `patchesStrategicMerge` entries are file names or inline YAML; only single-line ones can be files.
+    if (Array.isArray(doc.patchesStrategicMerge)) paths.push(...doc.patchesStrategicMerge);
+    for (const p of paths) if (typeof p === "string" && p !== "" && !p.includes("\n")) out.set(resolve(dir, p), k);
+  }
+  return out;
+}
+
+const KUSTOMIZATION_PARSE = { uniqueKeys: false } as const;
+
 /** At most PROBLEMS_PER_FILE problems of one file, then one line counting the rest. */
 function capped(ps: readonly LoadProblem[]): LoadProblem[] {
   if (ps.length <= PROBLEMS_PER_FILE) return [...ps];
@@ -555,13 +592,22 @@ export function loadFiles(dir: string, opts: { cwd?: string } = {}): PolicyFile[
   const abs = resolve(cwd, dir);
   if (!existsSync(abs)) return [];
   const out: PolicyFile[] = [];
+  // The rendered host files are the repository's own: one that cannot be read stops the check with its
+  // path, rather than a stack trace or a silently smaller check.
+  const io = <T>(p: string, what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new UserError(`${display(p, cwd)}: cannot read the ${what}: ${errnoText(err)}`);
+    }
+  };
   const visit = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
+    for (const name of io(d, "folder", () => readdirSync(d)).sort()) {
       if (name.startsWith(".")) continue;
       const p = join(d, name);
-      const st = statSync(p);
+      const st = io(p, "file", () => statSync(p));
       if (st.isDirectory()) visit(p);
-      else if (st.isFile()) out.push({ path: display(p, cwd), content: readFileSync(p, "utf8") });
+      else if (st.isFile()) out.push({ path: display(p, cwd), content: io(p, "file", () => readFileSync(p, "utf8")) });
     }
   };
   visit(abs);

@@ -62,7 +62,8 @@ function pointer(segs: readonly Seg[]): string {
   return segs.map((s) => "/" + (/^\[\d+\]$/.test(s) ? s.slice(1, -1) : s.replace(/~/g, "~0").replace(/\//g, "~1"))).join("");
 }
 
-function parseDotted(path: string): Seg[] {
+/** The segments of a dotted values path; `\.` is a dot inside a key. */
+export function parseDotted(path: string): Seg[] {
   const segs: Seg[] = [];
   let cur = "";
   for (let i = 0; i < path.length; i++) {

@@ -250,7 +250,7 @@ describe("restore drill helpers", () => {
 });
 
 describe("restore drill program as shipped", () => {
-  test("keeps to TypeScript that Node can strip, and imports only Node's built-ins (decision 0005)", async () => {
+  test("keeps to TypeScript that Node can strip, and imports only Node's built-ins (decision 0013)", async () => {
     const { spawnSync } = await import("node:child_process");
     const file = new URL("../../src/backup/restore-drill.ts", import.meta.url).pathname;
     const src = readFileSync(file, "utf8");

@@ -6,7 +6,7 @@ import { defaultInputCopy } from "../helpers.ts";
 
 const app = { name: "notes", image: "ghcr.io/me/notes", tag: "1.4.2", port: 3000, host: "notes.skypalette.ai" };
 
-function problems(patch: Record<string, unknown>): { path: string; message: string }[] {
+function problems(patch: Record<string, unknown>): readonly { path: string; message: string }[] {
   try {
     parseConfig({ ...defaultInputCopy(), ...patch }, "test");
   } catch (e) {

@@ -3,7 +3,8 @@
  * once and everything else is still checked; files that are not YAML at all are one line each.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -98,5 +99,70 @@ describe("check over a folder with foreign and broken files", () => {
     const stdin = homelab(["check", "-"], { input: "\u00ff\u00fe" });
     assert.notEqual(stdin.code, 70);
     assert.ok(REPO);
+  });
+
+  it("an unreadable folder or file is reported with its path and the rest is checked (run as an unprivileged user)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "check-unreadable-"));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "a-configmap.yaml"), DEPLOYMENT);
+    mkdirSync(join(dir, "locked"));
+    writeFileSync(join(dir, "locked", "hidden.yaml"), DEPLOYMENT.replace("settings", "hidden"));
+    writeFileSync(join(dir, "private.yaml"), DEPLOYMENT.replace("settings", "private"));
+    chmodSync(join(dir, "locked"), 0);
+    chmodSync(join(dir, "private.yaml"), 0);
+    const unprivileged = (args: string[], cwd = REPO) => {
+      // Root reads through any permission bits: the walk runs as `nobody`, so the kernel really refuses.
+      const argv = [process.execPath, join(REPO, "bin", "homelab.mjs"), ...args];
+      const cmd = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv] : argv;
+      const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd, encoding: "utf8", timeout: 60_000, env: { ...process.env, HOME: tmpdir() } });
+      assert.equal(r.error, undefined, `could not run ${cmd[0]}: ${r.error?.message}`);
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const json = unprivileged(["check", dir, "--format", "json"]);
+    assert.equal(json.code, 1, json.stderr);
+    const report = JSON.parse(json.stdout) as { summary: { objects: number }; input: { problems: { file: string; message: string }[] } };
+    assert.equal(report.summary.objects, 1);
+    assert.deepEqual(
+      report.input.problems.map((p) => `${p.file}: ${p.message}`),
+      [`${join(dir, "locked")}: cannot read the folder: permission denied`, `${join(dir, "private.yaml")}: cannot read: permission denied`],
+    );
+    const table = unprivileged(["check", dir]);
+    assert.equal(table.code, 1);
+    assert.match(table.stdout + table.stderr, /INPUT PROBLEMS \(2\): these were not checked\n {2}\S*locked: cannot read the folder: permission denied\n/);
+    assert.doesNotMatch(table.stderr, /\bat .*\.(ts|js|mjs):\d+/);
+    // The host files of the repository (hosts/): an unreadable one stops the check with its path.
+    const probe = `import("${join(REPO, "src", "policy", "load.ts")}").then((m) => m.loadFiles(${JSON.stringify(dir)}, { cwd: ${JSON.stringify(dir)} })).then(() => console.log("loaded"), (e) => console.log(e.name + ": " + e.message))`;
+    const argv = [process.execPath, "--import", "tsx", "-e", probe];
+    const cmd = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv] : argv;
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: REPO, encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.stdout.trim(), "UserError: locked: cannot read the folder: permission denied", r.stderr);
+  });
+
+  it("a kustomize patch is named once as a patch, not judged as a Deployment without a selector", () => {
+    const dir = mkdtempSync(join(tmpdir(), "check-kustomize-"));
+    writeFileSync(
+      join(dir, "kustomization.yaml"),
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\npatches:\n  - path: patches/resources.yaml\n  - patch: |-\n      - op: replace\n        path: /spec/replicas\n        value: 2\n    target: {kind: Deployment}\npatchesStrategicMerge:\n  - replicas.yaml\n",
+    );
+    writeFileSync(
+      join(dir, "deployment.yaml"),
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0.0}]\n",
+    );
+    mkdirSync(join(dir, "patches"));
+    writeFileSync(join(dir, "patches", "resources.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: web, resources: {limits: {memory: 64Mi}}}]\n");
+    writeFileSync(join(dir, "replicas.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n");
+    const r = homelab(["check", dir, "--rule", "selector-match", "--format", "json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { summary: { objects: number }; violations: unknown[]; input: { skipped: { file: string; reason: string }[] } };
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.summary.objects, 1);
+    assert.deepEqual(report.input.skipped.map((s) => `${s.file.slice(dir.length + 1)}: ${s.reason.replace(dir + "/", "")}`), [
+      "patches/resources.yaml: kustomize patch (listed in kustomization.yaml), not a whole object: check the output of `kustomize build`",
+      "replicas.yaml: kustomize patch (listed in kustomization.yaml), not a whole object: check the output of `kustomize build`",
+    ]);
+    // Without the kustomization that names it, the same file is judged as the Deployment it claims to be.
+    const alone = homelab(["check", join(dir, "patches", "resources.yaml"), "--rule", "selector-match"]);
+    assert.equal(alone.code, 1);
+    assert.match(alone.stdout + alone.stderr, /Deployment has no selector/);
   });
 });

@@ -86,6 +86,7 @@ export class ArgoCd extends Component {
     this.host = `${props.subdomain ?? "argocd"}.${config.domain}`;
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
+    const resources = (cpu: string, memory: string, limit: string) => ({ requests: { cpu, memory }, limits: { memory: limit } });
     // Without Cloudflare Access (or a reasoned opt-out) the UI gets no public route: port-forward only.
     const route = this.adminUi(this.host, ARGO_PODS.server, 8080, "svc/argocd-server 8080:80");
     const accounts = props.accounts ?? [];
@@ -109,10 +110,12 @@ export class ArgoCd extends Component {
       },
       // No SSO in a one-operator homelab; the admin password lives in the password manager.
       dex: { enabled: false },
-      controller: { replicas: 1, pdb },
+      // Sized for a homelab's few dozen Applications; the controller holds every live object in memory.
+      controller: { replicas: 1, pdb, resources: resources("100m", "384Mi", "1Gi") },
       server: {
         replicas,
         pdb,
+        resources: resources("25m", "96Mi", "256Mi"),
         ingress: {
           enabled: route.mode !== "none",
           ingressClassName: "nginx",
@@ -126,8 +129,11 @@ export class ArgoCd extends Component {
           tls: true,
         },
       },
-      repoServer: { replicas, pdb },
-      applicationSet: { replicas, pdb },
+      // kustomize and KSOPS run inside the repo-server for every render: it peaks while rendering.
+      repoServer: { replicas, pdb, resources: resources("50m", "128Mi", "1Gi") },
+      applicationSet: { replicas, pdb, resources: resources("10m", "48Mi", "128Mi") },
+      notifications: { resources: resources("10m", "32Mi", "128Mi") },
+      redis: { resources: resources("10m", "32Mi", "128Mi") },
       // Sentinel needs a majority and the chart's hard anti-affinity three hosts: only with a quorum.
       "redis-ha": { enabled: shape.quorum },
     };
@@ -139,6 +145,24 @@ export class ArgoCd extends Component {
         ...KSOPS_FREEFORM_VALUES,
         { path: "configs.params", reason: "argocd-cmd-params-cm ConfigMap: free-form settings" },
         { path: "server.ingress.annotations", reason: "Ingress annotations, empty by default" },
+        ...["controller", "server", "repoServer", "applicationSet", "notifications", "redis"].map((part) => ({
+          path: `${part}.resources`,
+          reason: "Kubernetes ResourceRequirements, empty by default",
+        })),
+      ],
+      // Dex is off; redis-secret-init is a hook job that runs once. With a quorum, redis-ha replaces redis.
+      containers: [
+        { name: "application-controller", values: "controller.resources" },
+        { name: "server", values: "server.resources", replicas },
+        { name: "repo-server", values: "repoServer.resources", replicas },
+        { name: "applicationset-controller", values: "applicationSet.resources", replicas },
+        { name: "notifications-controller", values: "notifications.resources" },
+        ...(shape.quorum
+          ? [
+              { name: "redis-ha", values: "redis-ha.redis.resources", replicas: 3 },
+              { name: "redis-ha haproxy", values: "redis-ha.haproxy.resources", replicas: 3 },
+            ]
+          : [{ name: "redis", values: "redis.resources" }]),
       ],
     });
 

@@ -55,6 +55,12 @@ export class CertManager extends Component {
         path,
         reason: "Kubernetes ResourceRequirements, empty by default",
       })),
+      // startupapicheck is a post-install hook job that runs once.
+      containers: [
+        { name: "controller", values: "resources", replicas },
+        { name: "webhook", values: "webhook.resources", replicas },
+        { name: "cainjector", values: "cainjector.resources", replicas },
+      ],
     });
 
     for (const [name, server] of Object.entries(ACME_SERVERS)) this.add(clusterIssuer(name, server, config.acme.email, ingressClass));

@@ -94,6 +94,8 @@ export class IngressNginx extends Component {
         { path: "controller.resources.limits", reason: "documented in the chart's values.yaml but commented out there" },
         { path: "controller.affinity", reason: "Kubernetes Affinity, empty by default" },
       ],
+      // The admission webhook's certificate jobs are hooks that run once; the default backend is off.
+      containers: [{ name: "controller", values: "controller.resources", replicas }],
     });
 
     // Only cloudflared's pods may connect: they are the only source the real-IP module should trust.

@@ -163,7 +163,7 @@ export class Velero extends Component {
     const drillSelector = { "app.kubernetes.io/name": DRILL };
     const labels = { ...common, ...drillSelector };
     const image = imageRef(ctx.versions, "node");
-    // The program runs as written: Node strips its types (decision 0005). The ConfigMap carries the same file the tests run.
+    // The program runs as written: Node strips its types (decision 0013). The ConfigMap carries the same file the tests run.
     this.add({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: DRILL, namespace: ns, labels }, data: { "restore-drill.ts": drillSource() } });
     // Argo CD must not reset the drill's result on every sync.
     this.add({

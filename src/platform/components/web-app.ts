@@ -56,7 +56,7 @@ export class WebApp extends Component {
           env: app.env,
           secretEnv,
           resources: app.resources,
-          probe: { path: app.probePath, port: "http" },
+          probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
           volumeMounts: [
             { name: "tmp", mountPath: app.tmpDir },
             ...secretFiles.map((s) => ({ name: `secret-${s.name}`, mountPath: s.mountPath!, readOnly: true })),

@@ -25,6 +25,22 @@ export interface HelmRelease {
   readonly freeform?: readonly { path: string; reason: string }[];
   /** @default the component name */
   readonly releaseName?: string;
+  /**
+   * The chart's long-running containers and where each takes its `resources` in the values, for
+   * `homelab footprint` (lib/footprint.ts). The merged values (chart defaults, then ours) are read, so a
+   * container we do not size shows the chart's default. A release without this list is reported there.
+   */
+  readonly containers?: readonly ChartContainer[];
+}
+
+/** One container of a chart's workloads, as `HelmRelease.containers` lists it. */
+export interface ChartContainer {
+  /** What the footprint shows, e.g. `server` or `repo-server`. */
+  readonly name: string;
+  /** Dot path of its resources block in the values, e.g. `controller.resources` (`\.` for a dot in a key). */
+  readonly values: string;
+  /** Pods that run it: a number, or `per-node` for a DaemonSet (one on each schedulable node). @default 1 */
+  readonly replicas?: number | "per-node";
 }
 
 /** A Service port an Ingress of the component sends traffic to (the pod port NetworkPolicies see). */

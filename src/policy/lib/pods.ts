@@ -43,12 +43,50 @@ export function hasPodTemplate(kind: string): boolean {
 }
 
 /**
+ * Custom resources from which an operator creates pods at run time, with the labels it gives them on
+ * top of the resource's `spec.podMetadata.labels` (its own labels win). A Service, NetworkPolicy or
+ * monitor selecting those pods (kube-prometheus's `alertmanager-main`) selects real pods, although no pod
+ * template in the input carries the labels. The labels are prometheus-operator's
+ * (pkg/{alertmanager,prometheus,thanos}/statefulset.go; shard 0 of a Prometheus always exists).
+ */
+const OPERATOR_POD_LABELS: Readonly<Record<string, (name: string) => Record<string, string>>> = {
+  "monitoring.coreos.com/Alertmanager": (name) => ({ "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator", alertmanager: name }),
+  "monitoring.coreos.com/Prometheus": (name) => ({
+    "app.kubernetes.io/name": "prometheus",
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/managed-by": "prometheus-operator",
+    prometheus: name,
+    "operator.prometheus.io/name": name,
+    "operator.prometheus.io/shard": "0",
+  }),
+  "monitoring.coreos.com/PrometheusAgent": (name) => ({
+    "app.kubernetes.io/name": "prometheus-agent",
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/managed-by": "prometheus-operator",
+    "operator.prometheus.io/name": name,
+    "operator.prometheus.io/shard": "0",
+  }),
+  "monitoring.coreos.com/ThanosRuler": (name) => ({ "app.kubernetes.io/name": "thanos-ruler", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "prometheus-operator", "thanos-ruler": name }),
+};
+
+/** The labels of the pods an operator creates from this custom resource, or undefined for other objects. */
+export function operatorPodLabels(lo: LocatedObject): Record<string, string> | undefined {
+  const { apiVersion, kind, metadata } = lo.object;
+  const group = typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.lastIndexOf("/")) : "";
+  const labels = OPERATOR_POD_LABELS[`${group}/${kind}`];
+  const name = metadata?.name;
+  if (!labels || typeof name !== "string") return undefined;
+  return { ...stringMap(rec(rec(rec(lo.object).spec).podMetadata).labels), ...labels(name) };
+}
+
+/**
  * The labels of the pods a workload creates, or undefined for kinds without a pod template. Unlike
- * `podSpecs` a template without a spec still counts: what a selector matches is its labels.
+ * `podSpecs` a template without a spec still counts: what a selector matches is its labels. Custom
+ * resources an operator makes pods from count with the labels it gives them (`operatorPodLabels`).
  */
 export function podTemplateLabels(lo: LocatedObject): Record<string, string> | undefined {
   const at = TEMPLATE_AT[lo.object.kind];
-  if (!at) return undefined;
+  if (!at) return operatorPodLabels(lo);
   let node: unknown = lo.object;
   for (const k of at) node = rec(node)[k];
   return stringMap(rec(rec(node).metadata).labels);

@@ -1,7 +1,7 @@
 import type { LocatedObject } from "../../model/k8s.ts";
 import { exemptionReason, POLICY_ANNOTATIONS } from "../annotations.ts";
 import { namespaceScope, wholeNamespacesSkipReason, type NamespaceScope } from "../lib/namespaces.ts";
-import { containersOf, podSpecs, podTemplateLabels } from "../lib/pods.ts";
+import { containersOf, operatorPodLabels, podSpecs, podTemplateLabels } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorIsEmpty, selectorMatches } from "../lib/selectors.ts";
 import { arr, namespaceOf, ofKind, rec, str, stringMap, violation, type Obj } from "../lib/util.ts";
 import type { PolicyContext, Rule, Violation } from "../types.ts";
@@ -60,7 +60,8 @@ function services(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: read
     const selector = stringMap(rec(svc.object.spec).selector);
     if (Object.keys(selector).length === 0) continue;
     const selected = pods.filter((p) => p.ns === ns(svc) && mapSelectorMatches(selector, p.labels));
-    if (selected.length === 0) continue;
+    // An operator's pods carry ports we cannot see (it writes their containers): not judged.
+    if (selected.length === 0 || selected.some((p) => operatorPodLabels(p.owner) !== undefined)) continue;
     const names = new Set(selected.flatMap((p) => podSpecs(p.owner).flatMap((s) => containersOf(s, ["initContainers", "containers"]))).flatMap((c) => arr(c.container.ports).map((x) => str(rec(x).name))));
     arr(rec(svc.object.spec).ports).forEach((p, i) => {
       const target = rec(p).targetPort;

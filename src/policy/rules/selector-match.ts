@@ -1,3 +1,4 @@
+import { exemptionReason, POLICY_ANNOTATIONS } from "../annotations.ts";
 import { CONTROLLER_KINDS, podSpecs, podTemplateLabels } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorIsEmpty, selectorMatches } from "../lib/selectors.ts";
 import { namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util.ts";
@@ -41,6 +42,8 @@ export const selectorMatch: Rule = {
       const spec = rec(svc.object.spec);
       const selector = stringMap(spec.selector);
       if (spec.type === "ExternalName" || Object.keys(selector).length === 0) continue;
+      // Pods another controller creates at run time, said with a reason (annotations.ts).
+      if (exemptionReason(stringMap(svc.object.metadata.annotations), POLICY_ANNOTATIONS.runtimePods) !== undefined) continue;
       const ns = namespaceOf(svc.object);
       const here = pods.filter((p) => namespaceOf(p.owner.object) === ns);
       // With no pods of this namespace in the input, the Service fronts something we cannot see.
