@@ -94,6 +94,11 @@ export class Velero extends Component {
     };
     this.release({
       chart: "velero",
+      // The plugin's init container exits after copying its binary: it holds no memory while Velero runs.
+      containers: [
+        { name: "velero", values: "resources", replicas: 1 },
+        { name: "node-agent", values: "nodeAgent.resources", replicas: "per-node" },
+      ],
       values: {
         ...values,
         configuration: {
