@@ -113,6 +113,7 @@ describe("component alerts", () => {
       "gitops/loki/prometheusrule-loki-logs.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
       "gitops/velero/prometheusrule-velero-backups.yaml",
+      "gitops/velero/prometheusrule-velero-restore-drill.yaml",
     ]);
     await loadSchemas(rules);
     assert.deepEqual(validateObjects(rules), []);

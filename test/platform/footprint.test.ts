@@ -23,6 +23,7 @@ const DEFAULTS = new Map<string, unknown>([
   ["ingress-nginx", chartValues("ingress-nginx-4.15.1")],
   ["loki", chartValues("loki-18.11.0")],
   ["alloy", chartValues("alloy-1.11.1")],
+  ["velero", chartValues("velero-12.1.0")],
 ]);
 
 function ofConfig(patch: Partial<HomelabInput> = {}): Footprint {
@@ -68,15 +69,20 @@ describe("footprint of the default config", () => {
         "loki/loki ×1 100m/256Mi/1Gi values",
         "alloy/alloy ×1 50m/128Mi/512Mi values",
         "alloy/config-reloader ×1 10m/50Mi/64Mi values",
+        "velero/restore-drill-exporter ×1 5m/32Mi/96Mi manifest",
+        "velero/velero ×1 50m/128Mi/512Mi values",
+        "velero/node-agent ×1 50m/128Mi/1Gi values",
+        "backup-canary/canary ×1 5m/8Mi/32Mi manifest",
         "site/site ×1 25m/64Mi/128Mi manifest",
       ],
     );
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 515, memoryRequests: 1538 * Mi, cpuLimits: 0, memoryLimits: 5824 * Mi, withoutMemoryLimit: 0 });
-    assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 1602 * Mi);
+    assert.deepEqual(f.totals.platform, { cpuRequests: 620, memoryRequests: (1538 + 288) * Mi, cpuLimits: 0, memoryLimits: (5824 + 1632) * Mi, withoutMemoryLimit: 0 });
+    // The site and the backup canary.
+    assert.deepEqual(f.totals.apps, { cpuRequests: 30, memoryRequests: 72 * Mi, cpuLimits: 0, memoryLimits: 160 * Mi, withoutMemoryLimit: 0 });
+    assert.equal(f.totals.all.memoryRequests, (1538 + 288 + 72) * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
     assert.equal(f.components.find((c) => c.name === "argocd")!.totals.memoryRequests, 720 * Mi);
@@ -210,8 +216,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 1538 * Mi);
-    assert.equal(f.containers.length, 16);
+    assert.equal(f.totals.platform.memoryRequests, (1538 + 288) * Mi);
+    assert.equal(f.containers.length, 20);
     assert.deepEqual(f.problems, []);
   });
 
@@ -224,9 +230,9 @@ describe("homelab footprint", () => {
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +515m +- +1\.5Gi +5\.69Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 1\.5Gi of its 1Gi budget \(150%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.5Gi, exceed its budget of 1Gi/);
+      assert.match(r.stdout, /^platform +620m +- +1\.78Gi +7\.28Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 1\.78Gi of its 1Gi budget \(178%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.78Gi, exceed its budget of 1Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
