@@ -11,6 +11,7 @@ import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { Alloy } from "./components/alloy.ts";
 import { Loki } from "./components/loki.ts";
+import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
 import { BackupCanary } from "./components/backup-canary.ts";
 import { Velero } from "./components/velero.ts";
@@ -19,11 +20,13 @@ import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
 import type { Component } from "./lib/component.ts";
 import { contextFor, type PlatformContext } from "./lib/context.ts";
+import { platformDashboard, platformOverview, renderDashboards, type DashboardDef } from "./lib/dashboards.ts";
 import { argoCdKsopsValues } from "./lib/ksops.ts";
 import { UserError } from "../errors.ts";
+import { PROMETHEUS } from "./lib/network.ts";
 
 /** The component (and namespace) of the monitoring stack. */
-export const MONITORING = "monitoring";
+export const MONITORING = PROMETHEUS.namespace;
 
 export interface Platform {
   readonly app: App;
@@ -34,6 +37,8 @@ export interface Platform {
   readonly adminUis: readonly AdminUi[];
   /** What is backed up how often (undefined without `backup` in the config); the coverage check reads it. */
   readonly backup?: BackupPlan;
+  /** Every dashboard: the components' own and the platform overview; the build parses their queries. */
+  readonly dashboards: readonly DashboardDef[];
 }
 
 export function platform(config: HomelabConfig, versions: Versions): Platform {
@@ -44,6 +49,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
   const backup = backupPlan(config);
+  const monitoring = c.monitoring ? new Monitoring(app, ctx, { config: c.monitoring }) : undefined;
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
@@ -51,6 +57,8 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new CertManager(app, ctx),
     // Platform: persistent volumes on the node's own disk, of the `local` type Velero can back up.
     new LocalPathStorage(app, ctx),
+    // Prometheus, Alertmanager (alerts to ntfy) and Grafana; every component declares what it scrapes and alerts on.
+    ...(monitoring ? [monitoring] : []),
     ingress,
     tunnel,
     // Observability: Alloy on every node ships pod logs and events to Loki.
@@ -62,9 +70,23 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
 
-  // Alert rules reach the cluster with the monitoring stack that brings their CRD and evaluates them;
-  // until then the build still parses and unit-tests every one.
-  if (components.some((x) => x.name === MONITORING)) for (const x of components) x.renderAlertRules();
+  // Alert rules and monitors reach the cluster with the monitoring stack that brings their CRDs and
+  // evaluates them; without it the build still parses and unit-tests every rule.
+  if (monitoring) {
+    for (const x of components) {
+      const holds = x.alertGroups.length > 0 || x.scrapeTargets.length > 0;
+      // A folder holding a kind whose CRD is not installed yet never syncs, and later waves wait for it.
+      if (holds && x !== monitoring && x.props.wave <= monitoring.props.wave)
+        throw new Error(`${x.name}: sync wave ${x.props.wave} is not after the monitoring stack's (${monitoring.props.wave}), yet its folder holds PrometheusRules or monitors whose CRDs that stack installs`);
+      x.renderAlertRules();
+      x.renderMonitors();
+    }
+    // Prometheus may reach exactly the ports the components declared.
+    monitoring.scrapeFrom(components.flatMap((x) => x.scrapeTargets));
+  }
+  // Dashboards likewise go to Grafana's namespace once Grafana exists; each component owns its own.
+  const dashboards = [...components.flatMap((x) => x.dashboards), platformDashboard(platformOverview(components.map((x) => x.name)))];
+  if (monitoring) renderDashboards(monitoring, dashboards);
 
   // ingress-nginx may reach exactly the backends the Ingresses name.
   ingress.routeTo(components.flatMap((x) => x.ingressBackends));
@@ -78,5 +100,5 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   tunnel.route(adminUis);
 
   const root = new GitOpsRoot(app, ctx, components);
-  return { app, ctx, components, root, adminUis, ...(backup && { backup }) };
+  return { app, ctx, components, root, adminUis, dashboards, ...(backup && { backup }) };
 }

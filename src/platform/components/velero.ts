@@ -155,7 +155,9 @@ export class Velero extends Component {
         ports: [{ port: s3Port }],
         ...(pods === MAINTENANCE_PODS && { runtimePods: "Velero starts the kopia repository maintenance Jobs on its own schedule" }),
       });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: { "app.kubernetes.io/name": "velero" }, peers: [peer.ns("monitoring")], ports: [{ port: VELERO_METRICS_PORT }] });
+    // Velero's backup, restore and storage-location metrics come from the server; the node agents' from each node.
+    this.scrape({ kind: "pod", name: "velero", selector: SERVER_PODS, port: "http-monitoring", portNumber: VELERO_METRICS_PORT });
+    this.scrape({ kind: "pod", name: "node-agent", selector: NODE_AGENT_PODS, port: "http-monitoring", portNumber: VELERO_METRICS_PORT });
 
     this.restoreDrill(plan, labels);
     // Two groups: promtool evaluates every rule of a group at each step of each case, so small groups test faster.
@@ -313,7 +315,7 @@ export class Velero extends Component {
     ec.command = [...node, "serve"];
     this.add(exporter);
     this.add(service(EXPORTER, ns, exporterLabels, exporterSelector, [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }]));
-    this.allow({ name: "drill-metrics-from-monitoring", direction: "ingress", pods: exporterSelector, peers: [peer.ns("monitoring")], ports: [{ port: EXPORTER_PORT }] });
+    this.scrape({ kind: "service", name: EXPORTER, selector: exporterSelector, port: "metrics", portNumber: EXPORTER_PORT });
   }
 }
 

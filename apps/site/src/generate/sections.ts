@@ -171,9 +171,9 @@ export function secretsInventory(m: SiteModel): Html {
 ${table(
     ["Secret", "read by", "keys", "encrypted file", "recipients", "last modified"],
     m.secrets.map((s) => [
-      code(`${s.decl.namespace}/${s.decl.name}`),
-      html`<code>${s.decl.app}</code>${s.decl.declaredAt ? html` (${code(s.decl.declaredAt)})` : ""}`,
-      s.decl.keys.map((k) => html`<code>${k}</code> `),
+      code(s.name),
+      html`${s.readBy.includes(" ") ? s.readBy : code(s.readBy)}${s.declaredAt ? html` (${code(s.declaredAt)})` : ""}`,
+      s.keys.map((k) => html`<code>${k}</code> `),
       code(s.file),
       s.problem ? html`<span class="problem">${s.problem}</span>` : s.recipients.map((r) => html`<code class="recipient">${r}</code> `),
       s.lastModified ?? "—",
