@@ -88,9 +88,11 @@ describe("footprint of the default config", () => {
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 745, memoryRequests: 2546 * Mi, cpuLimits: 0, memoryLimits: 8544 * Mi, withoutMemoryLimit: 0 });
-    assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 2610 * Mi);
+    // Velero adds 105m, 288Mi and 1632Mi of limits.
+    assert.deepEqual(f.totals.platform, { cpuRequests: 850, memoryRequests: (2546 + 288) * Mi, cpuLimits: 0, memoryLimits: (8544 + 1632) * Mi, withoutMemoryLimit: 0 });
+    // The site and the backup canary.
+    assert.deepEqual(f.totals.apps, { cpuRequests: 30, memoryRequests: 72 * Mi, cpuLimits: 0, memoryLimits: 160 * Mi, withoutMemoryLimit: 0 });
+    assert.equal(f.totals.all.memoryRequests, (2546 + 288 + 72) * Mi);
     assert.equal(f.components.find((c) => c.name === "monitoring")!.totals.memoryRequests, 1008 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
@@ -225,8 +227,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 2546 * Mi);
-    assert.equal(f.containers.length, 24);
+    assert.equal(f.totals.platform.memoryRequests, (2546 + 288) * Mi);
+    assert.equal(f.containers.length, 28);
     assert.deepEqual(f.problems, []);
   });
 
@@ -239,9 +241,9 @@ describe("homelab footprint", () => {
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +745m +- +2\.49Gi +8\.34Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 2\.49Gi of its 2Gi budget \(124%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.49Gi, exceed its budget of 2Gi/);
+      assert.match(r.stdout, /^platform +850m +- +2\.77Gi +9\.94Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 2\.77Gi of its 2Gi budget \(138%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.77Gi, exceed its budget of 2Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

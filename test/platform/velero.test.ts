@@ -158,8 +158,13 @@ describe("velero", () => {
     assert.deepEqual(c.ports, [{ name: "metrics", containerPort: 9090, protocol: "TCP" }]);
     assert.equal(at(d, "spec.template.spec.automountServiceAccountToken"), false);
     const np = (name: string) => find(p, "NetworkPolicy", `allow-${name}`, "velero").spec as Record<string, any>;
-    assert.deepEqual(np("drill-metrics-from-monitoring").ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: 9090 }] }]);
-    assert.deepEqual(np("metrics-from-monitoring").ingress[0].ports, [{ protocol: "TCP", port: 8085 }]);
+    // scrape(): a monitor each, and Prometheus admitted to exactly that port.
+    assert.deepEqual(np("metrics-from-monitoring-restore-drill-exporter").ingress[0].ports, [{ protocol: "TCP", port: 9090 }]);
+    assert.deepEqual(np("metrics-from-monitoring-restore-drill-exporter").podSelector, { matchLabels: { "app.kubernetes.io/name": "restore-drill-exporter" } });
+    assert.deepEqual(np("metrics-from-monitoring-velero").podSelector, { matchLabels: { name: "velero" } });
+    assert.deepEqual(np("metrics-from-monitoring-node-agent").ingress[0].ports, [{ protocol: "TCP", port: 8085 }]);
+    const monitors = p.objects.filter((o) => o.object.metadata.namespace === "velero" && /Monitor$/.test(o.object.kind)).map((o) => `${o.object.kind} ${o.object.metadata.name}`);
+    assert.deepEqual(monitors.sort(), ["PodMonitor node-agent", "PodMonitor velero", "ServiceMonitor restore-drill-exporter"]);
     for (const n of ["s3-server", "s3-node-agent", "s3-repo-maintenance"]) assert.deepEqual(np(n).egress[0].ports, [{ protocol: "TCP", port: 443 }]);
   });
 
