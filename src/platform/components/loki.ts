@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
+import { logql, logs, newDashboard, prom, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import type { LokiValues } from "../values/loki.ts";
@@ -47,6 +48,7 @@ export class Loki extends Component {
     super(scope, LOKI, ctx, { wave: 1, layer: "platform" });
     const retention = props.retention ?? "336h";
     this.alerts("logs", LOKI_ALERTS);
+    this.dashboard(logsDashboard());
 
     const values: LokiValues = {
       deploymentMode: "Monolithic",
@@ -216,3 +218,19 @@ export const LOKI_ALERTS: readonly AlertRule[] = [
     },
   },
 ];
+
+/** The logs of the whole homelab, and the health of the pipeline that carries them. */
+export function logsDashboard() {
+  const pods = 'job="kubernetes/pods"';
+  return withItems(newDashboard("homelab-logs", "Logs", "loki"), [
+    new RowBuilder("Log lines"),
+    timeseries("Lines, by namespace", "short", [logql(`sum by (namespace) (count_over_time({${pods}} [$__auto]))`, "{{namespace}}")], 12),
+    timeseries("Lines, by level", "short", [logql(`sum by (level) (count_over_time({${pods}} [$__auto]))`, "{{level}}")], 12),
+    logs("Errors, everywhere", `{${pods}, level=~"error|fatal"}`),
+    logs("Kubernetes events (warnings)", '{job="kubernetes/events"} | json | type="Warning"'),
+    new RowBuilder("Pipeline"),
+    timeseries("Received by Loki", "Bps", [prom("sum(rate(loki_distributor_bytes_received_total[$__rate_interval]))", "bytes/s")]),
+    timeseries("Refused by Loki, by reason", "short", [prom("sum by (reason) (rate(loki_discarded_samples_total[$__rate_interval]))", "{{reason}}")]),
+    timeseries("Dropped by Alloy, by pod", "short", [prom("sum by (pod) (rate(loki_write_dropped_entries_total[$__rate_interval]))", "{{pod}}")]),
+  ]);
+}
