@@ -19,6 +19,10 @@ export default defineHomelab({
     forgejo: { name: "skypalette-forgejo", hostname: "git.skypalette.ai" },
   },
   acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-production" },
+  components: {
+    // Alerts reach the phone through this ntfy topic; its access token is secrets/monitoring/ntfy.sops.yaml.
+    monitoring: { ntfy: { topic: "sky-palette-alerts" } },
+  },
   apps: [
     {
       // The docs/status site: built by the Forgejo runner, pushed to the Forgejo registry, deployed by ArgoCD.
@@ -30,6 +34,9 @@ export default defineHomelab({
       probePath: "/healthz",
       // The server answers /readyz with 503 while it drains on SIGTERM, so the pod leaves the Service first.
       readyPath: "/readyz",
+      // The pipeline rebuilds the site at least weekly (its pages document the live homelab): a build older
+      // than that means the pipeline is broken (the AppStale alert).
+      maxBuildAgeDays: 7,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },
