@@ -1,6 +1,6 @@
 // The Sky Palette homelab: one box, one cluster, run like production.
 // Edit this file, run `npx homelab build`, commit the re-rendered gitops/ tree.
-import { defineHomelab } from "./src/config/define.ts";
+import { defineHomelab, pinnedImage } from "./src/config/define.ts";
 
 export default defineHomelab({
   name: "sky-palette",
@@ -27,8 +27,8 @@ export default defineHomelab({
     {
       // The docs/status site: built by the Forgejo runner, pushed to the Forgejo registry, deployed by ArgoCD.
       name: "site",
-      image: "git.skypalette.ai/skypalette/site",
-      tag: "0.1.0",
+      // Image and tag from versions.yaml: the `site` workflow pushes each build and bumps the tag there.
+      ...pinnedImage(import.meta.url, "site"),
       port: 8080,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
