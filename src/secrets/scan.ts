@@ -143,6 +143,12 @@ const KEY_QUALIFIERS = new Set(["api", "private", "access", "secret", "signing",
 
 type Tier = "strong" | "medium";
 
+/**
+ * Text in which some name could have a tier: every name `secretTier` accepts has one of these in it
+ * (STRONG_LAST, SENSITIVE_WORD, the `…key` forms). Lines without any are skipped unread.
+ */
+const SECRET_NAME_HINT = /pass|pwd|token|secret|key|auth|credential/i;
+
 /** How strongly a key name says its value is a secret, or undefined when it does not. */
 export function secretTier(key: string): Tier | undefined {
   const w = words(key);
@@ -351,6 +357,8 @@ class FileScan {
     };
     lines.forEach((l, i) => {
       if (/^\s*(?:#|\/\/|;|\*|--\s)/.test(l)) return;
+      // Both checks judge a name that `secretTier` accepts, and every such name holds one of these.
+      if (!SECRET_NAME_HINT.test(l)) return;
       for (const m of l.matchAll(ASSIGNMENT)) {
         const [, , key, quote, value] = m as unknown as [string, string, string, string, string];
         // `secret: secretName: x` in a one-line example: the "value" is the next key.
@@ -590,6 +598,145 @@ class Structure {
       if (!isAlias(p.value)) this.visit(p.value, false, seen);
     }
   }
+}
+
+// ---------------------------------------------------------------- a parsed object
+
+/** A finding on an object handed over already parsed: where it is, as a JSON pointer. */
+export interface ObjectFinding {
+  readonly file: string;
+  /** JSON pointer of the field, e.g. `/spec/template/spec/containers/0/env/1/value`. */
+  readonly path: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const pointer = (segs: readonly (string | number)[]) => segs.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+
+/**
+ * The structural checks of a YAML/JSON file (`Structure`) on a value that is already parsed, such as the
+ * objects the manifest loader or the renderer hold: parsing their JSON text again cost more than the
+ * checks themselves. Each check sees what it would see on `JSON.stringify(value, null, 2)`: the token
+ * rules and waivers read the field's JSON line (`"key": "value"`), findings keep the same order (by that
+ * text's line, then rule) and carry the field's path instead of a line.
+ */
+class ObjectWalk {
+  readonly out: (ObjectFinding & { readonly line: number; readonly text: string })[] = [];
+  private readonly reported = new Set<string>();
+  /** The line of the pretty-printed JSON the walk is at. */
+  private line = 1;
+
+  constructor(private readonly file: string) {}
+
+  private add(segs: readonly (string | number)[], line: number, text: string, rule: string, message: string): void {
+    const path = pointer(segs);
+    const id = `${path}\u0000${rule}`;
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.out.push({ file: this.file, path, line, text, rule, message });
+  }
+
+  private tokens(segs: readonly (string | number)[], text: string): void {
+    for (const r of TOKEN_RULES) {
+      const m = r.re.exec(text);
+      if (!m) continue;
+      if (r.rule === "private-key" && !hasKeyMaterial([text], 0, m.index + m[0].length)) continue;
+      this.add(segs, this.line, text, r.rule, `${r.what}: ${redact(m[0])}`);
+    }
+  }
+
+  private judged(segs: readonly (string | number)[], line: number, text: string, key: string, v: unknown): void {
+    const j = typeof v === "string" || typeof v === "number" ? judge(key, v) : undefined;
+    if (j) this.add(segs, line, text, j.rule, j.message);
+  }
+
+  /** Text inside a string value (`Structure.embedded`). */
+  private embedded(segs: readonly (string | number)[], text: string, value: string, key?: string): void {
+    if (!/[:=]|\s-/.test(value)) return;
+    const fs = new FileScan(this.file, "");
+    fs.assignments(value.split(/\r?\n/), { kind: key !== undefined && PROSE_KEY.test(key) ? "prose" : "config", at: () => 1 });
+    for (const f of fs.out) this.add(segs, this.line, text, f.rule, f.message);
+  }
+
+  /**
+   * Walks `v`, which starts on the current line, and leaves the line after it. `lead` is its `"key": `
+   * prefix. Below a Secret's data only the token rules run (`checks` false), as in `Structure`.
+   */
+  visit(v: unknown, segs: (string | number)[], lead: string, checks = true): void {
+    if (Array.isArray(v)) {
+      this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
+      this.line++;
+      v.forEach((it, i) => {
+        const here = [...segs, i];
+        if (!checks) return this.visit(it, here, "", false);
+        if (typeof it === "string") this.embedded(here, JSON.stringify(it), it);
+        // `["--password", "value"]`: a flag and its value as separate arguments.
+        const flag = typeof it === "string" ? /^--?([A-Za-z][A-Za-z0-9_.-]*)$/.exec(it) : null;
+        const next = v[i + 1];
+        if (flag && secretTier(flag[1]!) === "strong" && (next === null || typeof next !== "object")) {
+          this.judged([...segs, i + 1], this.line + 1, JSON.stringify(next), flag[1]!, next);
+        }
+        this.visit(it, here, "");
+      });
+      if (v.length) this.line++;
+      return;
+    }
+    if (!isPlain(v)) {
+      this.tokens(segs, `${lead}${JSON.stringify(v)}`);
+      this.line++;
+      return;
+    }
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    this.tokens(segs, `${lead}${entries.length ? "{" : "{}"}`);
+    this.line++;
+    if (!checks) {
+      for (const [key, x] of entries) this.visit(x, [...segs, key], `${JSON.stringify(key)}: `, false);
+      if (entries.length) this.line++;
+      return;
+    }
+    const secret = v.kind === "Secret" && v.apiVersion === "v1";
+    const name = typeof v.name === "string" ? v.name : undefined;
+    for (const [key, x] of entries) {
+      const here = [...segs, key];
+      const head = `${JSON.stringify(key)}: `;
+      const scalar = x === null || typeof x !== "object";
+      const text = scalar ? head + JSON.stringify(x) : head;
+      if (secret && (key === "data" || key === "stringData") && isPlain(x)) {
+        // Already reported as a whole; its values are not judged again (`Structure.secretObject`).
+        this.tokens(here, `${head}{`);
+        this.line++;
+        for (const [k, d] of Object.entries(x)) {
+          if (d === undefined) continue;
+          const dText = `${JSON.stringify(k)}: ${JSON.stringify(d)}`;
+          if (!(d === null || d === "" || (typeof d === "string" && isEncryptedValue(d))))
+            this.add([...here, k], this.line, dText, "plaintext-secret-object", `Secret ${key}.${k} is not encrypted; ${plaintextAdvice(this.file)}`);
+          this.visit(d, [...here, k], `${JSON.stringify(k)}: `, false);
+        }
+        this.line++;
+        continue;
+      }
+      if (key === "value" && name !== undefined) this.judged(here, this.line, text, name, x);
+      this.judged(here, this.line, text, key, x);
+      if (typeof x === "string") this.embedded(here, text, x, key);
+      this.visit(x, here, head);
+    }
+    if (entries.length) this.line++;
+  }
+}
+
+/**
+ * Scans one parsed object (a manifest the loader or the renderer holds) as `scanFiles` would scan its
+ * pretty-printed JSON, without printing and parsing it again. Undefined when the object needs the file
+ * checks (a top-level sops block, a kustomization by name): scan its text then.
+ */
+export function scanObject(file: string, value: unknown, waivers: readonly Waiver[] = []): ObjectFinding[] | undefined {
+  if ((isPlain(value) && "sops" in value) || /(^|\/)kustomization\.ya?ml$/i.test(file)) return undefined;
+  const walk = new ObjectWalk(file);
+  walk.visit(value, [], "");
+  const kept = walk.out.filter((f) => !waivers.some((w) => waiverCovers(w, f.rule, file, f.text)));
+  kept.sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule));
+  return kept.map(({ file: f, path, rule, message }) => ({ file: f, path: path || "/", rule, message }));
 }
 
 function sopsChecks(fs: FileScan, format: ReturnType<typeof formatForPath>): void {
