@@ -511,6 +511,8 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
       }
     }
     const decoded = typeof bytes === "string" ? { text: bytes } : decode(bytes);
+    // The bytes are not needed once decoded: a big file is not held twice while it is parsed.
+    bytes = "";
     if ("skip" in decoded) {
       skippedFiles.push({ file, reason: decoded.skip });
       continue;

@@ -61,32 +61,34 @@ interface TokenRule {
   readonly rule: string;
   readonly what: string;
   readonly re: RegExp;
+  /** Text every match contains: a line without it is not searched (one of these runs per rule and line). */
+  readonly needs: string;
 }
 
 const PRIVATE_KEY_HEADER = /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----/;
 
 /** Literal formats that are secrets wherever they appear. */
 const TOKEN_RULES: readonly TokenRule[] = [
-  { rule: "private-key", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
-  { rule: "age-secret-key", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
-  { rule: "github-token", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
-  { rule: "gitlab-token", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
-  { rule: "slack-token", what: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
-  { rule: "slack-webhook", what: "a Slack webhook URL", re: /hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{16,}/ },
-  { rule: "aws-access-key", what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
-  { rule: "cloudflare-tunnel-token", what: "a Cloudflare tunnel token", re: /\beyJhIjoi[A-Za-z0-9+/=_-]{60,}/ },
-  { rule: "cloudflare-tunnel-credentials", what: "Cloudflare tunnel credentials (TunnelSecret)", re: /"?TunnelSecret"?\s*:\s*"?[A-Za-z0-9+/=]{32,}/ },
-  { rule: "cloudflare-origin-ca-key", what: "a Cloudflare Origin CA key", re: /\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b/ },
+  { rule: "private-key", needs: "-----BEGIN ", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
+  { rule: "age-secret-key", needs: "AGE-SECRET-KEY-", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
+  { rule: "github-token", needs: "_", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
+  { rule: "gitlab-token", needs: "glpat-", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
+  { rule: "slack-token", needs: "xox", what: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
+  { rule: "slack-webhook", needs: "hooks.slack.com/services/", what: "a Slack webhook URL", re: /hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{16,}/ },
+  { rule: "aws-access-key", needs: "IA", what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+  { rule: "cloudflare-tunnel-token", needs: "eyJhIjoi", what: "a Cloudflare tunnel token", re: /\beyJhIjoi[A-Za-z0-9+/=_-]{60,}/ },
+  { rule: "cloudflare-tunnel-credentials", needs: "TunnelSecret", what: "Cloudflare tunnel credentials (TunnelSecret)", re: /"?TunnelSecret"?\s*:\s*"?[A-Za-z0-9+/=]{32,}/ },
+  { rule: "cloudflare-origin-ca-key", needs: "v1.0-", what: "a Cloudflare Origin CA key", re: /\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b/ },
   // Starts only where a run of token characters starts: from every `eyJ` inside one long run the
   // greedy segment rescanned to the run's end, which was quadratic on a crafted line.
-  { rule: "jwt", what: "a JSON Web Token", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
-  { rule: "anthropic-key", what: "an Anthropic API key", re: /\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_-]{80,}/ },
-  { rule: "openai-key", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
-  { rule: "google-api-key", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
-  { rule: "stripe-key", what: "a Stripe live key", re: /\b(?:sk|rk)_live_[0-9a-zA-Z]{24,}/ },
-  { rule: "ntfy-token", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/ },
+  { rule: "jwt", needs: "eyJ", what: "a JSON Web Token", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
+  { rule: "anthropic-key", needs: "sk-ant-", what: "an Anthropic API key", re: /\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_-]{80,}/ },
+  { rule: "openai-key", needs: "sk-", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
+  { rule: "google-api-key", needs: "AIza", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
+  { rule: "stripe-key", needs: "_live_", what: "a Stripe live key", re: /\b(?:sk|rk)_live_[0-9a-zA-Z]{24,}/ },
+  { rule: "ntfy-token", needs: "tk_", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/ },
   {
-    rule: "credentials-in-url",
+    rule: "credentials-in-url", needs: "://",
     what: "a password inside a URL",
     // The user may be empty (`redis://:password@host`); `$VAR`, `<placeholder>`, `{{ tpl }}` and `***` are not passwords.
     // The scheme starts where a run of scheme characters starts (so `a.a.a…` is not rescanned from
@@ -338,6 +340,7 @@ class FileScan {
   tokens(lines: readonly string[] = this.lines): void {
     lines.forEach((l, i) => {
       for (const r of TOKEN_RULES) {
+        if (!l.includes(r.needs)) continue;
         const m = r.re.exec(l);
         if (!m) continue;
         if (r.rule === "private-key" && !hasKeyMaterial(lines, i, m.index + m[0].length)) continue;
@@ -639,6 +642,7 @@ class ObjectWalk {
 
   private tokens(segs: readonly (string | number)[], text: string): void {
     for (const r of TOKEN_RULES) {
+      if (!text.includes(r.needs)) continue;
       const m = r.re.exec(text);
       if (!m) continue;
       if (r.rule === "private-key" && !hasKeyMaterial([text], 0, m.index + m[0].length)) continue;
