@@ -28,6 +28,8 @@ export default defineHomelab({
       port: 8080,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
+      // The server answers /readyz with 503 while it drains on SIGTERM, so the pod leaves the Service first.
+      readyPath: "/readyz",
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },

@@ -7,6 +7,10 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # kubectl's built-in kustomize builds the rendered folders in tests.
 command -v kubectl >/dev/null 2>&1 || need+=(kubectl)
+# The site's end-to-end tests drive Debian's Chromium headless through playwright-core.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The rendered bootstrap scripts (hosts/<node>/bootstrap.sh) must be shellcheck-clean.
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-tools: installing ${need[*]}"
   SUDO=""

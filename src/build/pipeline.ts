@@ -17,7 +17,9 @@ import { scanReport } from "../secrets/scan.ts";
 import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/index.ts";
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
+import { checkDashboards, DASHBOARD_LABEL, queryCount } from "../platform/lib/dashboards.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
+import { renderHosts } from "../host/hosts.ts";
 
 export interface BuildInputs {
   /** Repository root: config, versions and the rendered tree are relative to it. */
@@ -44,6 +46,8 @@ export interface BuildResult {
   readonly warnings: readonly string[];
   /** The components' alert rules and how far the build could check them. */
   readonly alerts: { readonly rules: number; readonly tests: number; readonly promtool: "passed" | "failed" | "not found"; readonly rendered: number };
+  /** The dashboards, their queries (each parsed) and how many ConfigMaps went into the tree. */
+  readonly dashboards: { readonly count: number; readonly queries: number; readonly rendered: number };
   /** Milliseconds per phase. */
   readonly timings: Readonly<Record<string, number>>;
   /** Per chart a component installs: the lock folder its defaults were read from. */
@@ -70,10 +74,13 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   const orphans = undeclaredSecretFiles(inputs.root, new Set(declared.files.map((f) => f.path.replace(/^gitops\//, "secrets/"))));
   const secretFiles = new Map(declared.files.map((f) => [f.path.replace(/^gitops\//, "").replace(/\.sops\.yaml$/, ""), f.content]));
-  const plan = render(p, { secretFiles });
+  const gitops = render(p, { secretFiles });
+  // The host layer (hosts/<node>/): a second rendered root, written, checked and scanned with the first.
+  const hosts = renderHosts(p, gitops.files, inputs.root);
+  const plan: Plan = { ...gitops, files: [...gitops.files, ...hosts.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
   lap("render");
 
-  const issues: Issue[] = [...declared.issues];
+  const issues: Issue[] = [...declared.issues, ...hosts.issues];
   await loadSchemas(plan.objects);
   issues.push(...validateObjects(plan.objects));
   lap("schemas");
@@ -109,6 +116,15 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   }
   const alerts = { rules, tests: rules * 2, promtool, rendered: plan.objects.filter((o) => o.object.kind === "PrometheusRule").length };
   lap("alerts");
+
+  // Dashboards: every PromQL and LogQL query parsed, naming the dashboard and panel of a syntax error.
+  issues.push(...checkDashboards(p.dashboards));
+  const dashboards = {
+    count: p.dashboards.length,
+    queries: p.dashboards.reduce((n, d) => n + queryCount(d), 0),
+    rendered: plan.objects.filter((o) => o.object.kind === "ConfigMap" && o.object.metadata.labels?.grafana_dashboard === DASHBOARD_LABEL.grafana_dashboard).length,
+  };
+  lap("dashboards");
 
   const warnings: string[] = orphans.map((f) => `${f} is not declared by any app or component, so nothing deploys it; list it in the app's \`secrets\` in homelab.config.ts (or delete it)`);
   const charts: BuildResult["charts"][number][] = [];
@@ -153,7 +169,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   lap("policy");
 
-  return { config, versions, platform: p, plan, issues, policy, alerts, warnings, timings, charts };
+  return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts };
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

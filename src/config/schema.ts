@@ -140,6 +140,12 @@ export const appSchema = z.strictObject({
   host: hostname,
   /** Path of the HTTP readiness/liveness probe. */
   probePath: httpPath.default("/healthz"),
+  /**
+   * Path of the readiness probe alone, for an app that stops being ready while it drains on shutdown (the
+   * telemetry kit's `/readyz`), so the pod leaves the Service before its connections close.
+   * @default probePath
+   */
+  readyPath: httpPath.optional(),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
@@ -212,6 +218,16 @@ export const homelabSchema = z
       /** Tunnel that carries `git.<domain>` to the Forgejo host's cloudflared. */
       forgejo: z.strictObject({ name: dnsLabel, hostname }),
     }),
+    /** The nodes' operating system: what `hosts/<node>/` renders beside kubeadm. */
+    host: z
+      .strictObject({
+        /** NTP pools chrony uses on every node. @default Debian's pool */
+        ntpServers: z
+          .array(hostname.or(z.string().regex(IPV4, "must be a host name or an IPv4 address")), { error: "must be a list of NTP server host names" })
+          .min(1, "name at least one NTP server")
+          .default(["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"]),
+      })
+      .default({ ntpServers: ["0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org"] }),
     acme: z.strictObject({
       email: z.email("must be an e-mail address Let's Encrypt can write to"),
       /** Issuer new certificates use. Rebuilds should start on staging to stay clear of rate limits. */
@@ -344,7 +360,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared", "loki", "alloy"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {

@@ -9,11 +9,14 @@ import { CertManager } from "./components/cert-manager.ts";
 import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
+import { Alloy } from "./components/alloy.ts";
+import { Loki } from "./components/loki.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
 import type { Component } from "./lib/component.ts";
 import { contextFor, type PlatformContext } from "./lib/context.ts";
+import { platformDashboard, platformOverview, renderDashboards, type DashboardDef } from "./lib/dashboards.ts";
 import { argoCdKsopsValues } from "./lib/ksops.ts";
 import { UserError } from "../errors.ts";
 
@@ -27,6 +30,8 @@ export interface Platform {
   readonly root: GitOpsRoot;
   /** Every admin UI and how it is reached (lib/access.ts); the build summary lists them. */
   readonly adminUis: readonly AdminUi[];
+  /** Every dashboard: the components' own and the platform overview; the build parses their queries. */
+  readonly dashboards: readonly DashboardDef[];
 }
 
 export function platform(config: HomelabConfig, versions: Versions): Platform {
@@ -45,6 +50,9 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new LocalPathStorage(app, ctx),
     ingress,
     tunnel,
+    // Observability: Alloy on every node ships pod logs and events to Loki.
+    new Loki(app, ctx),
+    new Alloy(app, ctx),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
@@ -52,6 +60,10 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   // Alert rules reach the cluster with the monitoring stack that brings their CRD and evaluates them;
   // until then the build still parses and unit-tests every one.
   if (components.some((x) => x.name === MONITORING)) for (const x of components) x.renderAlertRules();
+  // Dashboards likewise go to Grafana's namespace once Grafana exists; each component owns its own.
+  const dashboards = [...components.flatMap((x) => x.dashboards), platformDashboard(platformOverview(components.map((x) => x.name)))];
+  const monitoring = components.find((x) => x.name === MONITORING);
+  if (monitoring) renderDashboards(monitoring, dashboards);
 
   // ingress-nginx may reach exactly the backends the Ingresses name.
   ingress.routeTo(components.flatMap((x) => x.ingressBackends));
@@ -65,5 +77,5 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   tunnel.route(adminUis);
 
   const root = new GitOpsRoot(app, ctx, components);
-  return { app, ctx, components, root, adminUis };
+  return { app, ctx, components, root, adminUis, dashboards };
 }

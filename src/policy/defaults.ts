@@ -16,10 +16,15 @@ export const DEFAULT_HOST_PATH_ALLOWLIST: readonly HostAccessAllowance[] = [
     ports: [9100],
   },
   {
-    object: "DaemonSet monitoring/alloy",
-    reason: "Alloy tails the container logs the kubelet writes under /var/log on the node and ships them to Loki",
-    paths: ["/var/log"],
+    object: "DaemonSet alloy/alloy",
+    reason: "Alloy tails the container logs the kubelet writes under /var/log/pods on the node and ships them to Loki",
+    paths: ["/var/log/pods"],
     readOnly: true,
+  },
+  {
+    object: "DaemonSet alloy/alloy",
+    reason: "Alloy keeps its read positions in /var/lib/alloy on the node, so a replaced pod resumes each log file where the last one stopped instead of sending it again",
+    paths: ["/var/lib/alloy"],
   },
 ];
 
@@ -55,6 +60,6 @@ export const DEFAULT_API_CLIENT_ALLOWLIST: readonly RbacAllowance[] = [
   { object: "Deployment ingress-nginx/ingress-nginx-controller", reason: "the ingress controller watches Ingresses, Services and EndpointSlices" },
   { object: "Deployment monitoring/*-operator", reason: "the Prometheus operator turns ServiceMonitors and rules into Prometheus configuration" },
   { object: "StatefulSet monitoring/prometheus-*", reason: "Prometheus discovers its scrape targets through the API" },
-  { object: "DaemonSet monitoring/alloy", reason: "Alloy discovers the pods whose logs it ships through the API" },
+  { object: "DaemonSet alloy/alloy", reason: "Alloy discovers the pods whose logs it ships and reads the cluster's events through the API" },
   { object: "Deployment velero/velero", reason: "Velero reads every object it backs up and recreates them on restore" },
 ];

@@ -366,6 +366,9 @@ class FileScan {
         const [, , key, quote, value] = m as unknown as [string, string, string, string, string];
         // `secret: secretName: x` in a one-line example: the "value" is the next key.
         if (!quote && value.endsWith(":")) continue;
+        // `${NAME:?message}` (shell, Compose) requires NAME to be set: what follows `?` is the error
+        // message, not a value.
+        if (!quote && value.startsWith("?") && l.slice(0, m.index).endsWith("${")) continue;
         // In code an unquoted right-hand side is a variable or an expression.
         if (opts.kind === "code" && !quote) continue;
         const j = judge(key, value, { literal: opts.kind !== "prose" });

@@ -14,6 +14,8 @@ function scratchCheckout(): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
+  // The Compose specification's schema the host layer is validated against.
+  cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
   // Every alert's runbook section must exist in the checkout it links to.
   cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
   return dir;
@@ -31,7 +33,7 @@ describe("homelab build / --check", () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
     assert.match(first.stdout, /argo-cd@10\.1\.1/);
-    assert.match(first.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(first.stdout, /Helm values of (\d+)\/\1 charts: 0 errors, 0 warnings/);
     assert.match(first.stdout, /wrote \d+ new, 0 changed, removed 0/);
     const second = homelab(["build", "--quiet"], { cwd: dir });
     assert.equal(second.code, 0, second.stderr);
@@ -62,6 +64,40 @@ describe("homelab build / --check", () => {
     assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
     assert.equal(existsSync(join(dir, "gitops/site/hand-made.yaml")), false);
     assert.equal(homelab(["build", "--check", "--quiet"], { cwd: dir }).code, 0);
+  });
+
+  it("hosts/ is a managed root too: --check lists a hand edit and a stray file there, a build repairs both", () => {
+    const compose = join(dir, "hosts/k8s-worker-3090/compose.yaml");
+    const edited = readFileSync(compose, "utf8").replace('published: "2222"', 'published: "22"');
+    writeFileSync(compose, edited);
+    writeFileSync(join(dir, "hosts/k8s-worker-3090/notes.txt"), "hand-made\n");
+    const res = homelab(["build", "--check"], { cwd: dir });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /\n {2}changed: hosts\/k8s-worker-3090\/compose\.yaml — build would rewrite it\n/);
+    assert.match(res.stderr, /\n {2}stray: {3}hosts\/k8s-worker-3090\/notes\.txt — build would delete it\n/);
+    assert.equal(readFileSync(compose, "utf8"), edited, "--check must not write");
+    assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    assert.equal(existsSync(join(dir, "hosts/k8s-worker-3090/notes.txt")), false);
+    assert.match(readFileSync(compose, "utf8"), /published: "2222"/);
+  });
+
+  it("a host file that fails its checks writes nothing: a Compose secret missing from the encrypted env file", () => {
+    const envFile = join(dir, "secrets/forgejo/compose.sops.env");
+    const original = readFileSync(envFile, "utf8");
+    const compose = join(dir, "hosts/k8s-worker-3090/compose.yaml");
+    const before = readFileSync(compose, "utf8");
+    try {
+      writeFileSync(envFile, original.split("\n").filter((l) => !l.startsWith("PR_AGENT_OPENAI_KEY=")).join("\n"));
+      writeFileSync(compose, before + "# stale\n");
+      const res = homelab(["build"], { cwd: dir });
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /secrets\/forgejo\/compose\.sops\.env: Compose secrets PR_AGENT_OPENAI_KEY: missing key PR_AGENT_OPENAI_KEY/);
+      assert.match(res.stderr, /nothing was written/);
+      assert.equal(readFileSync(compose, "utf8"), before + "# stale\n", "a failed build must leave hosts/ as it was");
+    } finally {
+      writeFileSync(envFile, original);
+      assert.equal(homelab(["build", "--quiet"], { cwd: dir }).code, 0);
+    }
   });
 
   it("without promtool the alert rules are parsed only and the summary says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error", () => {
@@ -123,7 +159,7 @@ describe("homelab build / --check", () => {
     assert.equal(cached.code, 0, cached.stderr);
     assert.match(cached.stdout, /\d+ files current \(\d+\.\d\ds; no input changed since the full check of \d{4}-\d\d-\d\dT[\d:.]+Z, --no-cache runs it again\)/);
     // The summary is the full check's, minus its timing.
-    assert.match(cached.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(cached.stdout, /Helm values of (\d+)\/\1 charts: 0 errors, 0 warnings/);
     const full = homelab(["build", "--check", "--quiet", "--no-cache"], { cwd: dir });
     assert.equal(full.code, 0, full.stderr);
     assert.doesNotMatch(full.stdout, /no input changed/);
@@ -148,7 +184,7 @@ describe("homelab build / --check", () => {
     // A cache variable pointing nowhere changes nothing: the build reads charts/ only.
     const res = homelab(["build", "--check"], { cwd: dir, env: { HOMELAB_CHART_CACHE: "/nonexistent", CI: "true" } });
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Helm values of 3\/3 charts: 0 errors, 0 warnings/);
+    assert.match(res.stdout, /Helm values of (\d+)\/\1 charts: 0 errors, 0 warnings/);
     assert.match(res.stdout, /argo-cd@10\.1\.1 {2}https:\/\/argoproj\.github\.io\/argo-helm {2}\(defaults: charts\/argo-cd-10\.1\.1\)/);
     assert.doesNotMatch(res.stderr, /WARNING/);
   });

@@ -41,6 +41,8 @@ describe("component alerts", () => {
       "ingress-nginx": ["IngressHigh5xxRatio", "IngressHighLatency"],
       cloudflared: ["CloudflaredNoHealthyConnections", "CloudflaredTunnelDown"],
       "local-path-storage": ["PersistentVolumeClaimPending", "PersistentVolumeFillingUp"],
+      loki: ["LokiCompactorNotRunning", "LokiDiscardingSamples", "LokiRequestErrors"],
+      alloy: ["AlloyComponentUnhealthy", "AlloyLogsDropped", "AlloyLokiRequestsFailing"],
       site: ["AppDown"],
     });
   });
@@ -127,11 +129,13 @@ describe("component alerts", () => {
     const plan = render(withRules());
     const rules = plan.objects.filter((o) => o.object.kind === "PrometheusRule");
     assert.deepEqual(rules.map((o) => o.file).sort(), [
+      "gitops/alloy/prometheusrule-alloy-pipeline.yaml",
       "gitops/argocd/prometheusrule-argocd-applications.yaml",
       "gitops/cert-manager/prometheusrule-cert-manager-certificates.yaml",
       "gitops/cloudflared/prometheusrule-cloudflared-tunnel.yaml",
       "gitops/ingress-nginx/prometheusrule-ingress-nginx-traffic.yaml",
       "gitops/local-path-storage/prometheusrule-local-path-storage-volumes.yaml",
+      "gitops/loki/prometheusrule-loki-logs.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
     ]);
     await loadSchemas(rules);

@@ -87,11 +87,13 @@ describe("argocd", () => {
       "https://git.skypalette.ai/skypalette/homelab.git",
       "https://argoproj.github.io/argo-helm",
       "https://charts.jetstack.io",
+      "https://grafana-community.github.io/helm-charts",
+      "https://grafana.github.io/helm-charts",
       "https://kubernetes.github.io/ingress-nginx",
     ]);
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "site"],
+      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "loki", "site"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {
@@ -236,6 +238,14 @@ describe("apps", () => {
     assert.equal(at(d, "spec.template.spec.containers.0.image"), `ghcr.io/me/notes@sha256:${"a".repeat(64)}`);
     assert.deepEqual(at(d, "spec.template.spec.containers.0.env"), [{ name: "A", value: "1" }]);
     assert.equal(find(q, "Application", "notes", "argocd").metadata.annotations?.["argocd.argoproj.io/sync-wave"], "1");
+    // One probe path for all three probes unless readyPath says otherwise.
+    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) assert.equal(at(d, `spec.template.spec.containers.0.${probe}.httpGet.path`), "/healthz", probe);
+  });
+  it("an app that drains on shutdown has its own readiness path; startup and liveness keep the probe path", () => {
+    const d = find(p, "Deployment", "site", "site");
+    assert.equal(at(d, "spec.template.spec.containers.0.readinessProbe.httpGet.path"), "/readyz");
+    assert.equal(at(d, "spec.template.spec.containers.0.livenessProbe.httpGet.path"), "/healthz");
+    assert.equal(at(d, "spec.template.spec.containers.0.startupProbe.httpGet.path"), "/healthz");
   });
 });
 

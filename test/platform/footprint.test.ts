@@ -21,6 +21,8 @@ const DEFAULTS = new Map<string, unknown>([
   ["argo-cd", chartValues("argo-cd-10.1.1")],
   ["cert-manager", chartValues("cert-manager-v1.21.1")],
   ["ingress-nginx", chartValues("ingress-nginx-4.15.1")],
+  ["loki", chartValues("loki-18.11.0")],
+  ["alloy", chartValues("alloy-1.11.1")],
 ]);
 
 function ofConfig(patch: Partial<HomelabInput> = {}): Footprint {
@@ -63,15 +65,18 @@ describe("footprint of the default config", () => {
         "local-path-storage/local-path-provisioner ×1 10m/32Mi/128Mi manifest",
         "ingress-nginx/controller ×1 100m/128Mi/512Mi values",
         "cloudflared/cloudflared ×1 10m/64Mi/256Mi manifest",
+        "loki/loki ×1 100m/256Mi/1Gi values",
+        "alloy/alloy ×1 50m/128Mi/512Mi values",
+        "alloy/config-reloader ×1 10m/50Mi/64Mi values",
         "site/site ×1 25m/64Mi/128Mi manifest",
       ],
     );
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 355, memoryRequests: 1104 * Mi, cpuLimits: 0, memoryLimits: 4224 * Mi, withoutMemoryLimit: 0 });
+    assert.deepEqual(f.totals.platform, { cpuRequests: 515, memoryRequests: 1538 * Mi, cpuLimits: 0, memoryLimits: 5824 * Mi, withoutMemoryLimit: 0 });
     assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 1168 * Mi);
+    assert.equal(f.totals.all.memoryRequests, 1602 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
     assert.equal(f.components.find((c) => c.name === "argocd")!.totals.memoryRequests, 720 * Mi);
@@ -205,8 +210,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 1104 * Mi);
-    assert.equal(f.containers.length, 13);
+    assert.equal(f.totals.platform.memoryRequests, 1538 * Mi);
+    assert.equal(f.containers.length, 16);
     assert.deepEqual(f.problems, []);
   });
 
@@ -219,9 +224,9 @@ describe("homelab footprint", () => {
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +355m +- +1\.08Gi +4\.13Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 1\.08Gi of its 1Gi budget \(108%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.08Gi, exceed its budget of 1Gi/);
+      assert.match(r.stdout, /^platform +515m +- +1\.5Gi +5\.69Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 1\.5Gi of its 1Gi budget \(150%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.5Gi, exceed its budget of 1Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -208,6 +208,12 @@ describe("secret scanner: secrets inside strings and list entries", () => {
     assert.deepEqual(hits("gitops/app/deploy3.yaml", `spec:\n  containers:\n    - name: a\n      command: ["sh", "-c", "mysql --user root --password ${pw} app"]\n`), [["high-entropy-secret", 4]]);
   });
 
+  it("Compose's required reference ${NAME:?message} is a reference, not a value: its message is not judged", () => {
+    const required = "${FORGEJO_DB_PASSWORD:?FORGEJO_DB_PASSWORD must come from homelab secrets exec-env secrets/forgejo/compose.sops.env}";
+    assert.deepEqual(hits("hosts/node/compose.yaml", `services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: ${required}\n`), []);
+    assert.deepEqual(hits("hosts/node/compose2.yaml", `services:\n  db:\n    environment:\n      - DB_PASSWORD=${required}\n`), []);
+  });
+
   it("a private key in a block scalar is found on its header line", () => {
     const body = randomBytes(48).toString("base64");
     assert.deepEqual(hits("gitops/app/cm.yaml", `data:\n  key.pem: |\n    -----BEGIN ${"EC"} PRIVATE KEY-----\n    ${body}\n    -----END EC PRIVATE KEY-----\n`), [["private-key", 3]]);

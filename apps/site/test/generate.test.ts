@@ -14,6 +14,8 @@ import { escapeHtml, html } from "../src/generate/html.ts";
 import { renderMarkdown } from "../src/generate/markdown.ts";
 import { siteModel, type SiteModel } from "../src/generate/model.ts";
 import { topologyOf } from "../src/generate/topology.ts";
+import { formatBytes } from "../../../src/platform/lib/footprint.ts";
+import { composeStack } from "../../../src/host/compose.ts";
 
 const ENV = { SITE_COMMIT: "0123456789abcdef0123456789abcdef01234567", SITE_GITOPS_REVISION: "89abcdef0123456789abcdef0123456789abcdef", SITE_IMAGE_TAG: "0.1.0-test", SITE_BUILD_TIME: "2026-12-01T00:00:00Z" };
 
@@ -104,12 +106,22 @@ describe("site pages", () => {
   it("lists secrets with keys and recipients, never a value", () => {
     const page = byPath("/secrets.html");
     assert.ok(model.secrets.length > 0);
+    assert.ok(model.secrets.some((s) => s.file === "secrets/forgejo/compose.sops.env" && s.keys.includes("FORGEJO_DB_PASSWORD")), "the Compose stack's env file");
     for (const s of model.secrets) {
-      assert.ok(page.includes(`${s.decl.namespace}/${s.decl.name}`));
+      assert.ok(page.includes(escapeHtml(s.name)), s.name);
+      for (const k of s.keys) assert.ok(page.includes(`<code>${k}</code>`), k);
       for (const r of s.recipients) assert.match(r, /^age1/), assert.ok(page.includes(r));
       const text = readFileSync(join(REPO, s.file), "utf8");
-      for (const [, enc] of text.matchAll(/(ENC\[[^\]]+\])/g)) assert.ok(!page.includes(enc!), "ciphertext on the page");
+      for (const [, enc] of text.matchAll(/(ENC\[[^\]]+\])/g)) assert.ok(!page.includes(enc!.slice(0, 40)), "ciphertext on the page");
     }
+  });
+
+  it("shows the footprint `homelab footprint` computes, every container of it", () => {
+    const page = byPath("/footprint.html");
+    const f = model.footprint;
+    assert.ok(f.containers.length > 0);
+    assert.ok(page.includes(`<strong>${formatBytes(f.totals.platform.memoryRequests)}</strong> of a ${f.budget.written} budget`));
+    for (const c of f.containers) assert.ok(page.includes(`<td><code>${escapeHtml(c.workload)}</code></td><td><code>${escapeHtml(c.container)}</code></td>`), `${c.component}/${c.container}`);
   });
 
   it("says so where a part of the homelab does not exist yet", () => {
@@ -123,10 +135,15 @@ describe("site pages", () => {
     for (const c of model.build.platform.components) assert.match(svg, new RegExp(`data-component="${c.name}"`), c.name);
     const cfg = model.build.config;
     for (const t of [cfg.tunnels.cluster.name, cfg.tunnels.forgejo.name, cfg.nodes[0]!.name, "Docker Compose stack"]) assert.ok(svg.includes(t), t);
+    // The Compose stack as the host layer renders it: every service, the Git tunnel ending at its cloudflared.
+    const stack = composeStack(cfg, model.build.versions) as { services: Record<string, unknown> };
+    for (const name of Object.keys(stack.services)) assert.match(svg, new RegExp(`data-id="service:${name}"`), name);
     // The tunnel reaches the in-cluster cloudflared, which hands over to ingress-nginx.
     const links = topologyOf(model).links.map((l) => `${l.from}>${l.to}`);
     assert.ok(links.includes("tunnel:cluster>component:cloudflared"), links.join(" "));
     assert.ok(links.includes("component:cloudflared>component:ingress-nginx"));
+    assert.ok(links.includes("tunnel:forgejo>service:cloudflared"), links.join(" "));
+    assert.ok(links.includes("component:argocd>service:forgejo"), links.join(" "));
   });
 });
 

@@ -6,6 +6,7 @@ import { formatTable, summaryLine } from "../../policy/format.ts";
 import { describeAdminUi } from "../../platform/lib/access.ts";
 import { diffTree, isClean, writeTree } from "../../render/write.ts";
 import { LOCK_FILE } from "../../validate/lock-paths.ts";
+import { HOSTS_ROOT } from "../../host/paths.ts";
 import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
 import { defineCommand, EXIT } from "../command.ts";
 
@@ -13,10 +14,11 @@ export const BUILD_SPEC = defineSpec({
   name: "build",
   summary: "Render and validate the gitops tree (--check: verify the committed tree is current)",
   synopsis: "[options]",
-  description: `Renders homelab.config.ts into gitops/ after validating every object:
+  description: `Renders homelab.config.ts into gitops/ and hosts/<node>/ after validating every object:
 Kubernetes and CRD schemas (unknown fields rejected), Helm values against each pinned chart's
-defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), and structural
-rules. Nothing is written unless every check passes. The build never uses the network.`,
+defaults as locked in ${LOCK_FILE} (refresh it with \`homelab charts pull\`), structural
+rules, and the Compose stack against the Compose specification's schema. Nothing is written
+unless every check passes. The build never uses the network.`,
   options: {
     check: { type: "boolean", help: "Write nothing; exit 1 and list the files that differ when the\ncommitted tree is stale." },
     config: { type: "string", value: "<file>", help: "Config file (default: homelab.config.ts)" },
@@ -41,8 +43,8 @@ export interface BuildOptions {
   readonly cache?: boolean;
 }
 
-/** The rendered roots `homelab build` owns. */
-export const MANAGED_ROOTS = ["gitops"] as const;
+/** The rendered roots `homelab build` owns beside the gitops folder (`git.path`). */
+export const MANAGED_ROOTS = [HOSTS_ROOT] as const;
 
 export function buildOptions({ values }: ParsedArgs<typeof BUILD_SPEC.options>): BuildOptions {
   return {
@@ -86,7 +88,7 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
     for (const i of result.issues) console.error(`  - ${formatIssue(i)}`);
     return EXIT.failed;
   }
-  const managed = [result.config.git.path];
+  const managed = [result.config.git.path, ...MANAGED_ROOTS];
   const diff = diffTree(root, managed, result.plan.files);
   if (opts.check) {
     if (!isClean(diff)) {
@@ -144,6 +146,7 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w();
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Alert rules: ${r.alerts.rules} with ${r.alerts.tests} promtool test cases, PromQL parsed; promtool check + test rules: ${r.alerts.promtool === "not found" ? "not run (promtool is not on PATH; `npm test` installs and runs it)" : r.alerts.promtool}; ${r.alerts.rendered ? `${r.alerts.rendered} PrometheusRules rendered` : "not rendered until the monitoring component brings the PrometheusRule CRD"}`);
+  w(`Dashboards: ${r.dashboards.count} with ${r.dashboards.queries} queries, PromQL and LogQL parsed; ${r.dashboards.rendered ? `${r.dashboards.rendered} ConfigMaps rendered for Grafana` : "not rendered until the monitoring component brings Grafana"}`);
   w(summaryLine(r.policy).replace(/^policy /, "Policy: "));
   for (const n of r.policy.notes) w(`  not run: ${n.rule}: ${n.message}`);
   w(`Timing (ms): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);

@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
+import { newDashboard, prom, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
 import { peer } from "../lib/network.ts";
@@ -83,6 +84,7 @@ export class ArgoCd extends Component {
     });
     const { shape, config } = ctx;
     this.alerts("applications", ARGOCD_ALERTS);
+    this.dashboard(argoCdDashboard());
     this.host = `${props.subdomain ?? "argocd"}.${config.domain}`;
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
@@ -261,3 +263,18 @@ export const ARGOCD_ALERTS: readonly AlertRule[] = [
     },
   },
 ];
+
+/** The GitOps loop: what is in sync and healthy, what the syncs did, how long reconciling takes. */
+export function argoCdDashboard() {
+  return withItems(newDashboard("homelab-argocd", "Argo CD", "argocd"), [
+    new RowBuilder("Applications"),
+    stat("Applications", "short", [prom("count(argocd_app_info)")]),
+    stat("Out of sync", "short", [prom('count(argocd_app_info{sync_status!="Synced"}) or vector(0)')]),
+    stat("Not healthy", "short", [prom('count(argocd_app_info{health_status!="Healthy"}) or vector(0)')]),
+    timeseries("Applications by health", "short", [prom("sum by (health_status) (argocd_app_info)", "{{health_status}}")], 12),
+    new RowBuilder("Syncs"),
+    timeseries("Syncs by result (per hour)", "short", [prom("sum by (phase) (increase(argocd_app_sync_total[1h]))", "{{phase}}")]),
+    timeseries("Reconcile time (p95)", "s", [prom("histogram_quantile(0.95, sum by (le) (rate(argocd_app_reconcile_bucket[$__rate_interval])))", "p95")]),
+    timeseries("Git requests, by kind", "reqps", [prom("sum by (request_type) (rate(argocd_git_request_total[$__rate_interval]))", "{{request_type}}")]),
+  ]);
+}

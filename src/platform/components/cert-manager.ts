@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
+import { newDashboard, prom, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import type { CertManagerValues } from "../values/cert-manager.ts";
@@ -33,6 +34,7 @@ export class CertManager extends Component {
     const ingressClass = props.ingressClass ?? "nginx";
     const { shape, config } = ctx;
     this.alerts("certificates", CERT_MANAGER_ALERTS);
+    this.dashboard(certificatesDashboard());
     const resources = (cpu: string, memory: string, limit: string) => ({ requests: { cpu, memory }, limits: { memory: limit } });
     const replicas = shape.replicas(2);
     const pdb = { enabled: true, maxUnavailable: 1 };
@@ -188,3 +190,14 @@ export const CERT_MANAGER_ALERTS: readonly AlertRule[] = [
     },
   },
 ];
+
+/** Every certificate's remaining life and readiness, and how the ACME conversation goes. */
+export function certificatesDashboard() {
+  return withItems(newDashboard("homelab-certificates", "Certificates", "cert-manager"), [
+    new RowBuilder("Certificates"),
+    timeseries("Time left, by certificate", "s", [prom("min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time())", "{{namespace}}/{{name}}")], 12),
+    timeseries("Not ready", "short", [prom('sum by (namespace, name) (certmanager_certificate_ready_status{condition!="True"}) > 0', "{{namespace}}/{{name}}")], 12),
+    new RowBuilder("ACME"),
+    timeseries("ACME requests, by status", "reqps", [prom("sum by (status) (rate(certmanager_http_acme_client_request_count[$__rate_interval]))", "{{status}}")], 24),
+  ]);
+}

@@ -2,6 +2,7 @@ import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
 import { UserError } from "../../errors.ts";
 import { Component } from "../lib/component.ts";
+import { newDashboard, prom, redRow, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { ACME_SOLVER_PORT, INGRESS_CONTROLLER, peer } from "../lib/network.ts";
 
@@ -56,6 +57,7 @@ export class IngressNginx extends Component {
     super(scope, "ingress-nginx", ctx, { wave: -1, layer: "edge", needsApiServer: true });
     const { shape, config } = ctx;
     this.alerts("traffic", INGRESS_NGINX_ALERTS);
+    this.dashboard(ingressDashboard());
     const forwarding = forwardingConfig(config.network.podCIDR);
     // The forwarding keys decide what a visitor can forge; an override would quietly undo that.
     const overridden = Object.keys(props.config ?? {}).filter((k) => k in forwarding && props.config![k] !== forwarding[k]);
@@ -180,3 +182,13 @@ export const INGRESS_NGINX_ALERTS: readonly AlertRule[] = [
     },
   },
 ];
+
+/** Every site behind the controller: the RED panels per host, then answers by status class. */
+export function ingressDashboard() {
+  return withItems(newDashboard("homelab-ingress", "Ingress: sites", "ingress-nginx"), [
+    ...redRow("All sites", ".+"),
+    new RowBuilder("Answers"),
+    timeseries("Answers by status class", "reqps", [prom('sum by (status_class) (label_replace(rate(nginx_ingress_controller_requests[$__rate_interval]), "status_class", "${1}xx", "status", "(.).."))', "{{status_class}}")], 12),
+    timeseries("Upstream time (p95), by host", "s", [prom("histogram_quantile(0.95, sum by (host, le) (rate(nginx_ingress_controller_response_duration_seconds_bucket[$__rate_interval])))", "{{host}}")], 12),
+  ]);
+}

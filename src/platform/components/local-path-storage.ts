@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
+import { newDashboard, prom, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
 import { deployment, NONROOT_UID } from "../lib/workload.ts";
 
@@ -35,6 +36,7 @@ export class LocalPathStorage extends Component {
     const path = props.path ?? DEFAULT_VOLUME_PATH;
     const labels = this.commonLabels({ ...PODS, "app.kubernetes.io/component": "provisioner" });
     this.alerts("volumes", STORAGE_ALERTS);
+    this.dashboard(storageDashboard(path));
 
     this.add({
       apiVersion: "storage.k8s.io/v1",
@@ -226,3 +228,14 @@ export const STORAGE_ALERTS: readonly AlertRule[] = [
     },
   },
 ];
+
+/** Volumes and the disk they share: each claim's use, the node's free space, claims by phase. */
+export function storageDashboard(volumePath: string) {
+  return withItems(newDashboard("homelab-storage", "Storage", "local-path-storage"), [
+    new RowBuilder("Volumes"),
+    timeseries("Used, by claim", "percentunit", [prom("max by (namespace, persistentvolumeclaim) (1 - kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes)", "{{namespace}}/{{persistentvolumeclaim}}")], 12),
+    timeseries("Claims, by phase", "short", [prom("sum by (phase) (kube_persistentvolumeclaim_status_phase)", "{{phase}}")], 12),
+    new RowBuilder(`The node's disk (${volumePath})`),
+    timeseries("Free space, by mount", "bytes", [prom('node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}', "{{instance}} {{mountpoint}}")], 24),
+  ]);
+}

@@ -2,6 +2,7 @@ import type { Construct } from "constructs";
 import type { AppConfig } from "../../config/schema.ts";
 import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
+import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
@@ -14,6 +15,7 @@ export class WebApp extends Component {
   constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
     this.alerts("availability", appAlerts(app.name));
+    this.dashboard(appDashboard(app.name, app.host));
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
@@ -42,7 +44,7 @@ export class WebApp extends Component {
             env: app.env,
             secretEnv,
             resources: app.resources,
-            probe: { path: app.probePath, port: "http" },
+            probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
             volumeMounts: [
               { name: "tmp", mountPath: app.tmpDir },
               ...secretFiles.map((s) => ({ name: `secret-${s.name}`, mountPath: s.mountPath!, readOnly: true })),
@@ -112,4 +114,19 @@ export function appAlerts(name: string): readonly AlertRule[] {
       },
     },
   ];
+}
+
+/**
+ * One app: the same RED panels as every site (measured at the ingress, whatever the app exports), its
+ * pods, and its logs. The uid is `app-<name>`, cut to Grafana's 40 characters.
+ */
+export function appDashboard(name: string, host: string) {
+  return withItems(newDashboard(`app-${name}`.slice(0, 40), `App: ${name}`, name), [
+    ...redRow(name, exactly([host])),
+    new RowBuilder(`${name}: pods`),
+    stat("Pods available", "short", [prom(`sum(kube_deployment_status_replicas_available{namespace="${name}",deployment="${name}"})`)]),
+    stat("Restarts (1h)", "short", [prom(`sum(increase(kube_pod_container_status_restarts_total{namespace="${name}"}[1h]))`)]),
+    timeseries("Memory, by pod", "bytes", [prom(`sum by (pod) (container_memory_working_set_bytes{namespace="${name}",container!=""})`, "{{pod}}")], 16),
+    ...logsRow(name),
+  ]);
 }

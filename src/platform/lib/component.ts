@@ -12,6 +12,7 @@ import type { SecretDecl } from "../../secrets/declared.ts";
 import { adminRoute, isPublic, type AdminRoute, type AdminUi } from "./access.ts";
 import { prometheusRule, type AlertGroup, type AlertRule } from "./alerts.ts";
 import type { PlatformContext } from "./context.ts";
+import { built, type DashboardBuilder, type DashboardDef } from "./dashboards.ts";
 import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, type Flow, type Selector } from "./network.ts";
 
 
@@ -80,6 +81,8 @@ export abstract class Component extends Chart {
   readonly adminUis: AdminUi[] = [];
   /** The component's alert rules with their unit tests; each group is one PrometheusRule. */
   readonly alertGroups: AlertGroup[] = [];
+  /** The component's Grafana dashboards, built; the platform renders them into the monitoring namespace. */
+  readonly dashboards: DashboardDef[] = [];
   private seq = 0;
 
   constructor(scope: Construct, name: string, ctx: PlatformContext, props: ComponentProps) {
@@ -155,6 +158,15 @@ export abstract class Component extends Chart {
     const g: AlertGroup = { component: this.name, name: `${this.name}-${group}`, rules };
     if (this.alertGroups.some((x) => x.name === g.name)) throw new Error(`${this.name}: alert group '${group}' declared twice`);
     this.alertGroups.push(g);
+  }
+
+  /**
+   * Declares a Grafana dashboard the component owns (built with lib/dashboards.ts). The build parses
+   * every query whether or not Grafana exists yet; the platform renders it as a ConfigMap for Grafana's
+   * sidecar once the monitoring component does.
+   */
+  dashboard(builder: DashboardBuilder): void {
+    this.dashboards.push(built(this.name, builder));
   }
 
   private alertRulesRendered = false;

@@ -14,8 +14,8 @@ export interface ContainerSpec {
   /** Environment variables taken from a Secret key. */
   readonly secretEnv?: readonly { readonly name: string; readonly secret: string; readonly key: string }[];
   readonly resources: { requests: { cpu: string; memory: string }; limits: { memory: string; cpu?: string } };
-  /** HTTP probe: path and port name. */
-  readonly probe: { path: string; port: string };
+  /** HTTP probe: path and port name; `readyPath` for the readiness probe alone. @default readyPath: path */
+  readonly probe: { path: string; port: string; readyPath?: string };
   readonly volumeMounts?: readonly { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
 }
 
@@ -40,8 +40,8 @@ export function secureContainer(c: ContainerSpec): Record<string, unknown> {
     ...Object.entries(c.env ?? {}).map(([name, value]) => ({ name, value })),
     ...(c.secretEnv ?? []).map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.key } } })),
   ].sort((a, b) => a.name.localeCompare(b.name));
-  const probe = (failureThreshold: number, periodSeconds: number) => ({
-    httpGet: { path: c.probe.path, port: c.probe.port },
+  const probe = (failureThreshold: number, periodSeconds: number, path = c.probe.path) => ({
+    httpGet: { path, port: c.probe.port },
     periodSeconds,
     timeoutSeconds: 2,
     failureThreshold,
@@ -55,7 +55,7 @@ export function secureContainer(c: ContainerSpec): Record<string, unknown> {
     ...(env.length ? { env } : {}),
     resources: c.resources,
     startupProbe: probe(30, 2),
-    readinessProbe: probe(3, 10),
+    readinessProbe: probe(3, 10, c.probe.readyPath ?? c.probe.path),
     livenessProbe: probe(3, 20),
     securityContext: {
       allowPrivilegeEscalation: false,

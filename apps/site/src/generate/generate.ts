@@ -10,7 +10,7 @@ import { html, type Html } from "./html.ts";
 import { page } from "./layout.ts";
 import { renderMarkdown, type LinkMap } from "./markdown.ts";
 import { siteModel, type ModelOptions, type SiteModel } from "./model.ts";
-import { alertCatalog, backups, dashboards, footprint, inventory, policyReport, secretsInventory } from "./sections.ts";
+import { alertCatalog, backups, dashboards, footprintPage, inventory, policyReport, secretsInventory } from "./sections.ts";
 import { drawTopology, topologyOf } from "./topology.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -49,9 +49,13 @@ export function docPath(repoPath: string): string {
   return `/${repoPath.replace(/(^|\/)README\.md$/, "$1index.html").replace(/\.md$/, ".html")}`;
 }
 
+export function siteNameOf(m: SiteModel): string {
+  return `${m.build.config.name} homelab`;
+}
+
 export async function generatePages(m: SiteModel): Promise<SitePage[]> {
   const cfg = m.build.config;
-  const siteName = `${cfg.name} homelab`;
+  const siteName = siteNameOf(m);
   const pages: SitePage[] = [];
   const add = (path: string, title: string, body: Html) => pages.push({ path, title, html: page({ title, path, body, siteName, provenance: m.provenance }) });
 
@@ -98,7 +102,7 @@ export async function generatePages(m: SiteModel): Promise<SitePage[]> {
   add("/backups.html", "Backup schedules", backups(m));
   add("/secrets.html", "Secrets inventory", secretsInventory(m));
   add("/policy.html", "Policy report", policyReport(m));
-  add("/footprint.html", "Resource footprint", footprint(m));
+  add("/footprint.html", "Resource footprint", footprintPage(m));
   add("/404.html", "Not found", html`<h1>Not found</h1><p>There is no page at this address. The <a href="/">overview</a> lists every section.</p>`);
   return pages.sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -124,7 +128,7 @@ export async function generateSite(opts: GenerateOptions): Promise<Generated> {
   const files = new Map<string, string | Buffer>();
   for (const p of pages) files.set(p.path.slice(1), p.html);
   for (const f of readdirSync(ASSETS_DIR)) files.set(`assets/${f}`, readFileSync(join(ASSETS_DIR, f)));
-  files.set(PROVENANCE_FILE, `${JSON.stringify(model.provenance, null, 2)}\n`);
+  files.set(PROVENANCE_FILE, `${JSON.stringify({ siteName: siteNameOf(model), ...model.provenance }, null, 2)}\n`);
 
   const next = `${out}.next-${process.pid}`;
   rmSync(next, { recursive: true, force: true });

@@ -12,6 +12,9 @@ import { formatIssue } from "../../../../src/errors.ts";
 import type { K8sObject } from "../../../../src/model/k8s.ts";
 import { secretSourcePath, type SecretDecl } from "../../../../src/secrets/declared.ts";
 import { inspectSopsText } from "../../../../src/secrets/sops.ts";
+import { footprint, type Footprint } from "../../../../src/platform/lib/footprint.ts";
+import { lockedDefaults } from "../../../../src/validate/chart-lock.ts";
+import { COMPOSE_SECRET_KEYS, COMPOSE_SECRETS_FILE, composeNode, composeStack } from "../../../../src/host/compose.ts";
 
 /** Where this copy of the site came from; shown in every page's footer. */
 export interface Provenance {
@@ -26,7 +29,13 @@ export interface Provenance {
 }
 
 export interface SecretEntry {
-  readonly decl: SecretDecl;
+  /** `namespace/name` of a Kubernetes Secret, or the encrypted env file of the Compose stack. */
+  readonly name: string;
+  /** Who reads it: a component, or the Compose stack on a node. */
+  readonly readBy: string;
+  /** The config key that declared it, when the operator did (an app's `secrets`). */
+  readonly declaredAt?: string;
+  readonly keys: readonly string[];
   readonly file: string;
   /** age recipients the data key is encrypted to (public keys). */
   readonly recipients: readonly string[];
@@ -52,6 +61,8 @@ export interface SiteModel {
   readonly images: ReadonlyMap<string, readonly string[]>;
   readonly secrets: readonly SecretEntry[];
   readonly compose: { readonly services: readonly ComposeService[]; readonly source: string };
+  /** What `homelab footprint` reports: requests and limits per container against the nodes and the budget. */
+  readonly footprint: Footprint;
 }
 
 export interface ModelOptions {
@@ -88,8 +99,26 @@ export async function siteModel(opts: ModelOptions): Promise<SiteModel> {
     provenance: provenance(root, build, opts.env ?? process.env, opts.now ?? new Date()),
     images: imagesByComponent(build),
     secrets: secretEntries(root, build),
-    compose: composeStack(build),
+    compose: composeStackOf(build),
+    footprint: await footprintOf(root, build),
   };
+}
+
+/** The same computation as `homelab footprint`, over the build's platform and the chart lock's defaults. */
+async function footprintOf(root: string, build: BuildResult): Promise<Footprint> {
+  const locked = await lockedDefaults(root, build.versions);
+  const chartDefaults = new Map<string, unknown>();
+  for (const c of build.platform.components) {
+    const chart = c.helm && !chartDefaults.has(c.helm.chart) ? locked.found.get(c.helm.chart) : undefined;
+    // A chart missing from the lock already failed the build.
+    if (chart) chartDefaults.set(c.helm!.chart, (await chart.defaults()).values);
+  }
+  const folders = new Map(build.plan.folders.map((f) => [f.name, f.objects]));
+  return footprint({
+    config: build.config,
+    components: build.platform.components.map((c) => ({ name: c.name, layer: c.props.layer, ...(c.helm && { helm: c.helm }), objects: folders.get(c.name) ?? [] })),
+    chartDefaults,
+  });
 }
 
 function git(root: string, args: string[]): string | undefined {
@@ -139,30 +168,47 @@ function imagesByComponent(build: BuildResult): Map<string, string[]> {
   return out;
 }
 
+/** The encrypted file's public metadata: who can open it and when it last changed. No key is needed. */
+function sopsMetadata(root: string, file: string, format: "yaml" | "dotenv"): Pick<SecretEntry, "recipients" | "lastModified" | "problem"> {
+  const path = join(root, file);
+  if (!existsSync(path)) return { recipients: [], problem: "no encrypted file yet" };
+  const { file: f, problems } = inspectSopsText(readFileSync(path, "utf8"), format, file);
+  if (!f) return { recipients: [], problem: problems.join("; ") };
+  return { recipients: f.metadata.age.map((a) => a.recipient), lastModified: f.metadata.lastmodified };
+}
+
 function secretEntries(root: string, build: BuildResult): SecretEntry[] {
-  return build.platform.components.flatMap((c) =>
-    c.secrets.map((decl) => {
-      const file = secretSourcePath(decl);
-      const path = join(root, file);
-      if (!existsSync(path)) return { decl, file, recipients: [], problem: "no encrypted file yet" };
-      const { file: f, problems } = inspectSopsText(readFileSync(path, "utf8"), "yaml", file);
-      if (!f) return { decl, file, recipients: [], problem: problems.join("; ") };
-      return { decl, file, recipients: f.metadata.age.map((a) => a.recipient), lastModified: f.metadata.lastmodified };
+  const secrets: SecretEntry[] = build.platform.components.flatMap((c) =>
+    c.secrets.map((d: SecretDecl) => {
+      const file = secretSourcePath(d);
+      return { name: `${d.namespace}/${d.name}`, readBy: d.app, ...(d.declaredAt && { declaredAt: d.declaredAt }), keys: d.keys, file, ...sopsMetadata(root, file, "yaml") };
     }),
   );
+  const node = composeNode(build.config);
+  secrets.push({ name: COMPOSE_SECRETS_FILE, readBy: `Compose stack on ${node.name}`, keys: Object.keys(COMPOSE_SECRET_KEYS), file: COMPOSE_SECRETS_FILE, ...sopsMetadata(root, COMPOSE_SECRETS_FILE, "dotenv") });
+  return secrets;
 }
 
 /**
- * The Compose stack on the Forgejo host. Until the host layer renders it, the config still says what runs
- * there: the Git server at `git.url`, reached through the Git tunnel by the host's own cloudflared.
+ * The Compose stack on the Forgejo host, from the same function that renders hosts/<node>/compose.yaml:
+ * each service with its image tag, `depends_on` as the arrows, the Git tunnel ending at the service that
+ * runs the cloudflared image and Argo CD watching the one that runs Forgejo.
  */
-function composeStack(build: BuildResult): SiteModel["compose"] {
-  const { git: g, tunnels } = build.config;
+function composeStackOf(build: BuildResult): SiteModel["compose"] {
+  const stack = composeStack(build.config, build.versions) as { services: Record<string, { image?: string; depends_on?: Record<string, unknown> }> };
+  const runs = (image: string | undefined, name: string) => {
+    const pin = build.versions.images[name];
+    return !!pin && !!image && image.startsWith(`${pin.image}:`);
+  };
+  const node = composeNode(build.config);
   return {
-    source: "from the config's Git and tunnel settings",
-    services: [
-      { name: "cloudflared", detail: `tunnel ${tunnels.forgejo.name}`, entry: true, talksTo: ["forgejo"] },
-      { name: "forgejo", detail: `${new URL(g.url).host}, ${g.repo}`, forge: true },
-    ],
+    source: `as rendered into hosts/${node.name}/`,
+    services: Object.entries(stack.services).map(([name, s]) => ({
+      name,
+      ...(s.image ? { detail: s.image.split("/").pop()! } : {}),
+      ...(runs(s.image, "cloudflared") && { entry: true }),
+      ...(runs(s.image, "forgejo") && { forge: true }),
+      talksTo: Object.keys(s.depends_on ?? {}),
+    })),
   };
 }

@@ -5,7 +5,8 @@
 import { runbookUrl } from "../../../../src/platform/lib/alerts.ts";
 import { MONITORING } from "../../../../src/platform/platform.ts";
 import type { K8sObject } from "../../../../src/model/k8s.ts";
-import { code, html, table, type Html } from "./html.ts";
+import { formatBytes, formatCpu, type Totals } from "../../../../src/platform/lib/footprint.ts";
+import { code, html, table, type Html, type Part } from "./html.ts";
 import type { SiteModel } from "./model.ts";
 
 /** Site path of a runbook section: the same anchor the alert's runbook_url uses in Forgejo. */
@@ -170,9 +171,9 @@ export function secretsInventory(m: SiteModel): Html {
 ${table(
     ["Secret", "read by", "keys", "encrypted file", "recipients", "last modified"],
     m.secrets.map((s) => [
-      code(`${s.decl.namespace}/${s.decl.name}`),
-      html`<code>${s.decl.app}</code>${s.decl.declaredAt ? html` (${code(s.decl.declaredAt)})` : ""}`,
-      s.decl.keys.map((k) => html`<code>${k}</code> `),
+      code(s.name),
+      html`${s.readBy.includes(" ") ? s.readBy : code(s.readBy)}${s.declaredAt ? html` (${code(s.declaredAt)})` : ""}`,
+      s.keys.map((k) => html`<code>${k}</code> `),
       code(s.file),
       s.problem ? html`<span class="problem">${s.problem}</span>` : s.recipients.map((r) => html`<code class="recipient">${r}</code> `),
       s.lastModified ?? "—",
@@ -197,29 +198,29 @@ ${table(["rule", "severity", "object", "field", "message"], r.violations.map((v)
 ${table(["rule", "object", "reason", "expires"], waivers.map((w) => [code(w.rule), code(w.object), w.reason, w.expires]), "No waivers in homelab.config.ts.")}`;
 }
 
-type Quantity = { cpu?: string; memory?: string };
-type Container = { name?: string; resources?: { requests?: Quantity; limits?: Quantity } };
+function totalsRow(label: Html | string, t: Totals): Part[] {
+  return [label, formatCpu(t.cpuRequests), formatBytes(t.memoryRequests), formatCpu(t.cpuLimits), html`${formatBytes(t.memoryLimits)}${t.withoutMemoryLimit ? ` (${t.withoutMemoryLimit} container(s) without a limit)` : ""}`];
+}
 
-/**
- * Resources as the rendered objects declare them. Containers a chart installs are not in the rendered
- * tree (Argo CD renders charts on the cluster), so their components are listed as such.
- */
-export function footprint(m: SiteModel): Html {
-  const rows: Html[][] = [];
-  for (const f of m.build.plan.folders) {
-    for (const { object } of f.objects) {
-      const spec = (object as { spec?: { replicas?: number; template?: { spec?: { containers?: Container[] } } } }).spec;
-      if (!["Deployment", "StatefulSet", "DaemonSet"].includes(object.kind)) continue;
-      for (const c of spec?.template?.spec?.containers ?? []) {
-        const q = c.resources ?? {};
-        rows.push([code(f.name), code(`${object.kind} ${object.metadata.name}`), code(c.name ?? "?"), html`${String(spec?.replicas ?? (object.kind === "DaemonSet" ? "per node" : 1))}`, html`${q.requests?.cpu ?? "—"}`, html`${q.requests?.memory ?? "—"}`, html`${q.limits?.memory ?? "—"}`]);
-      }
-    }
-  }
-  const charts = m.build.platform.components.filter((c) => c.helm);
+/** `homelab footprint` as a page: what every container asks of the node, replicas counted. */
+export function footprintPage(m: SiteModel): Html {
+  const f = m.footprint;
+  const pct = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : "—");
+  const heads = ["", "CPU requests", "memory requests", "CPU limits", "memory limits"];
   return html`<h1>Resource footprint</h1>
-<p>CPU and memory each container asks for, from the objects in <code>${m.build.config.git.path}/</code>.</p>
-${table(["component", "workload", "container", "replicas", "CPU request", "memory request", "memory limit"], rows, "No plain workload is rendered.")}
-<h2 id="charts">Charts</h2>
-<p class="empty">Not counted yet: the containers of ${charts.map((c, i) => html`${i ? ", " : ""}<code>${c.name}</code>`)} come from their Helm charts, which Argo CD renders on the cluster; their requests are set in the chart values and are not summed here.</p>`;
+<p>What every long-running container asks of the node, with replicas counted, as <code>homelab footprint</code> reports it: plain objects from their pod specs, a chart's containers from the values path its release names (our values over the chart's locked defaults).</p>
+<p>Platform memory requests: <strong>${formatBytes(f.totals.platform.memoryRequests)}</strong> of a ${f.budget.written} budget (${pct(f.totals.platform.memoryRequests, f.budget.memory)}); everything: ${formatBytes(f.totals.all.memoryRequests)} of ${formatBytes(f.capacity.memory)} schedulable memory (${pct(f.totals.all.memoryRequests, f.capacity.memory)}), ${formatCpu(f.totals.all.cpuRequests)} of ${formatCpu(f.capacity.cpu)} CPU (${pct(f.totals.all.cpuRequests, f.capacity.cpu)}).</p>
+${f.problems.length ? html`<h2 id="problems">Problems</h2><ul>${f.problems.map((p) => html`<li class="problem">${p.component ? html`<code>${p.component}</code>${p.container ? html`/<code>${p.container}</code>` : ""}: ` : ""}${p.message}</li>`)}</ul>` : ""}
+<h2 id="totals">Totals</h2>
+${table(heads, [totalsRow("platform", f.totals.platform), totalsRow("apps", f.totals.apps), totalsRow(html`<strong>all</strong>`, f.totals.all)], "")}
+<h2 id="components">Per component</h2>
+${table(heads.map((h, i) => (i === 0 ? "component" : h)), f.components.map((c) => totalsRow(html`<code>${c.name}</code> <small>${c.layer}</small>`, c.totals)), "No component runs a container.")}
+<h2 id="containers">Per container</h2>
+${table(
+    ["component", "workload", "container", "replicas", "resources from", "requests", "limits"],
+    f.containers.map((c) => [code(c.component), code(c.workload), code(c.container), c.perNode ? `${c.replicas} (one per node)` : c.replicas, c.source, [c.requests.cpu ?? "—", " CPU, ", c.requests.memory ?? "—"], [c.limits.cpu ?? "—", " CPU, ", c.limits.memory ?? "—"]]),
+    "No container.",
+  )}
+<h2 id="nodes">Nodes</h2>
+${table(["node", "CPU", "memory", "runs workloads"], f.nodes.map((n) => [code(n.name), n.cpu, n.memory, n.schedulable ? "yes" : "no"]), "No node.")}`;
 }

@@ -1,0 +1,287 @@
+/**
+ * The log pipeline: Loki sized for one box, Alloy's generated configuration, the flows between them,
+ * and the writer of Alloy's configuration syntax.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { ALLOY_ALERTS, alloyPipeline, LEVEL_TEMPLATE } from "../../src/platform/components/alloy.ts";
+import { LOKI_ALERTS } from "../../src/platform/components/loki.ts";
+import { alloyConfig, block, expr, ref } from "../../src/platform/lib/alloy-syntax.ts";
+import { REPO } from "../helpers.ts";
+import { at, find, plan } from "./render-helpers.ts";
+
+const p = plan();
+const valuesOf = (app: string) => at(at(find(p, "Application", app, "argocd"), "spec.sources.0"), "helm.valuesObject") as Record<string, unknown>;
+const chartDefaults = (dir: string) => parse(readFileSync(join(REPO, "charts", dir, "values.yaml"), "utf8")) as Record<string, unknown>;
+const policy = (ns: string, name: string) => find(p, "NetworkPolicy", `allow-${name}`, ns).spec;
+
+describe("loki", () => {
+  const v = valuesOf("loki");
+  it("is the pinned grafana-community chart, one binary on the filesystem, one tenant, one replica", () => {
+    const app = find(p, "Application", "loki", "argocd");
+    assert.equal(at(app, "spec.sources.0.repoURL"), "https://grafana-community.github.io/helm-charts");
+    assert.equal(at(app, "spec.sources.0.targetRevision"), "18.11.0");
+    assert.equal(at(v, "deploymentMode"), "Monolithic");
+    assert.equal(at(v, "loki.auth_enabled"), false);
+    assert.deepEqual(at(v, "loki.commonConfig"), { replication_factor: 1 });
+    assert.deepEqual(at(v, "loki.storage"), { type: "filesystem" });
+    assert.deepEqual(at(v, "loki.schemaConfig.configs"), [
+      { from: "2025-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } },
+    ]);
+    assert.equal(at(v, "singleBinary.replicas"), 1);
+    assert.deepEqual([at(v, "write.replicas"), at(v, "read.replicas"), at(v, "backend.replicas")], [0, 0, 0]);
+  });
+  it("keeps 14 days on a 20Gi local-path volume; the compactor applies the retention", () => {
+    assert.deepEqual(at(v, "singleBinary.persistence"), { enabled: true, size: "20Gi", storageClass: "local-path" });
+    assert.equal(at(v, "loki.limits_config.retention_period"), "336h");
+    assert.equal(at(v, "loki.limits_config.max_query_lookback"), "336h");
+    assert.deepEqual(at(v, "loki.compactor"), {
+      working_directory: "/var/loki/compactor",
+      compaction_interval: "10m",
+      retention_enabled: true,
+      retention_delete_delay: "2h",
+      delete_request_store: "filesystem",
+    });
+  });
+  it("turns off the chart's memcached caches (8 GiB by default), the gateway, the canary and the test pod", () => {
+    const d = chartDefaults("loki-18.11.0");
+    // What we switch off is what the chart really ships.
+    assert.equal(at(d, "chunksCache.enabled"), true);
+    assert.equal(at(d, "chunksCache.allocatedMemory"), 8192);
+    assert.equal(at(d, "resultsCache.enabled"), true);
+    assert.equal(at(d, "gateway.enabled"), true);
+    assert.equal(at(d, "lokiCanary.enabled"), true);
+    for (const key of ["chunksCache.enabled", "resultsCache.enabled", "memcachedExporter.enabled", "gateway.enabled", "lokiCanary.enabled", "test.enabled", "sidecar.rules.enabled", "singleBinary.sidecar"])
+      assert.equal(at(v, key), false, key);
+    assert.deepEqual(at(v, "loki.query_range"), { cache_results: true, results_cache: { cache: { embedded_cache: { enabled: true, max_size_mb: 64, ttl: "1h" } } } });
+    assert.equal(at(v, "loki.analytics.reporting_enabled"), false);
+  });
+  it("has requests and a memory limit, and no API token", () => {
+    assert.deepEqual(at(v, "singleBinary.resources"), { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } });
+    assert.equal(at(v, "serviceAccount.automountServiceAccountToken"), false);
+  });
+  it("admits Alloy's pods and Grafana on 3100, monitoring's scrape, and its own ring", () => {
+    const pods = { matchLabels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary" } };
+    assert.deepEqual(policy("loki", "push-from-alloy"), {
+      podSelector: pods,
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "alloy" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "alloy" } } }], ports: [{ protocol: "TCP", port: 3100 }] }],
+    });
+    assert.deepEqual(at(policy("loki", "query-from-grafana"), "ingress.0.from"), [
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "grafana" } } },
+    ]);
+    assert.deepEqual(at(policy("loki", "metrics-from-monitoring"), "ingress.0"), {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+      ports: [{ protocol: "TCP", port: 3100 }],
+    });
+    assert.deepEqual(at(policy("loki", "self-egress"), "egress.0.ports"), [{ protocol: "TCP", port: 7946 }, { protocol: "TCP", port: 9095 }, { protocol: "TCP", port: 3100 }]);
+    // Loki itself talks to nothing outside: no API server, no internet.
+    const egress = p.objects.filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "loki" && (o.object.spec as { policyTypes: string[] }).policyTypes.includes("Egress"));
+    assert.deepEqual(egress.map((o) => o.object.metadata.name).sort(), ["allow-dns", "allow-self-egress", "default-deny"]);
+  });
+});
+
+describe("alloy", () => {
+  const v = valuesOf("alloy");
+  it("runs as a DaemonSet with the generated configuration, no clustering, no usage reports", () => {
+    assert.equal(at(v, "controller.type"), "daemonset");
+    // A ConfigMap of our own: the chart would pass `configMap.content` through Helm's tpl, which would
+    // execute the pipeline's Go template.
+    assert.deepEqual(at(v, "alloy.configMap"), { create: false, name: "alloy-config", key: "config.alloy" });
+    assert.equal((find(p, "ConfigMap", "alloy-config", "alloy").data as Record<string, string>)["config.alloy"], alloyPipeline({ cluster: "sky-palette", lokiUrl: "http://loki.loki.svc.cluster.local:3100" }));
+    assert.equal(at(v, "alloy.configMap.content"), undefined);
+    assert.ok(!JSON.stringify(v).includes("{{"), "no Helm value of ours may look like a template to the chart's tpl");
+    assert.equal(at(v, "alloy.clustering.enabled"), false);
+    assert.equal(at(v, "alloy.enableReporting"), false);
+    assert.equal(at(v, "crds.create"), false);
+  });
+  it("mounts only the pod log folder, read-only, and its own data folder on the node", () => {
+    assert.deepEqual(at(v, "alloy.mounts"), {
+      varlog: false,
+      dockercontainers: false,
+      extra: [
+        { name: "pod-logs", mountPath: "/var/log/pods", readOnly: true },
+        { name: "alloy-data", mountPath: "/var/lib/alloy" },
+      ],
+    });
+    assert.deepEqual(at(v, "controller.volumes.extra"), [
+      { name: "pod-logs", hostPath: { path: "/var/log/pods", type: "Directory" } },
+      { name: "alloy-data", hostPath: { path: "/var/lib/alloy", type: "DirectoryOrCreate" } },
+    ]);
+    assert.equal(at(v, "alloy.storagePath"), "/var/lib/alloy/data");
+    assert.deepEqual(at(v, "alloy.securityContext"), {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    // hostPath needs the privileged level; the namespace holds nothing else.
+    assert.equal(find(p, "Namespace", "alloy").metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
+  });
+  it("grants only what the two sources read, replacing the chart's secrets/configmaps/nodes grants", () => {
+    const d = chartDefaults("alloy-1.11.1");
+    assert.ok((at(d, "rbac.rules") as { resources: string[] }[]).some((r) => r.resources.includes("secrets")), "the chart's default reads secrets");
+    assert.deepEqual(at(v, "rbac.rules"), [
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+    ]);
+    assert.deepEqual(at(v, "rbac.clusterRules"), []);
+  });
+  it("has requests and memory limits on both containers", () => {
+    assert.deepEqual(at(v, "alloy.resources"), { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } });
+    assert.deepEqual(at(v, "configReloader.resources"), { requests: { cpu: "10m", memory: "50Mi" }, limits: { memory: "64Mi" } });
+  });
+  it("reaches Loki's pods on 3100 and the API server; monitoring reaches its metrics port", () => {
+    assert.deepEqual(policy("alloy", "push-to-loki"), {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "alloy" } },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "loki" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary" } } }],
+          ports: [{ protocol: "TCP", port: 3100 }],
+        },
+      ],
+    });
+    assert.deepEqual(at(policy("alloy", "kube-apiserver"), "egress.0.ports"), [{ protocol: "TCP", port: 6443 }, { protocol: "TCP", port: 443 }]);
+    assert.deepEqual(at(policy("alloy", "metrics-from-monitoring"), "ingress.0.ports"), [{ protocol: "TCP", port: 12345 }]);
+  });
+});
+
+describe("the generated Alloy configuration", () => {
+  const text = alloyPipeline({ cluster: "sky-palette", lokiUrl: "http://loki.loki.svc.cluster.local:3100" });
+  it("discovers the pods of its own node and builds each container's log path", () => {
+    assert.ok(
+      text.includes(`discovery.kubernetes "pods" {
+  role = "pod"
+  selectors {
+    role  = "pod"
+    field = "spec.nodeName=" + sys.env("HOSTNAME")
+  }
+}`),
+      text,
+    );
+    assert.ok(
+      text.includes(`  rule {
+    source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+    separator     = "/"
+    target_label  = "__path__"
+    replacement   = "/var/log/pods/*$1/*.log"
+  }`),
+      text,
+    );
+  });
+  it("parses JSON lines: a bounded level label, trace id, pod and node as structured metadata, no file name label", () => {
+    const process = text.slice(text.indexOf('loki.process "pod_logs"'), text.indexOf("// Every Alloy pod ships"));
+    assert.equal(
+      process,
+      `loki.process "pod_logs" {
+  forward_to = [loki.write.default.receiver]
+  stage.cri { }
+  stage.json {
+    expressions = {
+      level    = "level || severity || lvl",
+      trace_id = "trace_id || traceId || traceID",
+    }
+  }
+  stage.template {
+    source   = "level"
+    template = ${JSON.stringify(LEVEL_TEMPLATE)}
+  }
+  stage.labels {
+    values = {
+      level = "",
+    }
+  }
+  stage.structured_metadata {
+    values = {
+      trace_id = "",
+      pod      = "",
+      node     = "",
+    }
+  }
+  stage.label_drop {
+    values = ["filename", "pod", "node"]
+  }
+}
+
+`,
+    );
+  });
+  it("maps every level spelling onto six values and nothing else", () => {
+    // The Go template, read as the list of what it emits: exactly the six bounded values.
+    assert.deepEqual([...LEVEL_TEMPLATE.matchAll(/}}([a-z]+){{/g)].map((m) => m[1]), ["trace", "debug", "info", "warn", "error", "fatal"]);
+    assert.match(LEVEL_TEMPLATE, /eq \$l "warn" "warning" "40"/);
+    assert.match(LEVEL_TEMPLATE, /^\{\{ if \.Value \}\}/, "a line without a level sets no label");
+  });
+  it("labels every stream with only bounded labels", () => {
+    const targets = [...text.matchAll(/target_label\s+= "([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(targets, ["namespace", "pod", "container", "node", "app", "job", "__path__"]);
+    // pod and node become structured metadata and are dropped as labels before the write.
+    assert.match(text, /stage\.label_drop \{\n    values = \["filename", "pod", "node"\]/);
+  });
+  it("ships Kubernetes events and writes to Loki with the cluster label", () => {
+    assert.ok(text.includes(`loki.source.kubernetes_events "events" {
+  job_name   = "kubernetes/events"
+  log_format = "json"
+  forward_to = [loki.write.default.receiver]
+}`));
+    assert.ok(text.endsWith(`loki.write "default" {
+  endpoint {
+    url = "http://loki.loki.svc.cluster.local:3100/loki/api/v1/push"
+  }
+  external_labels = {
+    cluster = "sky-palette",
+  }
+}
+`));
+  });
+});
+
+describe("the Alloy syntax writer", () => {
+  it("quotes and escapes strings, writes references bare, aligns attributes", () => {
+    const out = alloyConfig([block("a.b", 'x"y', [["s", 'he said "hi"\n'], ["n", 3], ["flag", true], ["to", [ref("c.d.receiver")]], block("inner", undefined, [["m", { "odd-key": "v", ok: 1 }]])])]);
+    assert.equal(
+      out,
+      `a.b "x\\"y" {
+  s    = "he said \\"hi\\"\\n"
+  n    = 3
+  flag = true
+  to   = [c.d.receiver]
+  inner {
+    m = {
+      "odd-key" = "v",
+      ok        = 1,
+    }
+  }
+}
+`,
+    );
+  });
+  it("refuses names and references that are not Alloy identifiers", () => {
+    assert.throws(() => alloyConfig([block("bad name", undefined, [])]), /invalid Alloy block name: bad name/);
+    assert.throws(() => alloyConfig([block("a", undefined, [["bad-attr", 1]])]), /invalid Alloy attribute name: bad-attr/);
+    assert.throws(() => ref("not a ref"), /not an Alloy reference: not a ref/);
+    assert.throws(() => alloyConfig([block("a", undefined, [["n", Number.NaN]])]), /Alloy has no literal for NaN/);
+    assert.equal(alloyConfig([block("a", undefined, [["e", expr('"x" + sys.env("Y")')]])]), 'a {\n  e = "x" + sys.env("Y")\n}\n');
+  });
+});
+
+describe("log pipeline alerts", () => {
+  it("cover Loki's errors, refused lines and compactor, and Alloy's health, drops and failed pushes", () => {
+    assert.deepEqual(LOKI_ALERTS.map((r) => [r.alert, r.severity, r.runbook]), [
+      ["LokiRequestErrors", "warning", "loki"],
+      ["LokiDiscardingSamples", "warning", "loki"],
+      ["LokiCompactorNotRunning", "warning", "loki"],
+    ]);
+    assert.deepEqual(ALLOY_ALERTS.map((r) => [r.alert, r.severity, r.runbook]), [
+      ["AlloyComponentUnhealthy", "warning", "alloy"],
+      ["AlloyLogsDropped", "warning", "alloy"],
+      ["AlloyLokiRequestsFailing", "warning", "alloy"],
+    ]);
+  });
+});
