@@ -149,6 +149,11 @@ export const appSchema = z.strictObject({
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   /**
+   * The app reads Prometheus' HTTP API (the docs site's live status): with the monitoring component it gets
+   * `PROMETHEUS_URL` and a network path to Prometheus' port, admitted on both sides. @default false
+   */
+  prometheus: z.boolean().default(false),
+  /**
    * The pipeline rebuilds and redeploys this app at least every this many days (a scheduled build); a
    * deployment older than that means the pipeline is broken, and the AppStale alert says so.
    * @default unset: no staleness alert

@@ -4,7 +4,7 @@ import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer } from "../lib/network.ts";
+import { peer, PROMETHEUS, type Selector } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
@@ -13,7 +13,11 @@ import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
  * certificate, NetworkPolicies and a disruption budget, with the secure defaults of `lib/workload.ts`.
  */
 export class WebApp extends Component {
-  constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
+  /** The pods that read Prometheus' API, when the app asked to (`prometheus: true`) and Prometheus exists. */
+  readonly prometheusReader?: { readonly namespace: string; readonly pods: Selector };
+
+  /** `prometheus`: Prometheus' API, when the monitoring component is part of the homelab. */
+  constructor(scope: Construct, ctx: PlatformContext, app: AppConfig, prometheus?: { readonly url: string; readonly port: number }) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
     this.alerts("availability", appAlerts(app.name, app.maxBuildAgeDays));
     this.dashboard(appDashboard(app.name, app.host));
@@ -43,7 +47,8 @@ export class WebApp extends Component {
             name: app.name,
             image,
             ports: [{ name: "http", containerPort: app.port }],
-            env: app.env,
+            // The live status of the docs site (and any app that reads Prometheus) finds it here.
+            env: app.prometheus && prometheus ? { ...app.env, PROMETHEUS_URL: prometheus.url } : app.env,
             secretEnv,
             resources: app.resources,
             probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
@@ -79,6 +84,10 @@ export class WebApp extends Component {
     }
     // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
+    if (app.prometheus && prometheus) {
+      this.allow({ name: "to-prometheus", direction: "egress", pods: selector, peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)], ports: [{ port: prometheus.port }] });
+      this.prometheusReader = { namespace: ns, pods: selector };
+    }
     if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
   }
 }
