@@ -11,7 +11,7 @@ import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { Alloy } from "./components/alloy.ts";
 import { Loki } from "./components/loki.ts";
-import { Monitoring, PROMETHEUS_API } from "./components/monitoring.ts";
+import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
@@ -44,7 +44,6 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
   const monitoring = c.monitoring ? new Monitoring(app, ctx, { config: c.monitoring }) : undefined;
-  const apps = config.apps.map((a) => new WebApp(app, ctx, a, monitoring ? PROMETHEUS_API : undefined));
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
@@ -60,7 +59,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new Loki(app, ctx),
     new Alloy(app, ctx),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
-    ...apps,
+    ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
 
   // Alert rules and monitors reach the cluster with the monitoring stack that brings their CRDs and
@@ -76,8 +75,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     }
     // Prometheus may reach exactly the ports the components declared.
     monitoring.scrapeFrom(components.flatMap((x) => x.scrapeTargets));
-    // ...and be asked by exactly the apps that read its API (the docs site's live status).
-    monitoring.readQueriesFrom(apps.flatMap((a) => (a.prometheusReader ? [a.prometheusReader] : [])));
+    monitoring.queriedBy(config.apps.filter((a) => a.readsPrometheus).map((a) => ({ namespace: a.name, pods: { "app.kubernetes.io/name": a.name } })));
   }
   // Dashboards likewise go to Grafana's namespace once Grafana exists; each component owns its own.
   const dashboards = [...components.flatMap((x) => x.dashboards), platformDashboard(platformOverview(components.map((x) => x.name)))];

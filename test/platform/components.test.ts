@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { at, find, plan } from "./render-helpers.ts";
-import { defaultInputCopy } from "../helpers.ts";
 import { toYaml } from "../../src/render/render.ts";
 
 const p = plan();
@@ -244,27 +243,6 @@ describe("apps", () => {
     assert.equal(find(q, "Application", "notes", "argocd").metadata.annotations?.["argocd.argoproj.io/sync-wave"], "1");
     // One probe path for all three probes unless readyPath says otherwise.
     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) assert.equal(at(d, `spec.template.spec.containers.0.${probe}.httpGet.path`), "/healthz", probe);
-  });
-  it("an app that reads Prometheus (the site's live status) gets its URL and a path to its port, admitted on both sides", () => {
-    const d = find(p, "Deployment", "site", "site");
-    const env = at(d, "spec.template.spec.containers.0.env") as { name: string; value?: string }[];
-    assert.deepEqual(env.find((e) => e.name === "PROMETHEUS_URL"), { name: "PROMETHEUS_URL", value: "http://monitoring-prometheus.monitoring.svc.cluster.local:9090" });
-    assert.deepEqual(at(find(p, "NetworkPolicy", "allow-to-prometheus", "site"), "spec.egress"), [
-      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }], ports: [{ protocol: "TCP", port: 9090 }] },
-    ]);
-    const admit = find(p, "NetworkPolicy", "allow-queries-from-site", "monitoring");
-    assert.deepEqual(at(admit, "spec.podSelector.matchLabels"), { "app.kubernetes.io/name": "prometheus" });
-    assert.deepEqual(at(admit, "spec.ingress"), [
-      { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "site" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "site" } } }], ports: [{ protocol: "TCP", port: 9090 }] },
-    ]);
-    // An app that does not ask gets neither; without the monitoring stack there is nothing to read.
-    const q = plan({ apps: [{ name: "notes", image: "ghcr.io/me/notes", tag: "1.0.0", port: 3000, host: "notes.skypalette.ai" }] });
-    assert.ok(!q.objects.some((o) => o.object.metadata.name === "allow-to-prometheus" || o.object.metadata.name?.startsWith("allow-queries-from-")));
-    const input = defaultInputCopy();
-    const noMonitoring = plan({ components: { ...input.components, monitoring: undefined } });
-    const site = find(noMonitoring, "Deployment", "site", "site");
-    assert.ok(!(at(site, "spec.template.spec.containers.0.env") as { name: string }[]).some((e) => e.name === "PROMETHEUS_URL"));
-    assert.ok(!noMonitoring.objects.some((o) => o.object.metadata.name === "allow-to-prometheus"));
   });
   it("an app that drains on shutdown has its own readiness path; startup and liveness keep the probe path", () => {
     const d = find(p, "Deployment", "site", "site");

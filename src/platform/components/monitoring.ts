@@ -5,7 +5,7 @@ import { isPublic } from "../lib/access.ts";
 import { alertmanagerConfig } from "../lib/alertmanager.ts";
 import { Component, type LocatedScrapeTarget } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer, PROMETHEUS, type Selector } from "../lib/network.ts";
+import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import type { KubePrometheusStackValues } from "../values/kube-prometheus-stack.ts";
 import { STORAGE_ALERTS, STORAGE_CLASS } from "./local-path-storage.ts";
 import { CHART_RULES_REPLACED, MONITORING_ALERTS } from "./monitoring-alerts.ts";
@@ -17,8 +17,6 @@ export interface MonitoringProps {
 /** Fixed data source uids dashboards refer to (docs/decisions, INTERFACES between components). */
 export const DATASOURCE_UIDS = { prometheus: "prometheus", loki: "loki" } as const;
 export const LOKI_URL = "http://loki.loki.svc.cluster.local:3100";
-/** Prometheus' HTTP API inside the cluster: the chart names its Service `<fullnameOverride>-prometheus`. */
-export const PROMETHEUS_API = { url: "http://monitoring-prometheus.monitoring.svc.cluster.local:9090", port: 9090 } as const;
 /** The Secrets the stack reads; their ciphertext lives in secrets/monitoring/. */
 export const MONITORING_SECRETS = { ntfy: "ntfy", grafanaAdmin: "grafana-admin", remoteWrite: "remote-write" } as const;
 /** Where Alertmanager finds the ntfy token: the operator mounts `alertmanagerSpec.secrets` there. */
@@ -242,10 +240,10 @@ export class Monitoring extends Component {
     });
   }
 
-  /** Admits the apps that read Prometheus' API (`prometheus: true` in their config) to its port, and no one else. */
-  readQueriesFrom(readers: readonly { namespace: string; pods: Selector }[]): void {
-    for (const r of readers)
-      this.allow({ name: `queries-from-${r.namespace}`, direction: "ingress", pods: PODS.prometheus, peers: [peer.ns(r.namespace, r.pods)], ports: [{ port: PROMETHEUS_API.port }] });
+  /** Apps that read Prometheus' API (`readsPrometheus`) may reach its port, from their own pods only. */
+  queriedBy(apps: readonly { namespace: string; pods: Record<string, string> }[]): void {
+    for (const a of apps)
+      this.allow({ name: `prometheus-from-${a.namespace}`, direction: "ingress", pods: PODS.prometheus, peers: [peer.ns(a.namespace, a.pods)], ports: [{ port: PROMETHEUS_API.port }] });
   }
 
   /**

@@ -4,7 +4,7 @@ import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer, PROMETHEUS, type Selector } from "../lib/network.ts";
+import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
@@ -13,17 +13,15 @@ import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
  * certificate, NetworkPolicies and a disruption budget, with the secure defaults of `lib/workload.ts`.
  */
 export class WebApp extends Component {
-  /** The pods that read Prometheus' API, when the app asked to (`prometheus: true`) and Prometheus exists. */
-  readonly prometheusReader?: { readonly namespace: string; readonly pods: Selector };
-
-  /** `prometheus`: Prometheus' API, when the monitoring component is part of the homelab. */
-  constructor(scope: Construct, ctx: PlatformContext, app: AppConfig, prometheus?: { readonly url: string; readonly port: number }) {
+  constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
     this.alerts("availability", appAlerts(app.name, app.maxBuildAgeDays));
     this.dashboard(appDashboard(app.name, app.host));
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
+    // Only where there is a Prometheus to read.
+    const readsPrometheus = app.readsPrometheus && config.components.monitoring !== undefined;
     const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
     // The app's secrets go the platform's way: declared here, their ciphertext copied next to the
@@ -47,8 +45,7 @@ export class WebApp extends Component {
             name: app.name,
             image,
             ports: [{ name: "http", containerPort: app.port }],
-            // The live status of the docs site (and any app that reads Prometheus) finds it here.
-            env: app.prometheus && prometheus ? { ...app.env, PROMETHEUS_URL: prometheus.url } : app.env,
+            env: readsPrometheus ? { ...app.env, PROMETHEUS_URL: PROMETHEUS_API.url } : app.env,
             secretEnv,
             resources: app.resources,
             probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
@@ -84,10 +81,8 @@ export class WebApp extends Component {
     }
     // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
-    if (app.prometheus && prometheus) {
-      this.allow({ name: "to-prometheus", direction: "egress", pods: selector, peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)], ports: [{ port: prometheus.port }] });
-      this.prometheusReader = { namespace: ns, pods: selector };
-    }
+    if (readsPrometheus)
+      this.allow({ name: "to-prometheus", direction: "egress", pods: selector, peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)], ports: [{ port: PROMETHEUS_API.port }] });
     if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
   }
 }
