@@ -244,10 +244,12 @@ describe("the generated Alloy configuration", () => {
 
 describe("the Alloy syntax writer", () => {
   it("quotes and escapes strings, writes references bare, aligns attributes", () => {
-    const out = alloyConfig([block("a.b", 'x"y', [["s", 'he said "hi"\n'], ["n", 3], ["flag", true], ["to", [ref("c.d.receiver")]], block("inner", undefined, [["m", { "odd-key": "v", ok: 1 }]])])]);
+    const out = alloyConfig([block("c", "d", []), block("a.b", 'x"y', [["s", 'he said "hi"\n'], ["n", 3], ["flag", true], ["to", [ref("c.d.receiver")]], block("inner", undefined, [["m", { "odd-key": "v", ok: 1 }]])])]);
     assert.equal(
       out,
-      `a.b "x\\"y" {
+      `c "d" { }
+
+a.b "x\\"y" {
   s    = "he said \\"hi\\"\\n"
   n    = 3
   flag = true
@@ -261,6 +263,15 @@ describe("the Alloy syntax writer", () => {
 }
 `,
     );
+  });
+  it("refuses a reference to a component the file does not declare, and a component declared twice", () => {
+    const write = block("loki.write", "default", []);
+    assert.equal(alloyConfig([block("a.b", "x", [["forward_to", [ref("loki.write.default.receiver")]]]), write]).includes("forward_to = [loki.write.default.receiver]"), true);
+    assert.throws(
+      () => alloyConfig([block("a.b", "x", [block("inner", undefined, [["forward_to", [ref("loki.write.other.receiver")]]])]), write]),
+      /Alloy reference loki\.write\.other\.receiver names no component of this configuration \(declared: a\.b\.x, loki\.write\.default\)/,
+    );
+    assert.throws(() => alloyConfig([write, write]), /Alloy component loki\.write "default" is declared twice/);
   });
   it("refuses names and references that are not Alloy identifiers", () => {
     assert.throws(() => alloyConfig([block("bad name", undefined, [])]), /invalid Alloy block name: bad name/);
