@@ -1,6 +1,6 @@
 // The Sky Palette homelab: one box, one cluster, run like production.
 // Edit this file, run `npx homelab build`, commit the re-rendered gitops/ tree.
-import { defineHomelab } from "./src/config/define.ts";
+import { defineHomelab, pinnedImage } from "./src/config/define.ts";
 
 export default defineHomelab({
   name: "sky-palette",
@@ -19,17 +19,24 @@ export default defineHomelab({
     forgejo: { name: "skypalette-forgejo", hostname: "git.skypalette.ai" },
   },
   acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-production" },
+  components: {
+    // Alerts reach the phone through this ntfy topic; its access token is secrets/monitoring/ntfy.sops.yaml.
+    monitoring: { ntfy: { topic: "sky-palette-alerts" } },
+  },
   apps: [
     {
       // The docs/status site: built by the Forgejo runner, pushed to the Forgejo registry, deployed by ArgoCD.
       name: "site",
-      image: "git.skypalette.ai/skypalette/site",
-      tag: "0.1.0",
+      // Image and tag from versions.yaml: the `site` workflow pushes each build and bumps the tag there.
+      ...pinnedImage(import.meta.url, "site"),
       port: 8080,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
       // The server answers /readyz with 503 while it drains on SIGTERM, so the pod leaves the Service first.
       readyPath: "/readyz",
+      // The pipeline rebuilds the site at least weekly (its pages document the live homelab): a build older
+      // than that means the pipeline is broken (the AppStale alert).
+      maxBuildAgeDays: 7,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },

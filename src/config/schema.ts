@@ -148,6 +148,12 @@ export const appSchema = z.strictObject({
   readyPath: httpPath.optional(),
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
+  /**
+   * The pipeline rebuilds and redeploys this app at least every this many days (a scheduled build); a
+   * deployment older than that means the pipeline is broken, and the AppStale alert says so.
+   * @default unset: no staleness alert
+   */
+  maxBuildAgeDays: z.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(90, "must be at most 90 days").optional(),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
   env: z
     .record(z.string().regex(ENV_NAME, "is not an environment variable name: use letters, digits and '_', not starting with a digit"), z.string())
@@ -170,6 +176,36 @@ export const appSchema = z.strictObject({
   tmpDir: mountFolder.default("/tmp"),
   /** Encrypted Secrets the app reads, as environment variables or files. */
   secrets: z.array(appSecretSchema).default([]),
+});
+
+export const monitoringSchema = z.strictObject({
+  /** Where alerts go (docs/decisions/0004-alerts-to-ntfy.md). The access token is the `token` key of the encrypted Secret `ntfy`. */
+  ntfy: z
+    .strictObject({
+      server: z.url({ protocol: /^https$/, error: "must be an https:// URL such as https://ntfy.sh" }).default("https://ntfy.sh"),
+      /** Reserve it on the server so that only the token may publish to and read it. */
+      topic: z.string().regex(/^[-_A-Za-z0-9]{1,64}$/, "must be an ntfy topic: 1-64 letters, digits, '-' or '_'"),
+      /** A dead man's switch URL (e.g. healthchecks.io) the Watchdog pings every minute. @default none: the Watchdog is dropped */
+      heartbeatUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+    }),
+  /** Grafana's admin UI at `<subdomain>.<domain>`: public only behind Cloudflare Access, like Argo CD's. */
+  grafana: z.strictObject({ subdomain: dnsLabel.default("grafana") }).default({ subdomain: "grafana" }),
+  /** How long and how much Prometheus keeps on the node's disk; the volume is sized from `size`. */
+  retention: z
+    .strictObject({
+      time: z.string().regex(/^\d+[hdwy]$/, "must be a duration such as 15d"),
+      size: z.string().regex(/^\d+GiB$/, "must be a whole number of GiB such as 8GiB"),
+    })
+    .default({ time: "15d", size: "8GiB" }),
+  /**
+   * Also send every sample to a hosted Prometheus (remote_write). The credentials come from the encrypted
+   * Secret `remote-write` in `secrets/monitoring/` (basic auth: keys `username` and `password`).
+   */
+  remoteWrite: z
+    .strictObject({
+      url: z.url({ protocol: /^https$/, error: "must be an https:// URL: the samples and the credentials leave the box" }),
+    })
+    .optional(),
 });
 
 const issuerName = z.enum(["letsencrypt-staging", "letsencrypt-production"]);
@@ -249,6 +285,8 @@ export const homelabSchema = z
         cloudflared: z
           .strictObject({ resources: resourcesSchema.optional() })
           .default({}),
+        /** The monitoring stack; without it nothing is scraped and no alert reaches the phone. */
+        monitoring: monitoringSchema.optional(),
       })
       .default({ argocd: { subdomain: "argocd", localAdmin: true, accounts: [] }, ingressNginx: { config: {} }, certManager: {}, cloudflared: {} }),
     /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
@@ -360,11 +398,14 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "ingress-nginx", "cloudflared", "loki", "alloy"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "monitoring", "ingress-nginx", "cloudflared", "loki", "alloy"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
-export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string } } }): Map<string, string> {
-  return new Map([[`${cfg.components.argocd.subdomain}.${cfg.domain}`, "the Argo CD UI (components.argocd.subdomain)"]]);
+export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string }; monitoring?: { grafana: { subdomain: string } } | undefined } }): Map<string, string> {
+  const hosts = new Map([[`${cfg.components.argocd.subdomain}.${cfg.domain}`, "the Argo CD UI (components.argocd.subdomain)"]]);
+  const grafana = cfg.components.monitoring?.grafana.subdomain;
+  if (grafana !== undefined) hosts.set(`${grafana}.${cfg.domain}`, "the Grafana UI (components.monitoring.grafana.subdomain)");
+  return hosts;
 }
 
 /** Namespaces the platform itself uses or plans to; apps may not take them. */
@@ -407,6 +448,7 @@ export type HomelabInput = z.input<typeof homelabSchema>;
 /** The validated config with every default filled in; what the renderer reads. */
 export type HomelabConfig = z.output<typeof homelabSchema>;
 export type AppConfig = z.output<typeof appSchema>;
+export type MonitoringConfig = z.output<typeof monitoringSchema>;
 export type NodeConfig = z.output<typeof nodeSchema>;
 export type Waiver = z.output<typeof waiverSchema>;
 

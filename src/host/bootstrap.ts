@@ -163,7 +163,8 @@ install_file() {
 
 kube() { kubectl --request-timeout=10s "$@"; }
 
-installed() { dpkg-query -W -f='\${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# grep reads to the end (no -q): under pipefail, a writer cut off by an early exit would fail the check.
+installed() { dpkg-query -W -f='\${Status}' "$1" 2>/dev/null | grep 'install ok installed' >/dev/null; }
 
 # The age identity, once, from standard input (never from a file in the repository).
 need_age_key() {
@@ -198,7 +199,7 @@ step_packages() {
     run apt-get update
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "\${missing[@]}"
   fi
-  if apt-mark showhold 2>/dev/null | grep -qx kubelet; then
+  if apt-mark showhold 2>/dev/null | grep -x kubelet >/dev/null; then
     skip "kubeadm, kubelet, kubectl held"
   else
     run apt-mark hold kubeadm kubelet kubectl
@@ -225,7 +226,7 @@ step_kernel() {
   local m
   install_file "$MODULES_FILE" "$FS/etc/modules-load.d/kubernetes.conf" || true
   for m in overlay br_netfilter; do
-    if lsmod 2>/dev/null | grep -qw "^$m"; then skip "module $m loaded"; else run modprobe "$m"; fi
+    if lsmod 2>/dev/null | grep -w "^$m" >/dev/null; then skip "module $m loaded"; else run modprobe "$m"; fi
   done
   if install_file "$SYSCTL_FILE" "$FS/etc/sysctl.d/90-kubernetes.conf"; then run sysctl --system; fi
 }

@@ -11,6 +11,7 @@ import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { Alloy } from "./components/alloy.ts";
 import { Loki } from "./components/loki.ts";
+import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
@@ -19,9 +20,10 @@ import { contextFor, type PlatformContext } from "./lib/context.ts";
 import { platformDashboard, platformOverview, renderDashboards, type DashboardDef } from "./lib/dashboards.ts";
 import { argoCdKsopsValues } from "./lib/ksops.ts";
 import { UserError } from "../errors.ts";
+import { PROMETHEUS } from "./lib/network.ts";
 
 /** The component (and namespace) of the monitoring stack. */
-export const MONITORING = "monitoring";
+export const MONITORING = PROMETHEUS.namespace;
 
 export interface Platform {
   readonly app: App;
@@ -41,6 +43,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
 
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
+  const monitoring = c.monitoring ? new Monitoring(app, ctx, { config: c.monitoring }) : undefined;
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
     new ArgoCd(app, ctx, { subdomain: c.argocd.subdomain, localAdmin: c.argocd.localAdmin, accounts: c.argocd.accounts, extraValues: argoCdKsopsValues(ctx) }),
@@ -48,6 +51,8 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     new CertManager(app, ctx),
     // Platform: persistent volumes on the node's own disk, of the `local` type Velero can back up.
     new LocalPathStorage(app, ctx),
+    // Prometheus, Alertmanager (alerts to ntfy) and Grafana; every component declares what it scrapes and alerts on.
+    ...(monitoring ? [monitoring] : []),
     ingress,
     tunnel,
     // Observability: Alloy on every node ships pod logs and events to Loki.
@@ -57,12 +62,22 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
 
-  // Alert rules reach the cluster with the monitoring stack that brings their CRD and evaluates them;
-  // until then the build still parses and unit-tests every one.
-  if (components.some((x) => x.name === MONITORING)) for (const x of components) x.renderAlertRules();
+  // Alert rules and monitors reach the cluster with the monitoring stack that brings their CRDs and
+  // evaluates them; without it the build still parses and unit-tests every rule.
+  if (monitoring) {
+    for (const x of components) {
+      const holds = x.alertGroups.length > 0 || x.scrapeTargets.length > 0;
+      // A folder holding a kind whose CRD is not installed yet never syncs, and later waves wait for it.
+      if (holds && x !== monitoring && x.props.wave <= monitoring.props.wave)
+        throw new Error(`${x.name}: sync wave ${x.props.wave} is not after the monitoring stack's (${monitoring.props.wave}), yet its folder holds PrometheusRules or monitors whose CRDs that stack installs`);
+      x.renderAlertRules();
+      x.renderMonitors();
+    }
+    // Prometheus may reach exactly the ports the components declared.
+    monitoring.scrapeFrom(components.flatMap((x) => x.scrapeTargets));
+  }
   // Dashboards likewise go to Grafana's namespace once Grafana exists; each component owns its own.
   const dashboards = [...components.flatMap((x) => x.dashboards), platformDashboard(platformOverview(components.map((x) => x.name)))];
-  const monitoring = components.find((x) => x.name === MONITORING);
   if (monitoring) renderDashboards(monitoring, dashboards);
 
   // ingress-nginx may reach exactly the backends the Ingresses name.

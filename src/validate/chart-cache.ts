@@ -15,6 +15,7 @@ import { Parser, type ReadEntry } from "tar";
 import YAML from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject } from "../model/k8s.ts";
+import { coalesceValues } from "./helm-values.ts";
 
 export interface ChartRef {
   /** Chart name as in its Chart.yaml. */
@@ -155,6 +156,9 @@ export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
       throw new UserError(`chart cache: cannot read ${valuesPath}: ${(err as Error).message}`);
     }
   }
+  // Helm gives a vendored subchart its own defaults under its name, with the parent's values for that
+  // key on top: check keys against the same merge (kube-prometheus-stack's `grafana.*`).
+  values = await withSubchartDefaults(dir, values);
   const schemaPath = join(dir, "values.schema.json");
   let schema: unknown;
   try {
@@ -165,6 +169,29 @@ export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
     }
   }
   return schema === undefined ? { values, dir } : { values, schema, dir };
+}
+
+async function withSubchartDefaults(dir: string, values: unknown): Promise<unknown> {
+  let subs: string[];
+  try {
+    subs = (await readdir(join(dir, "charts"), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch {
+    return values;
+  }
+  if (!isPlainObject(values) || !subs.length) return values;
+  const out: Record<string, unknown> = { ...values };
+  for (const sub of subs) {
+    const path = join(dir, "charts", sub, "values.yaml");
+    let subValues: unknown;
+    try {
+      subValues = await parseValues(await readFile(path, "utf8"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new UserError(`chart cache: cannot read ${path}: ${(err as Error).message}`);
+    }
+    out[sub] = coalesceValues(subValues, values[sub]);
+  }
+  return out;
 }
 
 /**

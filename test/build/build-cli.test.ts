@@ -131,7 +131,8 @@ describe("homelab build / --check", () => {
   it("a bad config fails the build and keeps the committed tree", (t) => {
     const cfg = join(dir, "homelab.config.ts");
     const original = readFileSync(cfg, "utf8");
-    writeFileSync(cfg, original.replace('kubernetesVersion: "1.34",', 'kubernetesVersion: "1.34",\n  components: { ingressNginx: { config: { "ssl-protocols": 42 as unknown as string } } },'));
+    writeFileSync(cfg, original.replace("  components: {\n", '  components: {\n    ingressNginx: { config: { "ssl-protocols": 42 as unknown as string } },\n'));
+    assert.notEqual(readFileSync(cfg, "utf8"), original);
     const res = homelab(["build"], { cwd: dir });
     writeFileSync(cfg, original);
     assert.equal(res.code, 1);

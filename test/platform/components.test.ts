@@ -90,10 +90,12 @@ describe("argocd", () => {
       "https://grafana-community.github.io/helm-charts",
       "https://grafana.github.io/helm-charts",
       "https://kubernetes.github.io/ingress-nginx",
+      "https://prometheus-community.github.io/helm-charts",
     ]);
+    // kube-system: the monitoring chart's Services that select the kubeadm static pods.
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "local-path-storage", "loki", "site"],
+      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "site"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {
@@ -172,6 +174,7 @@ describe("cloudflared", () => {
       ingress: [
         // Argo CD's UI without Cloudflare Access: the tunnel itself answers 404.
         { hostname: "argocd.skypalette.ai", service: "http_status:404" },
+        { hostname: "grafana.skypalette.ai", service: "http_status:404" },
         {
           hostname: "*.skypalette.ai",
           path: "^/\\.well-known/acme-challenge/",
@@ -185,12 +188,12 @@ describe("cloudflared", () => {
         { service: "http_status:404" },
       ],
     });
-    assert.ok(new RegExp(tunnel(p).ingress[1].path).test("/.well-known/acme-challenge/abc"));
-    assert.ok(!new RegExp(tunnel(p).ingress[1].path).test("/.well-known/acme-challengeX"));
+    assert.ok(new RegExp(tunnel(p).ingress[2].path).test("/.well-known/acme-challenge/abc"));
+    assert.ok(!new RegExp(tunnel(p).ingress[2].path).test("/.well-known/acme-challengeX"));
   });
   it("skips TLS verification only while certificates come from the untrusted staging issuer", () => {
     const staging = plan({ acme: { email: "ops@skypalette.ai", defaultIssuer: "letsencrypt-staging" } });
-    assert.deepEqual(tunnel(staging).ingress[2].originRequest, { matchSNItoHost: true, noTLSVerify: true });
+    assert.deepEqual(tunnel(staging).ingress[3].originRequest, { matchSNItoHost: true, noTLSVerify: true });
   });
   it("reads its credentials from the encrypted Secret and runs locked down", () => {
     const d = find(p, "Deployment", "cloudflared", "cloudflared");

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Component } from "../../src/platform/lib/component.ts";
 import {
   checkDashboards,
   DATASOURCES,
@@ -18,12 +17,11 @@ import {
   prom,
   queryCount,
   redRow,
-  renderDashboards,
   timeseries,
   withItems,
   type DashboardDef,
 } from "../../src/platform/lib/dashboards.ts";
-import { MONITORING, platform } from "../../src/platform/platform.ts";
+import { platform } from "../../src/platform/platform.ts";
 import { render } from "../../src/render/render.ts";
 import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
 import { config, versions } from "../helpers.ts";
@@ -82,7 +80,7 @@ describe("the dashboards of the default config", () => {
   });
   it("the overview covers every component's namespace, and the logs dashboard reads both log sources", () => {
     assert.deepEqual(queries("homelab-overview")["Pods not ready, by component"], [
-      'sum by (namespace) (kube_pod_status_ready{condition="false",namespace=~"argocd|cert-manager|local-path-storage|ingress-nginx|cloudflared|loki|alloy|site"})',
+      'sum by (namespace) (kube_pod_status_ready{condition="false",namespace=~"argocd|cert-manager|local-path-storage|monitoring|ingress-nginx|cloudflared|loki|alloy|site"})',
     ]);
     const l = queries("homelab-logs");
     assert.deepEqual(l["Errors, everywhere"], ['{job="kubernetes/pods", level=~"error|fatal"}']);
@@ -169,20 +167,14 @@ describe("the presets", () => {
 
 describe("rendering for Grafana's sidecar", () => {
   it("nothing is rendered while there is no monitoring component", () => {
-    const plan = render(p);
+    const { monitoring: _, ...components } = config().components;
+    const plan = render(platform(config({ components }), versions()));
     assert.equal(plan.objects.filter((o) => o.object.metadata.labels?.grafana_dashboard !== undefined).length, 0);
   });
   it("with a monitoring component, one labelled ConfigMap per dashboard in its namespace, valid against the schema", async () => {
-    // A stand-in for the monitoring component (the real one brings Grafana), in a platform of its own.
+    // The default config has the monitoring component, which brings Grafana and its sidecar.
     const q = platform(config(), versions());
-    class Monitoring extends Component {
-      constructor() {
-        super(q.app, MONITORING, q.ctx, { wave: 0, layer: "platform" });
-      }
-    }
-    const monitoring = new Monitoring();
-    renderDashboards(monitoring, q.dashboards);
-    const plan = render({ ...q, components: [...q.components, monitoring] });
+    const plan = render(q);
     const cms = plan.objects.filter((o) => o.object.metadata.labels?.grafana_dashboard === "1");
     assert.deepEqual(
       cms.map((o) => o.file),

@@ -21,6 +21,7 @@ const DEFAULTS = new Map<string, unknown>([
   ["argo-cd", chartValues("argo-cd-10.1.1")],
   ["cert-manager", chartValues("cert-manager-v1.21.1")],
   ["ingress-nginx", chartValues("ingress-nginx-4.15.1")],
+  ["kube-prometheus-stack", chartValues("kube-prometheus-stack-88.5.3")],
   ["loki", chartValues("loki-18.11.0")],
   ["alloy", chartValues("alloy-1.11.1")],
 ]);
@@ -63,6 +64,14 @@ describe("footprint of the default config", () => {
         "cert-manager/webhook ×1 10m/32Mi/128Mi values",
         "cert-manager/cainjector ×1 10m/64Mi/256Mi values",
         "local-path-storage/local-path-provisioner ×1 10m/32Mi/128Mi manifest",
+        "monitoring/prometheus ×1 100m/512Mi/1536Mi values",
+        "monitoring/alertmanager ×1 10m/48Mi/128Mi values",
+        "monitoring/config-reloader ×2 5m/16Mi/48Mi values",
+        "monitoring/operator ×1 20m/64Mi/192Mi values",
+        "monitoring/grafana ×1 50m/128Mi/256Mi values",
+        "monitoring/grafana-sidecars ×2 10m/64Mi/128Mi values",
+        "monitoring/kube-state-metrics ×1 10m/64Mi/192Mi values",
+        "monitoring/node-exporter ×1 10m/32Mi/64Mi values",
         "ingress-nginx/controller ×1 100m/128Mi/512Mi values",
         "cloudflared/cloudflared ×1 10m/64Mi/256Mi manifest",
         "loki/loki ×1 100m/256Mi/1Gi values",
@@ -74,9 +83,10 @@ describe("footprint of the default config", () => {
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 515, memoryRequests: 1538 * Mi, cpuLimits: 0, memoryLimits: 5824 * Mi, withoutMemoryLimit: 0 });
+    assert.deepEqual(f.totals.platform, { cpuRequests: 745, memoryRequests: 2546 * Mi, cpuLimits: 0, memoryLimits: 8544 * Mi, withoutMemoryLimit: 0 });
     assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 1602 * Mi);
+    assert.equal(f.totals.all.memoryRequests, 2610 * Mi);
+    assert.equal(f.components.find((c) => c.name === "monitoring")!.totals.memoryRequests, 1008 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
     assert.equal(f.components.find((c) => c.name === "argocd")!.totals.memoryRequests, 720 * Mi);
@@ -210,8 +220,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 1538 * Mi);
-    assert.equal(f.containers.length, 16);
+    assert.equal(f.totals.platform.memoryRequests, 2546 * Mi);
+    assert.equal(f.containers.length, 24);
     assert.deepEqual(f.problems, []);
   });
 
@@ -220,13 +230,13 @@ describe("homelab footprint", () => {
     try {
       const input = defaultInputCopy();
       const file = join(dir, "homelab.config.mjs");
-      writeFileSync(file, `export default ${JSON.stringify({ ...input, footprint: { platformMemoryBudget: "1Gi" } })};\n`);
+      writeFileSync(file, `export default ${JSON.stringify({ ...input, footprint: { platformMemoryBudget: "2Gi" } })};\n`);
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +515m +- +1\.5Gi +5\.69Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 1\.5Gi of its 1Gi budget \(150%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 1\.5Gi, exceed its budget of 1Gi/);
+      assert.match(r.stdout, /^platform +745m +- +2\.49Gi +8\.34Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 2\.49Gi of its 2Gi budget \(124%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.49Gi, exceed its budget of 2Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

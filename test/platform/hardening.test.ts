@@ -50,6 +50,7 @@ describe("admin UIs: Cloudflare Access at the origin, or no public route", () =>
     const ui = platform(config(), versions()).adminUis;
     assert.deepEqual(ui.map(describeAdminUi), [
       "argocd.skypalette.ai: no public route (no Cloudflare Access application in access.applications); kubectl -n argocd port-forward svc/argocd-server 8080:80",
+      "grafana.skypalette.ai: no public route (no Cloudflare Access application in access.applications); kubectl -n monitoring port-forward svc/monitoring-grafana 3000:80",
     ]);
   });
 
@@ -68,19 +69,22 @@ describe("admin UIs: Cloudflare Access at the origin, or no public route", () =>
   });
 
   it("an app marked admin gets no Ingress without Access, and one behind Access with it", () => {
-    const app = { name: "grafana", image: "docker.io/grafana/grafana", tag: "12.1.0", port: 3000, host: "grafana.skypalette.ai", admin: true };
+    const app = { name: "pgadmin", image: "docker.io/dpage/pgadmin4", tag: "9.8.0", port: 3000, host: "pgadmin.skypalette.ai", admin: true };
     const hidden = plan({ apps: [app] });
-    assert.equal(hidden.objects.some((o) => o.object.kind === "Ingress" && o.object.metadata.namespace === "grafana"), false);
-    assert.deepEqual(tunnelOf(hidden).ingress.slice(0, 2).map((r) => r.hostname), ["argocd.skypalette.ai", "grafana.skypalette.ai"]);
-    const shown = plan({ apps: [app], access: { teamDomain: "skypalette.cloudflareaccess.com", applications: { "grafana.skypalette.ai": { audTag: AUD } } } });
-    assert.ok(find(shown, "Ingress", "grafana", "grafana"));
-    assert.ok(tunnelOf(shown).ingress.some((r) => r.hostname === "grafana.skypalette.ai" && (r.originRequest as { access?: unknown }).access));
+    assert.equal(hidden.objects.some((o) => o.object.kind === "Ingress" && o.object.metadata.namespace === "pgadmin"), false);
+    assert.deepEqual(tunnelOf(hidden).ingress.slice(0, 3).map((r) => r.hostname), ["argocd.skypalette.ai", "grafana.skypalette.ai", "pgadmin.skypalette.ai"]);
+    const shown = plan({ apps: [app], access: { teamDomain: "skypalette.cloudflareaccess.com", applications: { "pgadmin.skypalette.ai": { audTag: AUD } } } });
+    assert.ok(find(shown, "Ingress", "pgadmin", "pgadmin"));
+    assert.ok(tunnelOf(shown).ingress.some((r) => r.hostname === "pgadmin.skypalette.ai" && (r.originRequest as { access?: unknown }).access));
   });
 
   it("public exposure without Access needs an explicit, reasoned entry, and the summary shouts it", () => {
     const reason = "Argo CD has its own SSO with hardware keys here";
     const p = platform(config({ access: { unprotected: { "argocd.skypalette.ai": { reason } } } }), versions());
-    assert.deepEqual(p.adminUis.map(describeAdminUi), [`argocd.skypalette.ai: PUBLIC WITHOUT Cloudflare Access (access.unprotected: ${reason})`]);
+    assert.deepEqual(p.adminUis.map(describeAdminUi), [
+      `argocd.skypalette.ai: PUBLIC WITHOUT Cloudflare Access (access.unprotected: ${reason})`,
+      "grafana.skypalette.ai: no public route (no Cloudflare Access application in access.applications); kubectl -n monitoring port-forward svc/monitoring-grafana 3000:80",
+    ]);
     assert.equal(at(values(render(p), "argocd"), "server.ingress.enabled"), true);
     assert.match(configError({ access: { unprotected: { "argocd.skypalette.ai": { reason: "because" } } } }), /access\.unprotected\.argocd\.skypalette\.ai\.reason: .*real reason/);
   });

@@ -9,7 +9,8 @@ describe("local-path-storage", () => {
 
   it("is its own Application, before anything that claims a volume", () => {
     const app = find(p, "Application", "local-path-storage", "argocd");
-    assert.equal((app.metadata.annotations as Record<string, string>)["argocd.argoproj.io/sync-wave"], "-2");
+    // Before the monitoring stack (-4), whose Prometheus, Alertmanager and Grafana claim volumes.
+    assert.equal((app.metadata.annotations as Record<string, string>)["argocd.argoproj.io/sync-wave"], "-5");
     assert.equal(at(app, "spec.source.path"), "gitops/local-path-storage");
   });
 

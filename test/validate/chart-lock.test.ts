@@ -106,7 +106,8 @@ describe("homelab charts pull --from a folder", () => {
     assert.deepEqual((await readdir(join(root, "charts"))).sort(), ["demo-1.0.0", "lock.yaml"]);
     const { found, problems } = await lockedDefaults(root, pins({ demo: [REPO_URL, "1.0.0"] }));
     assert.deepEqual([...problems], []);
-    assert.deepEqual((await found.get("demo")!.defaults()).values, { replicaCount: 1, demo: {} });
+    // A subchart's defaults sit under its name, as Helm merges them (the parent's values for that key on top).
+    assert.deepEqual((await found.get("demo")!.defaults()).values, { replicaCount: 1, demo: {}, sub: { sub: true } });
 
     const again = await pullCharts({ root, versions: pins({ demo: [REPO_URL, "1.0.0"] }), from });
     assert.equal(again.charts[0]!.action, "kept");

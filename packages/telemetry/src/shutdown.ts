@@ -2,13 +2,16 @@
  * Graceful shutdown of an HTTP server within the pod's grace period (Kubernetes sends SIGTERM, waits
  * `terminationGracePeriodSeconds`, 30 s by default, then SIGKILLs):
  *   1. readiness turns false, so /readyz answers 503;
- *   2. the listener closes (no new connections) and idle keep-alive connections are closed;
- *   3. requests in flight finish; each response of a keep-alive connection says `Connection: close`, and the
- *      connection closes once it is answered, so no client sends another request into a closing server;
+ *   2. the listener closes: new connections are refused;
+ *   3. requests in flight finish; from now on every response says `Connection: close` and its connection
+ *      closes once it is answered. Idle keep-alive connections are left to their keep-alive timeout rather
+ *      than closed at once (what Node's `server.close()` does): a client may be sending its next request on
+ *      one at that very moment, and would get a reset instead of an answer;
  *   4. telemetry is flushed (spans exported, log lines written);
  *   5. whatever is still open when the drain deadline passes is cut, so the process exits before the SIGKILL.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { Server as NetServer } from "node:net";
 
 export interface DrainOptions {
   /** How long requests in flight may take to finish. @default 20_000 ms (leaves room in a 30 s grace period) */
@@ -23,7 +26,6 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
   const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
   const open = new Set<ServerResponse>();
   let draining = false;
-  let idle: (() => void) | undefined;
   // Unanswered responses of a draining server close their connection after them (`Connection: close`).
   const closeAfter = (res: ServerResponse) => {
     if (!res.headersSent) res.shouldKeepAlive = false;
@@ -32,44 +34,29 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
     open.add(res);
     // A request that arrives on a kept-alive connection during the drain is served, and its connection closed.
     if (draining) closeAfter(res);
-    res.once("close", () => {
-      open.delete(res);
-      if (draining) {
-        server.closeIdleConnections();
-        if (open.size === 0) idle?.();
-      }
-    });
+    res.once("close", () => open.delete(res));
   });
   const drain = () =>
     new Promise<boolean>((resolve) => {
       draining = true;
       for (const res of open) closeAfter(res);
-      let closed = false;
-      let drained = open.size === 0;
-      let clean = true;
-      const maybeDone = () => {
-        if (closed && drained) {
-          clearTimeout(timer);
-          resolve(clean);
-        }
+      let done = false;
+      const finish = (clean: boolean) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(clean);
       };
       const timer = setTimeout(() => {
-        clean = open.size === 0;
-        drained = true;
+        // Only idle connections left means nothing was cut.
+        const clean = open.size === 0;
         server.closeAllConnections();
-        maybeDone();
+        finish(clean);
       }, drainTimeoutMs);
       timer.unref();
-      idle = () => {
-        drained = true;
-        maybeDone();
-      };
-      server.close(() => {
-        closed = true;
-        maybeDone();
-      });
-      server.closeIdleConnections();
-      if (open.size === 0) idle();
+      // net's close: stop listening, call back once the last connection is gone (http's would also close the
+      // idle ones at once, see above).
+      NetServer.prototype.close.call(server, () => finish(true));
     });
   return { drain, inFlight: () => open.size, draining: () => draining };
 }

@@ -68,26 +68,46 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
   return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
 }
 
+/**
+ * The SDK registers itself with the global OpenTelemetry API, of which a process has one: a second kit in the
+ * same process (tests, an app with two servers) shares the first one's SDK, and the last to shut down stops it.
+ */
+let shared: { sdk: NodeSDK; processor: BatchSpanProcessor; exporter: string; refs: number } | undefined;
+
 export function startTracing(opts: TracingOptions): Tracing {
-  const env = opts.env ?? process.env;
-  const url = otlpTracesUrl(env);
-  const exporter: SpanExporter = url ? new OTLPTraceExporter({ url }) : new JsonLineSpanExporter(opts.write);
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, ...(opts.version ? { [ATTR_SERVICE_VERSION]: opts.version } : {}) }),
-    // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME apply; host and process detectors would only add noise.
-    resourceDetectors: [envDetector],
+  if (!shared) {
+    const env = opts.env ?? process.env;
+    const url = otlpTracesUrl(env);
+    const exporter: SpanExporter = url ? new OTLPTraceExporter({ url }) : new JsonLineSpanExporter(opts.write);
     // A dead OTLP endpoint must not hold shutdown past the grace period: 5 s per export at most.
-    spanProcessors: [new BatchSpanProcessor({ exporter, exportTimeoutMillis: 5_000 })],
-    // The SDK defaults metrics and logs to OTLP on localhost: metrics are Prometheus' (prom-client), logs stdout's.
-    metricReaders: [],
-    logRecordProcessors: [],
-  });
-  sdk.start();
+    const processor = new BatchSpanProcessor({ exporter, exportTimeoutMillis: 5_000 });
+    const sdk = new NodeSDK({
+      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, ...(opts.version ? { [ATTR_SERVICE_VERSION]: opts.version } : {}) }),
+      // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME apply; host and process detectors would only add noise.
+      resourceDetectors: [envDetector],
+      spanProcessors: [processor],
+      // The SDK defaults metrics and logs to OTLP on localhost: metrics are Prometheus' (prom-client), logs stdout's.
+      metricReaders: [],
+      logRecordProcessors: [],
+    });
+    sdk.start();
+    shared = { sdk, processor, exporter: url ?? "stdout", refs: 0 };
+  }
+  const mine = shared;
+  mine.refs++;
+  let stopped = false;
   return {
     tracer: trace.getTracer(opts.service, opts.version),
-    exporter: url ?? "stdout",
+    exporter: mine.exporter,
     async shutdown() {
-      await sdk.shutdown();
+      if (stopped) return;
+      stopped = true;
+      if (--mine.refs > 0) {
+        await mine.processor.forceFlush();
+        return;
+      }
+      if (shared === mine) shared = undefined;
+      await mine.sdk.shutdown();
       // A later start (tests; a restart in-process) may register again.
       trace.disable();
       context.disable();

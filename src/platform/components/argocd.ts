@@ -184,8 +184,8 @@ export class ArgoCd extends Component {
       ["applicationset", ARGO_PODS.applicationSet, 8080],
       ["notifications", ARGO_PODS.notifications, 9001],
     ];
-    for (const [part, pods, port] of metrics)
-      this.allow({ name: `metrics-from-monitoring-${part}`, direction: "ingress", pods, peers: [peer.ns("monitoring")], ports: [{ port }] });
+    // Every part's container names that port `metrics`.
+    for (const [part, pods, port] of metrics) this.scrape({ kind: "pod", name: part, selector: pods, port: "metrics", portNumber: port });
   }
 }
 

@@ -83,8 +83,8 @@ export class CertManager extends Component {
       peers: ctx.apiServerAddresses.map((a) => peer.cidr(`${a}/32`)),
       ports: [{ port: 10250 }],
     });
-    // The controller, webhook and cainjector all serve metrics on 9402.
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", peers: [peer.ns("monitoring")], ports: [{ port: 9402 }] });
+    // The controller, webhook and cainjector all serve metrics on 9402, a container port named http-metrics.
+    this.scrape({ kind: "pod", name: "cert-manager", selector: { "app.kubernetes.io/instance": "cert-manager" }, port: "http-metrics", portNumber: 9402 });
   }
 }
 

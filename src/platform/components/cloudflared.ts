@@ -75,7 +75,7 @@ export class Cloudflared extends Component {
       peers: [peer.ns("ingress-nginx", CONTROLLER_LABELS)],
       ports: [{ port: 443 }, { port: 80 }],
     });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: METRICS_PORT }] });
+    this.scrape({ kind: "service", name: "cloudflared", selector, port: "metrics", portNumber: METRICS_PORT });
   }
 
   /** Adds the tunnel config and the workload, with the platform's admin UIs routed as `access` decides. */

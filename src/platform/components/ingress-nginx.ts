@@ -102,7 +102,8 @@ export class IngressNginx extends Component {
 
     // Only cloudflared's pods may connect: they are the only source the real-IP module should trust.
     this.allow({ name: "from-cloudflared", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("cloudflared", TUNNEL_PODS)], ports: [{ port: 80 }, { port: 443 }] });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: CONTROLLER_LABELS, peers: [peer.ns("monitoring")], ports: [{ port: 10254 }] });
+    // The chart's controller container names its metrics port `metrics` (metrics.enabled above).
+    this.scrape({ kind: "pod", name: "controller", selector: CONTROLLER_LABELS, port: "metrics", portNumber: 10254 });
     this.allow({
       name: "webhook-from-apiserver",
       direction: "ingress",

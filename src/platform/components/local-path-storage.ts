@@ -31,11 +31,10 @@ export class LocalPathStorage extends Component {
   constructor(scope: Construct, ctx: PlatformContext, props: LocalPathStorageProps = {}) {
     // The helper pods that make and remove a volume's folder mount the node's folder: the namespace
     // admits privileged pods, and only the provisioner can create pods in it.
-    super(scope, "local-path-storage", ctx, { wave: -2, layer: "platform", podSecurity: "privileged", needsApiServer: true });
+    super(scope, "local-path-storage", ctx, { wave: -5, layer: "platform", podSecurity: "privileged", needsApiServer: true });
     const ns = this.name;
     const path = props.path ?? DEFAULT_VOLUME_PATH;
     const labels = this.commonLabels({ ...PODS, "app.kubernetes.io/component": "provisioner" });
-    this.alerts("volumes", STORAGE_ALERTS);
     this.dashboard(storageDashboard(path));
 
     this.add({

@@ -6,6 +6,7 @@ import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeser
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
+import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
 /**
  * An operator's own web app, from a few lines of config: Deployment, Service, Ingress with a cert-manager
@@ -14,7 +15,7 @@ import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 export class WebApp extends Component {
   constructor(scope: Construct, ctx: PlatformContext, app: AppConfig) {
     super(scope, app.name, ctx, { wave: 1, layer: "apps" });
-    this.alerts("availability", appAlerts(app.name));
+    this.alerts("availability", appAlerts(app.name, app.maxBuildAgeDays));
     this.dashboard(appDashboard(app.name, app.host));
     const { shape, config } = ctx;
     const ns = app.name;
@@ -37,6 +38,7 @@ export class WebApp extends Component {
           labels,
           selector,
           preferredReplicas: app.replicas,
+          ...(app.metricsPath === false && { annotations: { [POLICY_ANNOTATIONS.scrapeExempt]: "the app serves no metrics (metricsPath: false in homelab.config.ts); AppDown watches it through kube-state-metrics" } }),
           container: {
             name: app.name,
             image,
@@ -77,8 +79,7 @@ export class WebApp extends Component {
     }
     // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
-    if (app.metricsPath)
-      this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: selector, peers: [peer.ns("monitoring")], ports: [{ port: app.port }] });
+    if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
   }
 }
 
@@ -91,7 +92,7 @@ function versionLabel(tag: string): string {
  * An app is down when none of its pods is available, measured by kube-state-metrics so that it holds for
  * apps without a metrics endpoint too.
  */
-export function appAlerts(name: string): readonly AlertRule[] {
+export function appAlerts(name: string, maxBuildAgeDays?: number): readonly AlertRule[] {
   const available = `kube_deployment_status_replicas_available{namespace="${name}",deployment="${name}"}`;
   return [
     {
@@ -113,7 +114,37 @@ export function appAlerts(name: string): readonly AlertRule[] {
         quiet: { series: [{ series: available.replace("}", ',job="kube-state-metrics"}'), values: "1x5 0x3 1x10" }], at: "15m" },
       },
     },
+    ...(maxBuildAgeDays === undefined ? [] : [appStale(name, maxBuildAgeDays)]),
   ];
+}
+
+/**
+ * Every build of the app changes its image tag, so Kubernetes makes a new ReplicaSet; the newest one's
+ * creation time is when the last build reached the cluster. Older than the scheduled rebuild means the
+ * pipeline (runner, registry, Argo CD) is broken somewhere, even though the app still answers.
+ */
+function appStale(name: string, days: number): AlertRule {
+  const created = (t: string) => ({ series: `kube_replicaset_created{namespace="${name}",replicaset="${name}-7d9f8c6b5",job="kube-state-metrics"}`, values: `${t}x120` });
+  const day = 86400;
+  return {
+    alert: "AppStale",
+    expr: `time() - max by (namespace) (kube_replicaset_created{namespace="${name}"}) > ${days * day}`,
+    for: "1h",
+    severity: "warning",
+    summary: "An app has not been redeployed for too long",
+    description: `The newest build of {{ $labels.namespace }} reached the cluster more than ${days} days ago: the pipeline that rebuilds it is broken.`,
+    runbook: "apps",
+    tests: {
+      // promtool starts its clock at 0: a ReplicaSet created at -(days + 1) days is that old from the start.
+      fires: {
+        series: [created(String(-(days + 1) * day))],
+        at: "2h",
+        labels: { namespace: name },
+        annotations: { description: `The newest build of ${name} reached the cluster more than ${days} days ago: the pipeline that rebuilds it is broken.` },
+      },
+      quiet: { series: [created(String(-(days - 1) * day))], at: "2h" },
+    },
+  };
 }
 
 /**

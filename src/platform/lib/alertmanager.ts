@@ -67,7 +67,8 @@ export function alertmanagerConfig(t: NtfyTarget): Record<string, unknown> {
       routes: [
         // The heartbeat first: it must not be grouped with, or inhibited by, anything else.
         { receiver: t.heartbeatUrl ? RECEIVERS.heartbeat : RECEIVERS.none, matchers: ['alertname="Watchdog"'], group_wait: "0s", group_interval: "1m", repeat_interval: "1m" },
-        { receiver: RECEIVERS.none, matchers: ['severity="info"'] },
+        // `none` is the chart's InfoInhibitor helper: never a notification.
+        { receiver: RECEIVERS.none, matchers: ['severity=~"info|none"'] },
         { receiver: RECEIVERS.critical, matchers: ['severity="critical"'], repeat_interval: "4h" },
         { receiver: RECEIVERS.warning, matchers: ['severity="warning"'] },
       ],

@@ -70,7 +70,7 @@ export class GitOpsRoot extends Chart {
     super(scope, ROOT, { disableResourceNameHashes: true });
     const { config } = ctx;
     const project = config.name;
-    const namespaces = [...new Set([ARGOCD_NAMESPACE, ...components.map((c) => c.name)])].sort();
+    const namespaces = [...new Set([ARGOCD_NAMESPACE, ...components.flatMap((c) => [c.name, ...(c.props.alsoIn ?? []).map((x) => x.namespace)])])].sort();
     let seq = 0;
     const add = (o: K8sObject) => new ApiObject(this, `o${seq++}`, o as never);
 

@@ -13,7 +13,7 @@ import { adminRoute, isPublic, type AdminRoute, type AdminUi } from "./access.ts
 import { prometheusRule, type AlertGroup, type AlertRule } from "./alerts.ts";
 import type { PlatformContext } from "./context.ts";
 import { built, type DashboardBuilder, type DashboardDef } from "./dashboards.ts";
-import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, type Flow, type Selector } from "./network.ts";
+import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, PROMETHEUS, type Flow, type Selector } from "./network.ts";
 
 
 /** A Helm chart the component installs through its ArgoCD Application. */
@@ -50,6 +50,30 @@ export interface IngressBackend {
   readonly port: number;
 }
 
+/**
+ * A metrics endpoint Prometheus scrapes: a ServiceMonitor (`kind: "service"`, `selector` = the Service's
+ * labels) or a PodMonitor (`kind: "pod"`, `selector` = the pods' labels), on a named port.
+ */
+export interface ScrapeTarget {
+  readonly kind: "service" | "pod";
+  /** Name of the monitor; also names the NetworkPolicy that admits the scrape. */
+  readonly name: string;
+  readonly selector: Selector;
+  /** Labels of the pods that serve the port (the NetworkPolicy selects them). @default selector */
+  readonly pods?: Selector;
+  /** Named port: the Service's port name (service) or the container's port name (pod). */
+  readonly port: string;
+  /** The pod port number behind `port`; NetworkPolicies match numbers, not names. */
+  readonly portNumber: number;
+  /** @default "/metrics" */
+  readonly path?: string;
+  /** @default "http" */
+  readonly scheme?: "http" | "https";
+}
+
+/** A scrape target with the namespace of the component that declared it. */
+export type LocatedScrapeTarget = ScrapeTarget & { readonly namespace: string };
+
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
 
 export interface ComponentProps {
@@ -61,6 +85,11 @@ export interface ComponentProps {
   readonly syncOptions?: readonly string[];
   /** Whether the component's pods talk to the API server. @default false */
   readonly needsApiServer?: boolean | Selector;
+  /**
+   * Other namespaces the component's chart writes objects into, with the reason; the AppProject admits
+   * them as destinations. @default none
+   */
+  readonly alsoIn?: readonly { namespace: string; reason: string }[];
   /** Where in the architecture the component sits; used by the summary and the docs. */
   readonly layer: "gitops" | "edge" | "platform" | "apps";
 }
@@ -81,6 +110,8 @@ export abstract class Component extends Chart {
   readonly adminUis: AdminUi[] = [];
   /** The component's alert rules with their unit tests; each group is one PrometheusRule. */
   readonly alertGroups: AlertGroup[] = [];
+  /** Metrics endpoints Prometheus scrapes; Prometheus' egress is derived from every component's list. */
+  readonly scrapeTargets: LocatedScrapeTarget[] = [];
   /** The component's Grafana dashboards, built; the platform renders them into the monitoring namespace. */
   readonly dashboards: DashboardDef[] = [];
   private seq = 0;
@@ -161,6 +192,24 @@ export abstract class Component extends Chart {
   }
 
   /**
+   * Declares a metrics endpoint: Prometheus (in namespace `monitoring`) may reach exactly this port of
+   * these pods, and a ServiceMonitor or PodMonitor in this namespace tells it to. The monitor is rendered
+   * with the monitoring stack only (`renderMonitors`), for the same reason as the alert rules; the
+   * NetworkPolicy always, since it admits nothing else.
+   */
+  protected scrape(target: ScrapeTarget): void {
+    if (this.scrapeTargets.some((t) => t.name === target.name)) throw new Error(`${this.name}: scrape target '${target.name}' declared twice`);
+    this.scrapeTargets.push({ ...target, namespace: this.name });
+    this.allow({
+      name: `metrics-from-monitoring-${target.name}`,
+      direction: "ingress",
+      pods: target.pods ?? target.selector,
+      peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)],
+      ports: [{ port: target.portNumber }],
+    });
+  }
+
+  /**
    * Declares a Grafana dashboard the component owns (built with lib/dashboards.ts). The build parses
    * every query whether or not Grafana exists yet; the platform renders it as a ConfigMap for Grafana's
    * sidecar once the monitoring component does.
@@ -180,6 +229,15 @@ export abstract class Component extends Chart {
     if (this.alertRulesRendered) return;
     this.alertRulesRendered = true;
     for (const g of this.alertGroups) this.add(prometheusRule(this.ctx, g, this.commonLabels()));
+  }
+
+  private monitorsRendered = false;
+
+  /** Adds the ServiceMonitor/PodMonitor objects of the declared scrape targets (see `renderAlertRules`). */
+  renderMonitors(): void {
+    if (this.monitorsRendered) return;
+    this.monitorsRendered = true;
+    for (const t of this.scrapeTargets) this.add(monitorObject(t, this.commonLabels()));
   }
 
   /** Installs a Helm chart as part of this component's Application. */
@@ -207,4 +265,19 @@ export abstract class Component extends Chart {
       },
     };
   }
+}
+
+/** The ServiceMonitor or PodMonitor of one scrape target, looking into its own namespace only. */
+export function monitorObject(t: LocatedScrapeTarget, labels: Record<string, string>): K8sObject {
+  const endpoint = { port: t.port, path: t.path ?? "/metrics", scheme: t.scheme ?? "http" };
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: t.kind === "service" ? "ServiceMonitor" : "PodMonitor",
+    metadata: { name: t.name, namespace: t.namespace, labels },
+    spec: {
+      selector: { matchLabels: t.selector },
+      namespaceSelector: { matchNames: [t.namespace] },
+      ...(t.kind === "service" ? { endpoints: [endpoint] } : { podMetricsEndpoints: [endpoint] }),
+    },
+  } as K8sObject;
 }

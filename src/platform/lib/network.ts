@@ -98,6 +98,12 @@ export const INGRESS_CONTROLLER = {
   labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } as Selector,
 };
 
+/** Prometheus' pods (the operator labels them so); every scrape comes from them. */
+export const PROMETHEUS = {
+  namespace: "monitoring",
+  labels: { "app.kubernetes.io/name": "prometheus" } as Selector,
+};
+
 /**
  * While cert-manager issues a certificate for an Ingress, it runs an HTTP-01 solver pod in the Ingress's
  * namespace, and Let's Encrypt reaches it through the tunnel and ingress-nginx.

@@ -29,6 +29,8 @@ export interface WorkloadProps {
   readonly container: ContainerSpec;
   readonly volumes?: readonly Record<string, unknown>[];
   readonly podAnnotations?: Record<string, string>;
+  /** Annotations of the workload object itself (e.g. a policy exemption with its reason). */
+  readonly annotations?: Record<string, string>;
   /** UID the process runs as. @default 65532 */
   readonly uid?: number;
 }
@@ -75,7 +77,7 @@ export function deployment(p: WorkloadProps, shape: Shape): K8sObject {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+    metadata: { name: p.name, namespace: p.namespace, labels: p.labels, ...(p.annotations ? { annotations: p.annotations } : {}) },
     spec: {
       replicas: shape.replicas(p.preferredReplicas),
       revisionHistoryLimit: 3,

@@ -12,6 +12,7 @@ import { renderMarkdown, type LinkMap } from "./markdown.ts";
 import { siteModel, type ModelOptions, type SiteModel } from "./model.ts";
 import { alertCatalog, backups, dashboards, footprintPage, inventory, policyReport, secretsInventory } from "./sections.ts";
 import { drawTopology, topologyOf } from "./topology.ts";
+import { precompress } from "../server/precompress.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The site's own written pages (Markdown). */
@@ -137,6 +138,7 @@ export async function generateSite(opts: GenerateOptions): Promise<Generated> {
     mkdirSync(dirname(abs), { recursive: true });
     writeFileSync(abs, content);
   }
+  // gzip and brotli beside each file, by the server's own precompression: it serves them as they are.
   await precompress(next);
   const old = `${out}.old-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });
@@ -146,7 +148,3 @@ export async function generateSite(opts: GenerateOptions): Promise<Generated> {
   return { out, pages, model, files: [...files.keys()].sort().map((f) => relative(out, join(out, f))) };
 }
 
-/** gzip and brotli files beside each file, made by the server's own precompression. */
-async function precompress(dir: string): Promise<void> {
-  void dir;
-}

@@ -1,0 +1,41 @@
+/**
+ * `node apps/site/dist/server/main.js` (the image) or `node --import tsx apps/site/src/server/main.ts`:
+ * serves the generated site. Settings from the environment:
+ *   PORT (8080), HOST (0.0.0.0), SITE_ROOT (apps/site/dist/public), APP_VERSION (in logs, metrics, spans),
+ *   SHUTDOWN_GRACE_MS (30000, the pod's grace period), LOG_LEVEL (info),
+ *   OTEL_EXPORTER_OTLP_ENDPOINT (unset: spans to stdout), PROMETHEUS_URL (the live status at /status; unset: off).
+ * Exit codes: 0 after a clean shutdown, 1 bad settings or requests cut by the grace period, 70 a bug.
+ */
+import { UserError } from "../../../../src/errors.ts";
+import { createStatusHandler } from "../status/index.ts";
+import { createSiteServer, DEFAULT_ROOT } from "./server.ts";
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const port = Number(env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`site server: PORT must be a port number, got "${env.PORT}"`);
+    return 1;
+  }
+  try {
+    const root = env.SITE_ROOT ?? DEFAULT_ROOT;
+    // Live status: reads PROMETHEUS_URL itself, and says so on the page when it is unset or unreachable.
+    const status = createStatusHandler({ publicDir: root, prometheusUrl: env.PROMETHEUS_URL ?? "" });
+    const site = createSiteServer({ root, status, ...(env.APP_VERSION ? { version: env.APP_VERSION } : {}) });
+    const addr = await site.listen(port, env.HOST ?? "0.0.0.0");
+    site.telemetry.logger.info({ port: addr.port, root: site.index.root, files: site.index.size, cached_bytes: site.index.cachedBytes, traces: site.telemetry.traceExporter }, "site server listening");
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError || (e as NodeJS.ErrnoException).code === "EADDRINUSE" || (e as NodeJS.ErrnoException).code === "EACCES") {
+      console.error((e as Error).message);
+      return 1;
+    }
+    console.error(e);
+    return 70;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const code = await main();
+  // Listening keeps the process alive; exit only on failure (a shutdown exits by itself).
+  if (code !== 0) process.exit(code);
+}

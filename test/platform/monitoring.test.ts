@@ -1,0 +1,215 @@
+/**
+ * The monitoring stack and the scrape mechanism: every metrics port gets a monitor and exactly one pair of
+ * NetworkPolicies (the target admits Prometheus, Prometheus may reach the target), the chart's values carry
+ * the kubeadm ports, the rule-level etcd switch, storage, retention, Grafana and the alert wiring.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CONTROL_PLANE_METRICS } from "../../src/cluster/control-plane.ts";
+import { QUORUM_ETCD_ALERTS } from "../../src/platform/components/monitoring.ts";
+import { platform } from "../../src/platform/platform.ts";
+import { render, type Plan } from "../../src/render/render.ts";
+import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
+import { config, versions } from "../helpers.ts";
+import { at, find, plan, THREE_NODES } from "./render-helpers.ts";
+
+const p = plan();
+const values = (q: Plan) => at(find(q, "Application", "monitoring", "argocd"), "spec.sources.0.helm.valuesObject") as Record<string, unknown>;
+const monitors = (q: Plan) => q.objects.filter((o) => o.object.kind === "ServiceMonitor" || o.object.kind === "PodMonitor").map((o) => o.object);
+const policy = (q: Plan, ns: string, name: string) => q.objects.find((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === ns && o.object.metadata.name === name)?.object;
+const withoutMonitoring = () => {
+  const { monitoring: _, ...components } = config().components;
+  return components;
+};
+
+describe("scrape(): a monitor and the two policies of every metrics port", () => {
+  it("renders one monitor per metrics port in the tree, in the component's namespace, on a named port", () => {
+    const got = monitors(p).map((m) => [m.kind, `${m.metadata.namespace}/${m.metadata.name}`, at(m, m.kind === "PodMonitor" ? "spec.podMetricsEndpoints.0.port" : "spec.endpoints.0.port")]);
+    assert.deepEqual(got.sort(), [
+      ["PodMonitor", "argocd/applicationset", "metrics"],
+      ["PodMonitor", "argocd/controller", "metrics"],
+      ["PodMonitor", "argocd/notifications", "metrics"],
+      ["PodMonitor", "argocd/repo-server", "metrics"],
+      ["PodMonitor", "argocd/server", "metrics"],
+      ["PodMonitor", "cert-manager/cert-manager", "http-metrics"],
+      ["PodMonitor", "ingress-nginx/controller", "metrics"],
+      ["PodMonitor", "site/site", "http"],
+      ["ServiceMonitor", "cloudflared/cloudflared", "metrics"],
+    ]);
+  });
+
+  it("an app's monitor scrapes its metricsPath on its own pods, and nothing but Prometheus may connect", () => {
+    const m = find(p, "PodMonitor", "site", "site");
+    assert.deepEqual(at(m, "spec"), {
+      selector: { matchLabels: { "app.kubernetes.io/name": "site" } },
+      namespaceSelector: { matchNames: ["site"] },
+      podMetricsEndpoints: [{ port: "http", path: "/metrics", scheme: "http" }],
+    });
+    const np = policy(p, "site", "allow-metrics-from-monitoring-site")!;
+    assert.deepEqual(at(np, "spec.ingress"), [
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+  });
+
+  it("Prometheus' egress is derived from the targets: exactly each target's pods and port", () => {
+    const egress = p.objects
+      .filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "monitoring" && o.object.metadata.name.startsWith("allow-scrape-"))
+      .map((o) => [o.object.metadata.name, at(o.object, "spec.egress.0.to.0.podSelector.matchLabels"), at(o.object, "spec.egress.0.ports.0.port")]);
+    assert.deepEqual(egress.sort(), [
+      ["allow-scrape-argocd-applicationset", { "app.kubernetes.io/name": "argocd-applicationset-controller" }, 8080],
+      ["allow-scrape-argocd-controller", { "app.kubernetes.io/name": "argocd-application-controller" }, 8082],
+      ["allow-scrape-argocd-notifications", { "app.kubernetes.io/name": "argocd-notifications-controller" }, 9001],
+      ["allow-scrape-argocd-repo-server", { "app.kubernetes.io/name": "argocd-repo-server" }, 8084],
+      ["allow-scrape-argocd-server", { "app.kubernetes.io/name": "argocd-server" }, 8083],
+      ["allow-scrape-cert-manager-cert-manager", { "app.kubernetes.io/instance": "cert-manager" }, 9402],
+      ["allow-scrape-cloudflared-cloudflared", { "app.kubernetes.io/name": "cloudflared" }, 2000],
+      ["allow-scrape-ingress-nginx-controller", { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx" }, 10254],
+      ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 8080],
+    ]);
+    for (const o of p.objects.filter((x) => x.object.metadata.name.startsWith("allow-scrape-")))
+      assert.deepEqual(at(o.object, "spec.podSelector.matchLabels"), { "app.kubernetes.io/name": "prometheus" });
+  });
+
+  it("an app without metrics gets no monitor and no scrape flow, and says why scrape-coverage spares it", () => {
+    const q = plan({ apps: [{ name: "notes", image: "ghcr.io/me/notes", tag: "1.4.2", port: 3000, host: "notes.skypalette.ai", metricsPath: false }] });
+    assert.equal(monitors(q).some((m) => m.metadata.namespace === "notes"), false);
+    assert.equal(policy(q, "monitoring", "allow-scrape-notes-notes"), undefined);
+    assert.match(String(at(find(q, "Deployment", "notes", "notes"), "metadata.annotations.homelab/scrape-exempt")), /metricsPath: false/);
+  });
+
+  it("without the monitoring stack: policies stay, monitors and rules are not rendered", () => {
+    const q = plan({ components: withoutMonitoring() });
+    assert.deepEqual(monitors(q), []);
+    assert.ok(policy(q, "site", "allow-metrics-from-monitoring-site"));
+    assert.equal(q.objects.some((o) => o.object.metadata.namespace === "monitoring"), false);
+  });
+
+  it("monitors pass the prometheus-operator schemas", async () => {
+    const objs = p.objects.filter((o) => o.object.kind === "ServiceMonitor" || o.object.kind === "PodMonitor");
+    await loadSchemas(objs);
+    assert.deepEqual(validateObjects(objs), []);
+  });
+
+  it("refuses a component whose folder would hold monitoring kinds before the stack's CRDs exist", () => {
+    const q = platform(config(), versions());
+    const storage = q.components.find((c) => c.name === "local-path-storage")!;
+    // local-path-storage syncs at -5, before monitoring (-4): it must hold no rule and no monitor.
+    assert.deepEqual([storage.alertGroups.length, storage.scrapeTargets.length], [0, 0]);
+  });
+});
+
+describe("kube-prometheus-stack", () => {
+  const v = values(p);
+
+  it("selects monitors and rules of every namespace, not only the release's", () => {
+    for (const k of ["ruleSelectorNilUsesHelmValues", "serviceMonitorSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues", "probeSelectorNilUsesHelmValues", "scrapeConfigSelectorNilUsesHelmValues"])
+      assert.equal(at(v, `prometheus.prometheusSpec.${k}`), false, k);
+  });
+
+  it("scrapes the kubeadm control plane at the ports src/cluster/control-plane.ts binds", () => {
+    const cp = CONTROL_PLANE_METRICS;
+    assert.deepEqual(at(v, "kubeControllerManager.service"), { enabled: true, port: 10257, targetPort: 10257 });
+    assert.deepEqual(at(v, "kubeControllerManager.serviceMonitor"), { enabled: true, https: true, insecureSkipVerify: true });
+    assert.deepEqual(at(v, "kubeScheduler.service"), { enabled: true, port: 10259, targetPort: 10259 });
+    assert.deepEqual(at(v, "kubeEtcd.service"), { enabled: true, port: 2381, targetPort: 2381 });
+    assert.equal(at(v, "kubeEtcd.serviceMonitor.scheme"), "http");
+    assert.deepEqual(at(v, "kubeProxy.service"), { enabled: true, port: 10249, targetPort: 10249 });
+    // Prometheus may reach those ports on the node, and the kubelet and node-exporter.
+    const np = policy(p, "monitoring", "allow-prometheus-to-nodes")!;
+    assert.deepEqual(at(np, "spec.egress.0.to"), [{ ipBlock: { cidr: "192.168.1.253/32" } }]);
+    assert.deepEqual(
+      (at(np, "spec.egress.0.ports") as { port: number }[]).map((x) => x.port).sort((a, b) => a - b),
+      [2381, 6443, 9100, 10249, 10250, 10257, 10259].filter((x) => [cp.etcd.port, cp.kubeProxy.port, cp.controllerManager.port, cp.scheduler.port, 6443, 9100, 10250].includes(x)),
+    );
+  });
+
+  it("one control-plane node: the quorum etcd alerts are dropped at the rule level; three: they are back", () => {
+    const disabled = (q: Plan) => at(values(q), "defaultRules.disabled") as Record<string, boolean>;
+    const one = disabled(p);
+    for (const a of QUORUM_ETCD_ALERTS) assert.equal(one[a], true, a);
+    assert.deepEqual(QUORUM_ETCD_ALERTS.slice().sort(), ["etcdHighNumberOfLeaderChanges", "etcdInsufficientMembers", "etcdMembersDown", "etcdNoLeader"]);
+    const three = disabled(plan(THREE_NODES));
+    for (const a of QUORUM_ETCD_ALERTS) assert.equal(three[a], undefined, a);
+    // The etcd rule group itself stays on in both shapes: only the quorum alerts move.
+    assert.equal(at(values(p), "defaultRules.rules"), undefined);
+    // Our own tested rules replace the chart's of the same meaning, in both shapes.
+    for (const a of ["Watchdog", "TargetDown", "NodeClockSkewDetected"]) assert.equal(three[a], true, a);
+  });
+
+  it("sizes storage and retention for one box, on the local-path class, with requests and a memory limit everywhere", () => {
+    const spec = at(v, "prometheus.prometheusSpec") as Record<string, unknown>;
+    assert.equal(spec.retention, "15d");
+    assert.equal(spec.retentionSize, "8GB");
+    assert.deepEqual(at(spec, "storageSpec.volumeClaimTemplate.spec"), { storageClassName: "local-path", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } });
+    assert.equal(at(v, "alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec.storageClassName"), "local-path");
+    assert.deepEqual(at(v, "grafana.persistence"), { enabled: true, type: "pvc", size: "1Gi" });
+    for (const path of [
+      "prometheus.prometheusSpec.resources",
+      "alertmanager.alertmanagerSpec.resources",
+      "prometheusOperator.resources",
+      "prometheusOperator.prometheusConfigReloader.resources",
+      "grafana.resources",
+      "grafana.sidecar.resources",
+      "kube-state-metrics.resources",
+      "prometheus-node-exporter.resources",
+    ]) {
+      const r = at(v, path) as { requests?: { cpu?: string; memory?: string }; limits?: { memory?: string } };
+      assert.ok(r?.requests?.cpu && r.requests.memory && r.limits?.memory, path);
+    }
+  });
+
+  it("Grafana: admin from the encrypted Secret, fixed data source uids, dashboard sidecar on, no public route without Access", () => {
+    assert.deepEqual(at(v, "grafana.admin"), { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    assert.equal(at(v, "grafana.sidecar.datasources.uid"), "prometheus");
+    assert.deepEqual(at(v, "grafana.additionalDataSources"), [{ name: "Loki", uid: "loki", type: "loki", url: "http://loki.loki.svc.cluster.local:3100", access: "proxy", editable: false }]);
+    assert.deepEqual(at(v, "grafana.sidecar.dashboards"), { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "monitoring" });
+    assert.equal(p.objects.some((o) => o.object.kind === "Ingress" && o.object.metadata.namespace === "monitoring"), false);
+    const declared = platform(config(), versions()).components.find((c) => c.name === "monitoring")!.secrets;
+    assert.deepEqual(declared.map((s) => [s.name, s.keys]), [["ntfy", ["token"]], ["grafana-admin", ["admin-user", "admin-password"]]]);
+    // Grafana may reach Loki's port, and only Prometheus and Alertmanager inside the namespace.
+    assert.deepEqual(at(policy(p, "monitoring", "allow-grafana-to-loki"), "spec.egress.0.ports"), [{ protocol: "TCP", port: 3100 }]);
+  });
+
+  it("Alertmanager sends to ntfy with the token mounted from the encrypted Secret, never in the values", () => {
+    assert.deepEqual(at(v, "alertmanager.alertmanagerSpec.secrets"), ["ntfy"]);
+    const receivers = at(v, "alertmanager.config.receivers") as { name: string; webhook_configs?: { url: string; http_config: unknown }[] }[];
+    const critical = receivers.find((r) => r.name === "ntfy-critical")!;
+    assert.match(critical.webhook_configs![0]!.url, /^https:\/\/ntfy\.sh\/sky-palette-alerts\?/);
+    assert.deepEqual(critical.webhook_configs![0]!.http_config, { authorization: { type: "Bearer", credentials_file: "/etc/alertmanager/secrets/ntfy/token" } });
+    assert.doesNotMatch(JSON.stringify(v), /replace-me/);
+  });
+
+  it("remote_write: off by default; with a URL, Prometheus sends there with basic auth from the encrypted Secret", () => {
+    assert.deepEqual(at(v, "prometheus.prometheusSpec.remoteWrite"), []);
+    assert.equal(policy(p, "monitoring", "allow-remote-write"), undefined);
+    const components = { ...config().components, monitoring: { ...config().components.monitoring!, remoteWrite: { url: "https://prometheus-prod.grafana.net/api/prom/push" } } };
+    const q = platform(config({ components }), versions());
+    const rw = at(values(render(q)), "prometheus.prometheusSpec.remoteWrite");
+    assert.deepEqual(rw, [
+      {
+        url: "https://prometheus-prod.grafana.net/api/prom/push",
+        basicAuth: { username: { name: "remote-write", key: "username" }, password: { name: "remote-write", key: "password" } },
+      },
+    ]);
+    assert.deepEqual(q.components.find((c) => c.name === "monitoring")!.secrets.map((s) => s.name), ["ntfy", "grafana-admin", "remote-write"]);
+  });
+
+  it("bad monitoring sections are refused with their key path", () => {
+    const bad = (monitoring: unknown) => {
+      try {
+        config({ components: { ...config().components, monitoring } as never });
+        return "";
+      } catch (e) {
+        return (e as Error).message + JSON.stringify((e as { problems?: unknown }).problems);
+      }
+    };
+    assert.match(bad({ ntfy: { topic: "has spaces" } }), /components\.monitoring\.ntfy\.topic.*ntfy topic/);
+    assert.match(bad({ ntfy: { topic: "ok", server: "http://ntfy.sh" } }), /components\.monitoring\.ntfy\.server.*https/);
+    assert.match(bad({ ntfy: { topic: "ok" }, remoteWrite: { url: "http://example.org/push" } }), /components\.monitoring\.remoteWrite\.url.*https/);
+    assert.match(bad({ ntfy: { topic: "ok" }, retention: { time: "15 days", size: "8GiB" } }), /components\.monitoring\.retention\.time/);
+    assert.match(bad({ ntfy: {} }), /components\.monitoring\.ntfy\.topic/);
+  });
+});
