@@ -73,9 +73,15 @@ describe("loki", () => {
     assert.deepEqual(at(policy("loki", "query-from-grafana"), "ingress.0.from"), [
       { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "grafana" } } },
     ]);
-    assert.deepEqual(at(policy("loki", "metrics-from-monitoring"), "ingress.0"), {
-      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+    // Prometheus' scrape, through the component base's scrape(): a PodMonitor and exactly this port.
+    assert.deepEqual(at(policy("loki", "metrics-from-monitoring-loki"), "ingress.0"), {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
       ports: [{ protocol: "TCP", port: 3100 }],
+    });
+    assert.deepEqual(at(find(p, "PodMonitor", "loki", "loki"), "spec"), {
+      selector: { matchLabels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary" } },
+      namespaceSelector: { matchNames: ["loki"] },
+      podMetricsEndpoints: [{ port: "http-metrics", path: "/metrics", scheme: "http" }],
     });
     assert.deepEqual(at(policy("loki", "self-egress"), "egress.0.ports"), [{ protocol: "TCP", port: 7946 }, { protocol: "TCP", port: 9095 }, { protocol: "TCP", port: 3100 }]);
     // Loki itself talks to nothing outside: no API server, no internet.
@@ -148,7 +154,8 @@ describe("alloy", () => {
       ],
     });
     assert.deepEqual(at(policy("alloy", "kube-apiserver"), "egress.0.ports"), [{ protocol: "TCP", port: 6443 }, { protocol: "TCP", port: 443 }]);
-    assert.deepEqual(at(policy("alloy", "metrics-from-monitoring"), "ingress.0.ports"), [{ protocol: "TCP", port: 12345 }]);
+    assert.deepEqual(at(policy("alloy", "metrics-from-monitoring-alloy"), "ingress.0.ports"), [{ protocol: "TCP", port: 12345 }]);
+    assert.deepEqual(at(find(p, "PodMonitor", "alloy", "alloy"), "spec.podMetricsEndpoints"), [{ port: "http-metrics", path: "/metrics", scheme: "http" }]);
   });
 });
 
