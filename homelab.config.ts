@@ -37,6 +37,8 @@ export default defineHomelab({
       // The pipeline rebuilds the site at least weekly (its pages document the live homelab): a build older
       // than that means the pipeline is broken (the AppStale alert).
       maxBuildAgeDays: 7,
+      // The live status panel (/status) reads Prometheus' API.
+      readsPrometheus: true,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },

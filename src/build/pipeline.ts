@@ -104,7 +104,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   if (!groups.length) promtool = "passed";
   else if (inputs.promtool === false) promtool = "not found";
   else if (promtoolAvailable()) {
-    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups), promtoolTestRules(p.ctx, groups)]);
+    // Groups whose exact files passed this promtool before are not run again (validate/promtool.ts).
+    const cache = { dir: join(inputs.root, "node_modules", ".cache", "homelab", "promtool") };
+    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups, cache), promtoolTestRules(p.ctx, groups, cache)]);
     issues.push(...checked);
     // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
     if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });

@@ -153,6 +153,12 @@ export const appSchema = z.strictObject({
    * deployment older than that means the pipeline is broken, and the AppStale alert says so.
    * @default unset: no staleness alert
    */
+  /**
+   * The app reads Prometheus' HTTP API (the site's live status): it gets `PROMETHEUS_URL` and the
+   * NetworkPolicies for exactly that one port, when `components.monitoring` exists (without it, nothing:
+   * the app must cope with no Prometheus). @default false
+   */
+  readsPrometheus: z.boolean().default(false),
   maxBuildAgeDays: z.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(90, "must be at most 90 days").optional(),
   resources: resourcesSchema.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
   env: z
@@ -348,6 +354,8 @@ export const homelabSchema = z
       if (a.host === cfg.tunnels.forgejo.hostname)
         ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: "is the Forgejo host name, routed by the other tunnel" });
       appSecretProblems(a, (path, message) => ctx.addIssue({ code: "custom", path: ["apps", i, ...path], message }));
+      if (a.readsPrometheus && "PROMETHEUS_URL" in a.env)
+        ctx.addIssue({ code: "custom", path: ["apps", i, "env", "PROMETHEUS_URL"], message: "is set by readsPrometheus: true; remove it here" });
       if (a.resources && !quantityLE(a.resources.requests.memory, a.resources.limits.memory))
         ctx.addIssue({ code: "custom", path: ["apps", i, "resources", "requests", "memory"], message: "must not exceed limits.memory" });
     });

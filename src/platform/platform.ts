@@ -75,6 +75,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     }
     // Prometheus may reach exactly the ports the components declared.
     monitoring.scrapeFrom(components.flatMap((x) => x.scrapeTargets));
+    monitoring.queriedBy(config.apps.filter((a) => a.readsPrometheus).map((a) => ({ namespace: a.name, pods: { "app.kubernetes.io/name": a.name } })));
   }
   // Dashboards likewise go to Grafana's namespace once Grafana exists; each component owns its own.
   const dashboards = [...components.flatMap((x) => x.dashboards), platformDashboard(platformOverview(components.map((x) => x.name)))];

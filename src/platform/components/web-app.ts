@@ -4,7 +4,7 @@ import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer } from "../lib/network.ts";
+import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 
@@ -20,6 +20,8 @@ export class WebApp extends Component {
     const { shape, config } = ctx;
     const ns = app.name;
     const selector = { "app.kubernetes.io/name": app.name };
+    // Only where there is a Prometheus to read.
+    const readsPrometheus = app.readsPrometheus && config.components.monitoring !== undefined;
     const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
     // The app's secrets go the platform's way: declared here, their ciphertext copied next to the
@@ -43,7 +45,7 @@ export class WebApp extends Component {
             name: app.name,
             image,
             ports: [{ name: "http", containerPort: app.port }],
-            env: app.env,
+            env: readsPrometheus ? { ...app.env, PROMETHEUS_URL: PROMETHEUS_API.url } : app.env,
             secretEnv,
             resources: app.resources,
             probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
@@ -79,6 +81,8 @@ export class WebApp extends Component {
     }
     // adminUi() already admitted ingress-nginx when the route is public.
     if (!app.admin) this.servedByIngress(selector, app.port);
+    if (readsPrometheus)
+      this.allow({ name: "to-prometheus", direction: "egress", pods: selector, peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)], ports: [{ port: PROMETHEUS_API.port }] });
     if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
   }
 }
