@@ -19,6 +19,7 @@ import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
 import { checkDashboards, DASHBOARD_LABEL, queryCount } from "../platform/lib/dashboards.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
+import { backupCoverageIssues } from "../backup/coverage.ts";
 import { renderHosts } from "../host/hosts.ts";
 
 export interface BuildInputs {
@@ -87,6 +88,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   issues.push(...validateObjects(plan.objects));
   lap("schemas");
 
+  // Every volume claim backed up with its data, or exempt with a reason; no hostPath volume where backups expect data.
+  issues.push(...backupCoverageIssues(p.backup, plan.objects));
+
   // Plaintext in the sources the operator edits (the rendered tree is scanned by the policy rule).
   const scan = scanReport(readScanTargets(inputs.root, ["homelab.config.ts", "versions.yaml", "secrets"]), loadWaivers(inputs.root));
   for (const f of scan.findings) issues.push({ file: f.file, subject: `line ${f.line}`, path: "", message: f.message, check: `secret-scan/${f.rule}` });
@@ -106,7 +110,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   if (!groups.length) promtool = "passed";
   else if (inputs.promtool === false) promtool = "not found";
   else if (promtoolAvailable()) {
-    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups), promtoolTestRules(p.ctx, groups)]);
+    // Groups whose exact files passed this promtool before are not run again (validate/promtool.ts).
+    const cache = { dir: join(inputs.root, "node_modules", ".cache", "homelab", "promtool") };
+    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups, cache), promtoolTestRules(p.ctx, groups, cache)]);
     issues.push(...checked);
     // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
     if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });

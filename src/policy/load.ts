@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
+import { Composer, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
@@ -189,9 +189,12 @@ export function parseManifests(
   // One line index for the whole file: finding a line by rescanning from the start made big files quadratic.
   const lc = new LineCounter();
   const lineAt = (offset: number) => lc.linePos(offset).line;
-  const docs = parseAllDocuments(text, { ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false, lineCounter: lc });
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
+  // Document by document: each syntax tree is dropped once its object is built, so a big file never
+  // holds the trees of all its documents at once (they take several times the text's size).
+  const composer = new Composer({ ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
+  let i = 0;
+  for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) each(doc, i++);
+  function each(doc: Document.Parsed, i: number): void {
     const document = i + 1;
     const [start = 0, end = text.length] = doc.range ?? [];
     if (doc.errors.length) {
@@ -246,7 +249,7 @@ export function parseManifests(
       return;
     }
     objects.push({ file, ...withMetadata(value), ...extra, ...booleansOf(doc.contents) });
-  });
+  }
   return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }), ...(notManifest !== undefined && { notManifest }) };
 }
 
@@ -508,6 +511,8 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
       }
     }
     const decoded = typeof bytes === "string" ? { text: bytes } : decode(bytes);
+    // The bytes are not needed once decoded: a big file is not held twice while it is parsed.
+    bytes = "";
     if ("skip" in decoded) {
       skippedFiles.push({ file, reason: decoded.skip });
       continue;

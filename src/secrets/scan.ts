@@ -61,32 +61,34 @@ interface TokenRule {
   readonly rule: string;
   readonly what: string;
   readonly re: RegExp;
+  /** Text every match contains: a line without it is not searched (one of these runs per rule and line). */
+  readonly needs: string;
 }
 
 const PRIVATE_KEY_HEADER = /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----/;
 
 /** Literal formats that are secrets wherever they appear. */
 const TOKEN_RULES: readonly TokenRule[] = [
-  { rule: "private-key", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
-  { rule: "age-secret-key", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
-  { rule: "github-token", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
-  { rule: "gitlab-token", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
-  { rule: "slack-token", what: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
-  { rule: "slack-webhook", what: "a Slack webhook URL", re: /hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{16,}/ },
-  { rule: "aws-access-key", what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
-  { rule: "cloudflare-tunnel-token", what: "a Cloudflare tunnel token", re: /\beyJhIjoi[A-Za-z0-9+/=_-]{60,}/ },
-  { rule: "cloudflare-tunnel-credentials", what: "Cloudflare tunnel credentials (TunnelSecret)", re: /"?TunnelSecret"?\s*:\s*"?[A-Za-z0-9+/=]{32,}/ },
-  { rule: "cloudflare-origin-ca-key", what: "a Cloudflare Origin CA key", re: /\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b/ },
+  { rule: "private-key", needs: "-----BEGIN ", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
+  { rule: "age-secret-key", needs: "AGE-SECRET-KEY-", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
+  { rule: "github-token", needs: "_", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
+  { rule: "gitlab-token", needs: "glpat-", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
+  { rule: "slack-token", needs: "xox", what: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
+  { rule: "slack-webhook", needs: "hooks.slack.com/services/", what: "a Slack webhook URL", re: /hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{16,}/ },
+  { rule: "aws-access-key", needs: "IA", what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+  { rule: "cloudflare-tunnel-token", needs: "eyJhIjoi", what: "a Cloudflare tunnel token", re: /\beyJhIjoi[A-Za-z0-9+/=_-]{60,}/ },
+  { rule: "cloudflare-tunnel-credentials", needs: "TunnelSecret", what: "Cloudflare tunnel credentials (TunnelSecret)", re: /"?TunnelSecret"?\s*:\s*"?[A-Za-z0-9+/=]{32,}/ },
+  { rule: "cloudflare-origin-ca-key", needs: "v1.0-", what: "a Cloudflare Origin CA key", re: /\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b/ },
   // Starts only where a run of token characters starts: from every `eyJ` inside one long run the
   // greedy segment rescanned to the run's end, which was quadratic on a crafted line.
-  { rule: "jwt", what: "a JSON Web Token", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
-  { rule: "anthropic-key", what: "an Anthropic API key", re: /\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_-]{80,}/ },
-  { rule: "openai-key", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
-  { rule: "google-api-key", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
-  { rule: "stripe-key", what: "a Stripe live key", re: /\b(?:sk|rk)_live_[0-9a-zA-Z]{24,}/ },
-  { rule: "ntfy-token", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/ },
+  { rule: "jwt", needs: "eyJ", what: "a JSON Web Token", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
+  { rule: "anthropic-key", needs: "sk-ant-", what: "an Anthropic API key", re: /\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_-]{80,}/ },
+  { rule: "openai-key", needs: "sk-", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
+  { rule: "google-api-key", needs: "AIza", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
+  { rule: "stripe-key", needs: "_live_", what: "a Stripe live key", re: /\b(?:sk|rk)_live_[0-9a-zA-Z]{24,}/ },
+  { rule: "ntfy-token", needs: "tk_", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/ },
   {
-    rule: "credentials-in-url",
+    rule: "credentials-in-url", needs: "://",
     what: "a password inside a URL",
     // The user may be empty (`redis://:password@host`); `$VAR`, `<placeholder>`, `{{ tpl }}` and `***` are not passwords.
     // The scheme starts where a run of scheme characters starts (so `a.a.a…` is not rescanned from
@@ -142,6 +144,12 @@ const SENSITIVE_WORD = /^(?:.*password|.*passwd|passphrase|.*token|.*secret|cred
 const KEY_QUALIFIERS = new Set(["api", "private", "access", "secret", "signing", "encryption", "master", "shared", "client", "license", "ssh", "deploy", "session", "cookie", "auth", "webhook", "hmac", "app"]);
 
 type Tier = "strong" | "medium";
+
+/**
+ * Text in which some name could have a tier: every name `secretTier` accepts has one of these in it
+ * (STRONG_LAST, SENSITIVE_WORD, the `…key` forms). Lines without any are skipped unread.
+ */
+const SECRET_NAME_HINT = /pass|pwd|token|secret|key|auth|credential/i;
 
 /** How strongly a key name says its value is a secret, or undefined when it does not. */
 export function secretTier(key: string): Tier | undefined {
@@ -332,6 +340,7 @@ class FileScan {
   tokens(lines: readonly string[] = this.lines): void {
     lines.forEach((l, i) => {
       for (const r of TOKEN_RULES) {
+        if (!l.includes(r.needs)) continue;
         const m = r.re.exec(l);
         if (!m) continue;
         if (r.rule === "private-key" && !hasKeyMaterial(lines, i, m.index + m[0].length)) continue;
@@ -351,6 +360,8 @@ class FileScan {
     };
     lines.forEach((l, i) => {
       if (/^\s*(?:#|\/\/|;|\*|--\s)/.test(l)) return;
+      // Both checks judge a name that `secretTier` accepts, and every such name holds one of these.
+      if (!SECRET_NAME_HINT.test(l)) return;
       for (const m of l.matchAll(ASSIGNMENT)) {
         const [, , key, quote, value] = m as unknown as [string, string, string, string, string];
         // `secret: secretName: x` in a one-line example: the "value" is the next key.
@@ -593,6 +604,146 @@ class Structure {
       if (!isAlias(p.value)) this.visit(p.value, false, seen);
     }
   }
+}
+
+// ---------------------------------------------------------------- a parsed object
+
+/** A finding on an object handed over already parsed: where it is, as a JSON pointer. */
+export interface ObjectFinding {
+  readonly file: string;
+  /** JSON pointer of the field, e.g. `/spec/template/spec/containers/0/env/1/value`. */
+  readonly path: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const pointer = (segs: readonly (string | number)[]) => segs.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+
+/**
+ * The structural checks of a YAML/JSON file (`Structure`) on a value that is already parsed, such as the
+ * objects the manifest loader or the renderer hold: parsing their JSON text again cost more than the
+ * checks themselves. Each check sees what it would see on `JSON.stringify(value, null, 2)`: the token
+ * rules and waivers read the field's JSON line (`"key": "value"`), findings keep the same order (by that
+ * text's line, then rule) and carry the field's path instead of a line.
+ */
+class ObjectWalk {
+  readonly out: (ObjectFinding & { readonly line: number; readonly text: string })[] = [];
+  private readonly reported = new Set<string>();
+  /** The line of the pretty-printed JSON the walk is at. */
+  private line = 1;
+
+  constructor(private readonly file: string) {}
+
+  private add(segs: readonly (string | number)[], line: number, text: string, rule: string, message: string): void {
+    const path = pointer(segs);
+    const id = `${path}\u0000${rule}`;
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.out.push({ file: this.file, path, line, text, rule, message });
+  }
+
+  private tokens(segs: readonly (string | number)[], text: string): void {
+    for (const r of TOKEN_RULES) {
+      if (!text.includes(r.needs)) continue;
+      const m = r.re.exec(text);
+      if (!m) continue;
+      if (r.rule === "private-key" && !hasKeyMaterial([text], 0, m.index + m[0].length)) continue;
+      this.add(segs, this.line, text, r.rule, `${r.what}: ${redact(m[0])}`);
+    }
+  }
+
+  private judged(segs: readonly (string | number)[], line: number, text: string, key: string, v: unknown): void {
+    const j = typeof v === "string" || typeof v === "number" ? judge(key, v) : undefined;
+    if (j) this.add(segs, line, text, j.rule, j.message);
+  }
+
+  /** Text inside a string value (`Structure.embedded`). */
+  private embedded(segs: readonly (string | number)[], text: string, value: string, key?: string): void {
+    if (!/[:=]|\s-/.test(value)) return;
+    const fs = new FileScan(this.file, "");
+    fs.assignments(value.split(/\r?\n/), { kind: key !== undefined && PROSE_KEY.test(key) ? "prose" : "config", at: () => 1 });
+    for (const f of fs.out) this.add(segs, this.line, text, f.rule, f.message);
+  }
+
+  /**
+   * Walks `v`, which starts on the current line, and leaves the line after it. `lead` is its `"key": `
+   * prefix. Below a Secret's data only the token rules run (`checks` false), as in `Structure`.
+   */
+  visit(v: unknown, segs: (string | number)[], lead: string, checks = true): void {
+    if (Array.isArray(v)) {
+      this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
+      this.line++;
+      v.forEach((it, i) => {
+        const here = [...segs, i];
+        if (!checks) return this.visit(it, here, "", false);
+        if (typeof it === "string") this.embedded(here, JSON.stringify(it), it);
+        // `["--password", "value"]`: a flag and its value as separate arguments.
+        const flag = typeof it === "string" ? /^--?([A-Za-z][A-Za-z0-9_.-]*)$/.exec(it) : null;
+        const next = v[i + 1];
+        if (flag && secretTier(flag[1]!) === "strong" && (next === null || typeof next !== "object")) {
+          this.judged([...segs, i + 1], this.line + 1, JSON.stringify(next), flag[1]!, next);
+        }
+        this.visit(it, here, "");
+      });
+      if (v.length) this.line++;
+      return;
+    }
+    if (!isPlain(v)) {
+      this.tokens(segs, `${lead}${JSON.stringify(v)}`);
+      this.line++;
+      return;
+    }
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    this.tokens(segs, `${lead}${entries.length ? "{" : "{}"}`);
+    this.line++;
+    if (!checks) {
+      for (const [key, x] of entries) this.visit(x, [...segs, key], `${JSON.stringify(key)}: `, false);
+      if (entries.length) this.line++;
+      return;
+    }
+    const secret = v.kind === "Secret" && v.apiVersion === "v1";
+    const name = typeof v.name === "string" ? v.name : undefined;
+    for (const [key, x] of entries) {
+      const here = [...segs, key];
+      const head = `${JSON.stringify(key)}: `;
+      const scalar = x === null || typeof x !== "object";
+      const text = scalar ? head + JSON.stringify(x) : head;
+      if (secret && (key === "data" || key === "stringData") && isPlain(x)) {
+        // Already reported as a whole; its values are not judged again (`Structure.secretObject`).
+        this.tokens(here, `${head}{`);
+        this.line++;
+        for (const [k, d] of Object.entries(x)) {
+          if (d === undefined) continue;
+          const dText = `${JSON.stringify(k)}: ${JSON.stringify(d)}`;
+          if (!(d === null || d === "" || (typeof d === "string" && isEncryptedValue(d))))
+            this.add([...here, k], this.line, dText, "plaintext-secret-object", `Secret ${key}.${k} is not encrypted; ${plaintextAdvice(this.file)}`);
+          this.visit(d, [...here, k], `${JSON.stringify(k)}: `, false);
+        }
+        this.line++;
+        continue;
+      }
+      if (key === "value" && name !== undefined) this.judged(here, this.line, text, name, x);
+      this.judged(here, this.line, text, key, x);
+      if (typeof x === "string") this.embedded(here, text, x, key);
+      this.visit(x, here, head);
+    }
+    if (entries.length) this.line++;
+  }
+}
+
+/**
+ * Scans one parsed object (a manifest the loader or the renderer holds) as `scanFiles` would scan its
+ * pretty-printed JSON, without printing and parsing it again. Undefined when the object needs the file
+ * checks (a top-level sops block, a kustomization by name): scan its text then.
+ */
+export function scanObject(file: string, value: unknown, waivers: readonly Waiver[] = []): ObjectFinding[] | undefined {
+  if ((isPlain(value) && "sops" in value) || /(^|\/)kustomization\.ya?ml$/i.test(file)) return undefined;
+  const walk = new ObjectWalk(file);
+  walk.visit(value, [], "");
+  const kept = walk.out.filter((f) => !waivers.some((w) => waiverCovers(w, f.rule, file, f.text)));
+  kept.sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule));
+  return kept.map(({ file: f, path, rule, message }) => ({ file: f, path: path || "/", rule, message }));
 }
 
 function sopsChecks(fs: FileScan, format: ReturnType<typeof formatForPath>): void {

@@ -590,6 +590,13 @@ function structuralProblems(obj: K8sObject, group: string, scope: boolean | unde
  * Validates rendered objects: schema (types, enums, required), unknown fields, scope, names,
  * labels, and duplicates across files. Returns every finding; an empty list means valid.
  */
+/**
+ * The schema verdict of each object already validated, by identity: the build validates every rendered
+ * object and then runs the policy rules, whose `schema` rule asks the same of the same objects.
+ * Objects are not changed once rendered or loaded.
+ */
+const SCHEMA_VERDICTS = new WeakMap<object, { check: string; path: string; message: string }[]>();
+
 export function validateObjects(objs: readonly LocatedObject[]): Issue[] {
   const issues: Issue[] = [];
   const seen = new Map<string, LocatedObject>();
@@ -621,15 +628,18 @@ export function validateObjects(objs: readonly LocatedObject[]): Issue[] {
     if (!entry) {
       push("schema", "", `no schema known for ${o.apiVersion} ${o.kind}`);
     } else {
-      const copy = plainCopy(o) as object;
-      const { view, access } = tracked(copy);
-      for (const e of foldAlternatives(entry.validate(view))) {
-        const d = describeError(e);
-        push(d.check, d.path, d.message);
+      let found = SCHEMA_VERDICTS.get(o);
+      if (!found) {
+        found = [];
+        const copy = plainCopy(o) as object;
+        const { view, access } = tracked(copy);
+        for (const e of foldAlternatives(entry.validate(view))) found.push(describeError(e));
+        const unknown: string[] = [];
+        unknownFields(copy, access, "", unknown);
+        for (const path of unknown) found.push({ check: "unknown-field", path, message: "unknown field (not in the schema)" });
+        SCHEMA_VERDICTS.set(o, found);
       }
-      const unknown: string[] = [];
-      unknownFields(copy, access, "", unknown);
-      for (const path of unknown) push("unknown-field", path, "unknown field (not in the schema)");
+      for (const d of found) push(d.check, d.path, d.message);
     }
     for (const p of structuralProblems(o, group, entry?.clusterScoped)) push("structure", p.path, p.message);
 

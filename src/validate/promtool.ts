@@ -4,7 +4,8 @@
  * each group is written to a temporary folder first.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -18,10 +19,45 @@ export interface ToolRun {
   readonly output: string;
 }
 
+let version: string | undefined;
+
 /** Whether `promtool` is on PATH. */
 export function promtoolAvailable(): boolean {
   const r = spawnSync("promtool", ["--version"], { encoding: "utf8" });
+  if (r.status === 0) version = `${r.stdout}${r.stderr}`;
   return r.status === 0;
+}
+
+/**
+ * Results promtool gave before, by the sha256 of its version and the exact files it read: promtool is
+ * deterministic, so the same files give the same verdict. Only passes are kept; a failure runs (and is
+ * reported) again every time. The build keeps them beside its own record (node_modules/.cache/homelab/),
+ * so a rebuild re-runs promtool only for the groups that changed; tests that call promtool directly pass
+ * no cache and always run it.
+ */
+export interface PromtoolCache {
+  readonly dir: string;
+}
+
+function cacheKey(kind: string, texts: readonly string[]): string | undefined {
+  if (version === undefined && !promtoolAvailable()) return undefined;
+  const h = createHash("sha256").update(`${kind}\u0000${version}`);
+  for (const t of texts) h.update("\u0000").update(t);
+  return h.digest("hex");
+}
+
+function cachedPass(cache: PromtoolCache | undefined, key: string | undefined): boolean {
+  return cache !== undefined && key !== undefined && existsSync(join(cache.dir, key));
+}
+
+function recordPass(cache: PromtoolCache | undefined, key: string | undefined): void {
+  if (cache === undefined || key === undefined) return;
+  try {
+    mkdirSync(cache.dir, { recursive: true });
+    writeFileSync(join(cache.dir, key), "");
+  } catch {
+    // A read-only checkout only loses the shortcut.
+  }
 }
 
 async function inTemp<T>(fn: (dir: string) => Promise<T>, base = tmpdir()): Promise<T> {
@@ -45,16 +81,15 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /** `promtool check rules` on every group in one run; promtool names the failing `<group>.rules.yaml`. */
-export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly AlertGroup[]): Promise<Issue[]> {
-  if (!groups.length) return [];
+export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly AlertGroup[], cache?: PromtoolCache): Promise<Issue[]> {
+  const texts = groups.map((g) => ({ g, file: `${g.name}.rules.yaml`, text: stringify({ groups: [ruleGroup(ctx, g)] }) }));
+  const todo = texts.map((t) => ({ ...t, key: cache && cacheKey("check rules", [t.file, t.text]) })).filter((t) => !cachedPass(cache, t.key));
+  if (!todo.length) return [];
   return inTemp(async (dir) => {
-    const files = groups.map((g) => {
-      const file = `${g.name}.rules.yaml`;
-      writeFileSync(join(dir, file), stringify({ groups: [ruleGroup(ctx, g)] }));
-      return file;
-    });
-    const r = await run(["check", "rules", ...files], dir);
-    return r.ok ? [] : [{ subject: `PrometheusRules ${groups.map((g) => g.name).join(", ")}`, path: "/spec", message: `promtool check rules failed: ${r.output}`, check: "promtool" }];
+    for (const t of todo) writeFileSync(join(dir, t.file), t.text);
+    const r = await run(["check", "rules", ...todo.map((t) => t.file)], dir);
+    if (r.ok) for (const t of todo) recordPass(cache, t.key);
+    return r.ok ? [] : [{ subject: `PrometheusRules ${todo.map((t) => t.g.name).join(", ")}`, path: "/spec", message: `promtool check rules failed: ${r.output}`, check: "promtool" }];
   });
 }
 
@@ -65,22 +100,41 @@ export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly 
  * one, and the files are shared out to one promtool per core; every test still runs, and the outputs are
  * joined in the groups' order.
  */
-export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGroup[]): Promise<ToolRun> {
+export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGroup[], cache?: PromtoolCache): Promise<ToolRun> {
   return inTemp(async (dir) => {
     const tests: string[] = [];
+    const keys = new Map<string, string | undefined>();
+    /** What promtool prints for a file whose tests all pass (its output for a cached pass). */
+    const passed = (test: string) => `Unit Testing:  ${test}\n  SUCCESS`;
+    const outputs = new Map<string, string>();
     for (const g of groups) {
       const rules = `${g.name}.rules.yaml`;
-      writeFileSync(join(dir, rules), stringify({ groups: [ruleGroup(ctx, g)] }));
+      const rulesText = stringify({ groups: [ruleGroup(ctx, g)] });
       const test = `${g.name}.test.yaml`;
-      writeFileSync(join(dir, test), stringify(promtoolTests(ctx, g, rules), { lineWidth: 0 }));
+      const testText = stringify(promtoolTests(ctx, g, rules), { lineWidth: 0 });
+      const key = cache && cacheKey("test rules", [rules, rulesText, test, testText]);
+      if (cachedPass(cache, key)) {
+        outputs.set(test, passed(test));
+        continue;
+      }
+      writeFileSync(join(dir, rules), rulesText);
+      writeFileSync(join(dir, test), testText);
       tests.push(test);
+      keys.set(test, key);
     }
     const workers = Math.max(1, Math.min(availableParallelism(), Math.ceil(tests.length / 16)));
     const size = Math.ceil(tests.length / workers);
     const chunks = Array.from({ length: workers }, (_, i) => tests.slice(i * size, (i + 1) * size)).filter((c) => c.length);
     const env = { ...process.env, TMPDIR: join(dir, "tsdb") };
-    mkdirSync(env.TMPDIR);
+    if (chunks.length) mkdirSync(env.TMPDIR);
     const runs = await Promise.all(chunks.map((chunk) => run(["test", "rules", ...chunk], dir, env)));
-    return { ok: runs.every((r) => r.ok), output: runs.map((r) => r.output).filter(Boolean).join("\n") };
+    runs.forEach((r, i) => {
+      if (r.ok) for (const t of chunks[i]!) recordPass(cache, keys.get(t));
+      // A chunk's output is kept whole, at its first file; cached files print their own pass.
+      outputs.set(chunks[i]![0]!, r.output);
+      for (const t of chunks[i]!.slice(1)) outputs.set(t, "");
+    });
+    const order = groups.map((g) => `${g.name}.test.yaml`);
+    return { ok: runs.every((r) => r.ok), output: order.map((t) => outputs.get(t) ?? "").filter(Boolean).join("\n") };
   }, scratchBase());
 }

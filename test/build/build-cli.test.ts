@@ -32,6 +32,7 @@ describe("homelab build / --check", () => {
     assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
     assert.match(first.stdout, /argo-cd@10\.1\.1/);
     assert.match(first.stdout, /Helm values of (\d+)\/\1 charts: 0 errors, 0 warnings/);
+    assert.match(first.stdout, /Dashboards: \d+ with \d+ queries, PromQL and LogQL parsed; /);
     assert.match(first.stdout, /wrote \d+ new, 0 changed, removed 0/);
     assert.match(first.stdout, /\nHosts: 11 files under hosts\/ for 1 node\(s\); the Compose stack's 7 services checked against the Compose specification's schema\n/);
     const second = homelab(["build", "--quiet"], { cwd: dir });

@@ -4,7 +4,8 @@
  * refuse bad rules by name.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkAlertGroups, promqlSyntaxError, promtoolTests, ruleGroup, RUNBOOK_DIR, type AlertGroup, type AlertRule } from "../../src/platform/lib/alerts.ts";
@@ -52,6 +53,8 @@ describe("component alerts", () => {
         "TargetDown",
         "Watchdog",
       ],
+      velero: ["VeleroBackupFailed", "VeleroBackupMissing", "VeleroBackupPartiallyFailed", "VeleroStorageLocationUnavailable", "RestoreDrillFailed", "RestoreDrillNotRunRecently"].sort(),
+      "backup-canary": [],
       loki: ["LokiCompactorNotRunning", "LokiDiscardingSamples", "LokiRequestErrors"],
       alloy: ["AlloyComponentUnhealthy", "AlloyLogsDropped", "AlloyLokiRequestsFailing"],
       site: ["AppDown", "AppStale"],
@@ -101,6 +104,32 @@ describe("component alerts", () => {
     assert.match(r.output, /fires,/);
   });
 
+  it("a cache of promtool's passes skips exactly the unchanged groups; failures are never kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "promtool-cache-"));
+    const cache = { dir };
+    const path = process.env.PATH;
+    try {
+      const first = await promtoolTestRules(p.ctx, groups, cache);
+      assert.ok(first.ok, first.output);
+      assert.deepEqual(await promtoolCheckRules(p.ctx, groups, cache), []);
+      assert.equal(readdirSync(dir).length, groups.length * 2);
+      // Without promtool on the PATH, only the cache can answer: every group passes from it, in order.
+      process.env.PATH = dir;
+      const again = await promtoolTestRules(p.ctx, groups, cache);
+      assert.equal(again.output, groups.map((g) => `Unit Testing:  ${g.name}.test.yaml\n  SUCCESS`).join("\n"));
+      assert.deepEqual(await promtoolCheckRules(p.ctx, groups, cache), []);
+      // A changed group is not in the cache: promtool must run, and here it cannot be found.
+      await assert.rejects(promtoolTestRules(p.ctx, mutated((r) => ({ ...r, for: "1h" })), cache), /ENOENT/);
+      process.env.PATH = path;
+      const broken = one({ tests: { ...groups[0]!.rules[0]!.tests, fires: { ...groups[0]!.rules[0]!.tests.fires, labels: { name: "other" } } } });
+      for (const _ of [1, 2]) assert.equal((await promtoolTestRules(p.ctx, broken, cache)).ok, false);
+      assert.equal(readdirSync(dir).length, groups.length * 2);
+    } finally {
+      process.env.PATH = path;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("pass promtool check rules; a broken template is refused", async () => {
     assert.deepEqual(await promtoolCheckRules(p.ctx, groups), []);
     const bad = await promtoolCheckRules(p.ctx, one({ description: "{{ $labels.host " }));
@@ -129,6 +158,8 @@ describe("component alerts", () => {
       "gitops/monitoring/prometheusrule-monitoring-prometheus.yaml",
       "gitops/monitoring/prometheusrule-monitoring-storage.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
+      "gitops/velero/prometheusrule-velero-backups.yaml",
+      "gitops/velero/prometheusrule-velero-restore-drill.yaml",
     ]);
     await loadSchemas(rules);
     assert.deepEqual(validateObjects(rules), []);

@@ -1,7 +1,7 @@
 /**
  * The site end to end in real headless Chromium (Debian's `chromium`, driven by playwright-core; installed
  * by scripts/ensure-tools.sh): every page loads with no console error and no failed request under the
- * server's strict CSP, navigation works, the topology renders and names every component, the inventory
+ * site server's strict CSP, navigation works, the topology renders and names every component, the inventory
  * matches gitops/, the provenance is shown. One browser for all pages; a screenshot of each page is saved
  * in apps/site/test-results/screenshots/ (not committed).
  */
@@ -15,7 +15,8 @@ import { parse } from "yaml";
 import { REPO } from "../../../test/helpers.ts";
 import { generateSite, type Generated } from "../src/generate/generate.ts";
 import { AT, RecordedPrometheus } from "./recorded-prometheus.ts";
-import { startSiteServer, type RunningSite } from "./site-server.ts";
+import { createSiteServer, type SiteServer } from "../src/server/server.ts";
+import { createStatusHandler } from "../src/status/index.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(REPO, "apps/site/test-results/screenshots");
@@ -23,7 +24,8 @@ const ENV = { SITE_COMMIT: "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e", SITE_GITO
 
 const out = mkdtempSync(join(tmpdir(), "site-e2e-"));
 let site: Generated;
-let server: RunningSite;
+let server: SiteServer;
+let url: string;
 let prometheus: RecordedPrometheus;
 let browser: Browser;
 let page: Page;
@@ -34,7 +36,9 @@ before(async () => {
   site = await generateSite({ root: REPO, out: join(out, "public"), env: ENV });
   prometheus = new RecordedPrometheus();
   const prometheusUrl = await prometheus.start();
-  server = await startSiteServer({ publicDir: site.out, prometheusUrl, now: () => AT });
+  // The site's own server, with its strict CSP and security headers, and the live status at /status.
+  server = createSiteServer({ root: site.out, status: createStatusHandler({ publicDir: site.out, prometheusUrl, now: () => AT }), accessLog: false, signals: [] });
+  url = `http://127.0.0.1:${(await server.listen(0, "127.0.0.1")).port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("console", (m) => {
@@ -54,14 +58,14 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.close();
+  await server?.serving.shutdown("tests done");
   await prometheus?.stop();
   rmSync(out, { recursive: true, force: true });
 });
 
 async function visit(path: string): Promise<void> {
   problems = [];
-  const res = await page.goto(server.url + path, { waitUntil: "load" });
+  const res = await page.goto(url + path, { waitUntil: "load" });
   assert.equal(res?.status(), 200, path);
 }
 

@@ -14,6 +14,8 @@ import { escapeHtml, html } from "../src/generate/html.ts";
 import { renderMarkdown } from "../src/generate/markdown.ts";
 import { siteModel, type SiteModel } from "../src/generate/model.ts";
 import { topologyOf } from "../src/generate/topology.ts";
+import { backups, dashboards } from "../src/generate/sections.ts";
+import type { DashboardDef } from "../../../src/platform/lib/dashboards.ts";
 import { formatBytes } from "../../../src/platform/lib/footprint.ts";
 import { composeStack } from "../../../src/host/compose.ts";
 
@@ -124,8 +126,31 @@ describe("site pages", () => {
     for (const c of f.containers) assert.ok(page.includes(`<td><code>${escapeHtml(c.workload)}</code></td><td><code>${escapeHtml(c.container)}</code></td>`), `${c.component}/${c.container}`);
   });
 
+  it("lists every dashboard the components declare", () => {
+    const page = byPath("/dashboards.html");
+    const defs = model.build.platform.dashboards;
+    assert.ok(defs.length > 0);
+    for (const d of defs) assert.match(page, new RegExp(`<td>${escapeHtml(d.title).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}</td><td><code>${d.uid}</code></td><td>\\d+</td>`), d.uid);
+    const extra = { component: "site", uid: "site-red", title: "Site <RED>", json: { tags: ["apps"], panels: [{ type: "row", panels: [{}, {}] }, {}] } } as unknown as DashboardDef;
+    const m = { ...model, build: { ...model.build, platform: { ...model.build.platform, dashboards: [extra] } } } as SiteModel;
+    assert.match(dashboards(m).text, /<td>Site &lt;RED&gt;<\/td><td><code>site-red<\/code><\/td><td>4<\/td><td>apps<\/td><td><code>site<\/code><\/td>/);
+    const none = { ...model, build: { ...model.build, platform: { ...model.build.platform, dashboards: [] } } } as SiteModel;
+    assert.match(dashboards(none).text, /No dashboards yet/);
+  });
+
+  it("lists the backup schedules the rendered tree holds", () => {
+    const extra = [
+      {
+        file: "gitops/velero/schedule-daily.yaml",
+        object: { apiVersion: "velero.io/v1", kind: "Schedule", metadata: { name: "daily", namespace: "velero" }, spec: { schedule: "0 3 * * *", template: { includedNamespaces: ["site", "argocd"], ttl: "720h0m0s" } } },
+      },
+    ];
+    const m = { ...model, build: { ...model.build, plan: { ...model.build.plan, objects: [...model.build.plan.objects, ...extra] } } } as SiteModel;
+    const b = backups(m).text;
+    assert.match(b, /<code>velero\/daily<\/code><\/td><td><code>0 3 \* \* \*<\/code><\/td><td>site, argocd<\/td><td>720h0m0s<\/td>/);
+  });
+
   it("says so where a part of the homelab does not exist yet", () => {
-    if (!model.build.plan.objects.some((o) => o.object.metadata.labels?.grafana_dashboard === "1")) assert.match(byPath("/dashboards.html"), /No dashboards yet/);
     if (!model.build.plan.objects.some((o) => o.object.kind === "Schedule")) assert.match(byPath("/backups.html"), /No backups are scheduled yet/);
   });
 

@@ -1,5 +1,5 @@
 import type { LocatedObject } from "../../model/k8s.ts";
-import { scanFiles, waiverCovers, type Finding, type Waiver } from "../../secrets/scan.ts";
+import { scanFiles, scanObject, waiverCovers, type Waiver } from "../../secrets/scan.ts";
 import { appSpecs, sourcesOf } from "../lib/argocd.ts";
 import { allContainers } from "../lib/pods.ts";
 import { credentialName, isReferenceValue, PRIVATE_KEY_PEM } from "../lib/secret-names.ts";
@@ -17,7 +17,7 @@ function sourceOf(lo: LocatedObject & { source?: string; document?: number }): {
   return { ...(lo.document !== undefined && { document: lo.document }), ...(lo.source !== undefined && { source: lo.source }) };
 }
 
-function describe(f: Finding): string {
+function describe(f: { rule: string; message: string }): string {
   return `${f.message} [${f.rule}]`;
 }
 
@@ -38,14 +38,18 @@ export const noPlaintextSecrets: Rule = {
       }),
     );
     for (const lo of ctx.objects) {
-      const text = JSON.stringify(lo.object, null, 2);
       // Helm values given as a YAML string are scanned below as the file they are, with line numbers.
       const opaque = new Set(helmValues.filter((h) => h.app.owner === lo).map((h) => h.path));
-      const pathAt = pathFinder(text);
-      for (const f of scanFiles([{ path: scanPath(lo.file), content: text }], waivers)) {
-        const path = pathAt(f.line) ?? "/";
-        if (!opaque.has(path)) add({ subject: subjectOf(lo.object), file: lo.file, ...sourceOf(lo), path, message: describe(f) });
+      // The object is walked as it is; only one that needs the file checks (a sops block) is printed and scanned as text.
+      const walked = scanObject(scanPath(lo.file), lo.object, waivers);
+      let findings: { path: string; rule: string; message: string }[];
+      if (walked) findings = walked;
+      else {
+        const text = JSON.stringify(lo.object, null, 2);
+        const pathAt = pathFinder(text);
+        findings = scanFiles([{ path: scanPath(lo.file), content: text }], waivers).map((f) => ({ ...f, path: pathAt(f.line) ?? "/" }));
       }
+      for (const f of findings) if (!opaque.has(f.path)) add({ subject: subjectOf(lo.object), file: lo.file, ...sourceOf(lo), path: f.path, message: describe(f) });
     }
     for (const h of helmValues) {
       const pathAt = pathFinder(h.values);

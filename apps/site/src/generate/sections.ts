@@ -84,43 +84,35 @@ ${g.rules.map(
 }
 
 interface Dashboard {
-  readonly configMap: string;
-  readonly file: string;
+  readonly owner: string;
   readonly title: string;
   readonly uid: string;
   readonly panels: number;
   readonly tags: readonly string[];
 }
 
-/** Dashboards as Grafana's sidecar finds them: ConfigMaps labelled `grafana_dashboard: "1"`, one JSON per key. */
+type PanelJson = { panels?: PanelJson[] };
+
+/** The dashboards the components declare (built with lib/dashboards.ts), as the platform gathers them. */
 export function dashboardsOf(m: SiteModel): Dashboard[] {
-  const out: Dashboard[] = [];
-  for (const { object } of m.build.plan.objects) {
-    if (object.kind !== "ConfigMap" || object.metadata.labels?.["grafana_dashboard"] !== "1") continue;
-    for (const [file, text] of Object.entries(((object as K8sObject & { data?: Record<string, string> }).data ?? {}))) {
-      let d: { title?: string; uid?: string; panels?: { panels?: unknown[] }[]; tags?: string[] } = {};
-      try {
-        d = JSON.parse(text);
-      } catch {
-        // The build validates dashboards; a key that is not JSON is listed by its file name.
-      }
-      const panels = (d.panels ?? []).reduce((n, p) => n + 1 + (p.panels?.length ?? 0), 0);
-      out.push({ configMap: `${object.metadata.namespace}/${object.metadata.name}`, file, title: d.title ?? file, uid: d.uid ?? "—", panels, tags: d.tags ?? [] });
-    }
-  }
-  return out.sort((a, b) => a.title.localeCompare(b.title));
+  const count = (ps: readonly PanelJson[] | undefined): number => (ps ?? []).reduce((n, p) => n + 1 + count(p.panels), 0);
+  return m.build.platform.dashboards
+    .map((d) => {
+      const json = d.json as { panels?: PanelJson[]; tags?: string[] };
+      return { owner: d.component, title: d.title, uid: d.uid, panels: count(json.panels), tags: json.tags ?? [] };
+    })
+    .sort((a, b) => a.title.localeCompare(b.title));
 }
 
 export function dashboards(m: SiteModel): Html {
   const list = dashboardsOf(m);
+  const deployed = m.build.platform.components.some((c) => c.name === MONITORING);
+  if (list.length === 0) return html`<h1>Dashboards</h1><p class="empty">No dashboards yet: no component declares a Grafana dashboard.</p>`;
   return html`<h1>Dashboards</h1>
-${list.length === 0
-    ? html`<p class="empty">No dashboards yet: no component renders a Grafana dashboard (a ConfigMap labelled <code>grafana_dashboard: "1"</code> for Grafana's sidecar). They appear here when the monitoring stack and its dashboards are part of the homelab.</p>`
-    : html`<p>${list.length} dashboards, provisioned into Grafana by its sidecar from labelled ConfigMaps.</p>${table(
-        ["title", "uid", "panels", "tags", "ConfigMap", "file"],
-        list.map((d) => [d.title, code(d.uid), d.panels, d.tags.join(", ") || "—", code(d.configMap), code(d.file)]),
-        "",
-      )}`}`;
+<p>${list.length} dashboards, built in code with Grafana's foundation SDK; every PromQL and LogQL query is parsed at build time. ${deployed
+    ? html`Each is rendered as a ConfigMap labelled <code>grafana_dashboard: "1"</code> in <code>${MONITORING}</code>, where Grafana's sidecar loads it.`
+    : html`<strong>Not deployed yet:</strong> the monitoring component is not part of this homelab, so no Grafana loads them.`}</p>
+${table(["title", "uid", "panels", "tags", "owner"], list.map((d) => [d.title, code(d.uid), d.panels, d.tags.join(", ") || "—", code(d.owner)]), "")}`;
 }
 
 interface BackupSchedule {
