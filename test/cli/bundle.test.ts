@@ -20,7 +20,7 @@ describe("the bundled CLI", () => {
   before(() => {
     // A checkout of its own: the test edits sources and rebuilds.
     dir = mkdtempSync(join(tmpdir(), "homelab-bundle-"));
-    for (const f of ["bin", "src", "scripts"]) cpSync(join(REPO, f), join(dir, f), { recursive: true });
+    for (const f of ["bin", "src", "scripts", "schemas"]) cpSync(join(REPO, f), join(dir, f), { recursive: true });
     for (const f of ["package.json", "package-lock.json"]) cpSync(join(REPO, f), join(dir, f));
     symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
     const built = run(dir, ["scripts/build-cli.mjs"]);
