@@ -469,7 +469,12 @@ describe("homelab secrets (CLI)", () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.deepEqual(r.stdout.split("\n").filter(Boolean).map((l) => l.split(" (")[0]), [
         "ok      secrets/cloudflared/cloudflared-credentials.sops.yaml",
+        "ok      secrets/forgejo/compose.sops.env",
+        "ok      secrets/monitoring/grafana-admin.sops.yaml",
+        "ok      secrets/monitoring/ntfy.sops.yaml",
         "ok      gitops/cloudflared/cloudflared-credentials.sops.yaml",
+        "ok      gitops/monitoring/grafana-admin.sops.yaml",
+        "ok      gitops/monitoring/ntfy.sops.yaml",
       ]);
     } finally {
       home.cleanup();
