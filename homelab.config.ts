@@ -37,10 +37,18 @@ export default defineHomelab({
       // The pipeline rebuilds the site at least weekly (its pages document the live homelab): a build older
       // than that means the pipeline is broken (the AppStale alert).
       maxBuildAgeDays: 7,
+      // The live status panel (/status) reads Prometheus' API.
+      readsPrometheus: true,
       resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },
   ],
+  backup: {
+    // Off-host, S3-compatible object storage; its access key is in secrets/velero/velero-s3.sops.yaml.
+    storage: { endpoint: "https://s3.eu-central-003.backblazeb2.com", bucket: "skypalette-homelab-backups", region: "eu-central-003" },
+    // Defaults: the whole cluster daily (kept 30 days), every app with storage every 6 hours (kept a
+    // week), a restore drill of the canary every Sunday.
+  },
   policy: {
     // Where the homelab's images come from: upstream projects' registries and our own Forgejo.
     allowedRegistries: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "git.skypalette.ai"],

@@ -8,6 +8,7 @@
  *     manifests (bench/corpus, kube-prometheus) concatenated 1, 2, 5, 10 and 20 times next to the
  *     `yaml` library's own single-pass parse of the same text in this process (time linear, throughput
  *     after start-up at least half the parse's, peak RSS under 4x the input plus start-up).
+ *   - the site's server against nginx on the same pre-rendered files (scripts/bench-site.ts).
  * Every command runs in its own process, as an operator runs it, from the bundled CLI (rebuilt first when
  * stale), in a scratch copy of the repository. The rounds interleave the cases so machine noise hits all alike.
  */
@@ -18,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parseAllDocuments } from "yaml";
+import { benchSite } from "./bench-site.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -170,3 +172,7 @@ for (const k of [1, 2, 5, 10, 20]) {
 }
 console.log("  * after start-up. Targets: time at 20x at most 22x the 1x time; check/parse at least 0.50; RSS under the limit.");
 rmSync(checkDir, { recursive: true, force: true });
+
+// ---------------------------------------------------------------- the site's server vs nginx (scripts/bench-site.ts)
+
+await benchSite();

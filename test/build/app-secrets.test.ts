@@ -36,6 +36,8 @@ describe("an app's secrets in homelab.config.ts", () => {
     // The host layer's Compose files are validated against the committed Compose schema.
     cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
     cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
+    // The host layer checks the Compose file against the schema kept in the repository.
+    cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
     writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
     recipient = (await newKeyFile(dir, "test-only-key.txt")).recipient;
   });

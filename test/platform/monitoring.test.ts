@@ -4,7 +4,12 @@
  * the kubeadm ports, the rule-level etcd switch, storage, retention, Grafana and the alert wiring.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { stringify } from "yaml";
 import { CONTROL_PLANE_METRICS } from "../../src/cluster/control-plane.ts";
 import { QUORUM_ETCD_ALERTS } from "../../src/platform/components/monitoring.ts";
 import { platform } from "../../src/platform/platform.ts";
@@ -26,6 +31,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
   it("renders one monitor per metrics port in the tree, in the component's namespace, on a named port", () => {
     const got = monitors(p).map((m) => [m.kind, `${m.metadata.namespace}/${m.metadata.name}`, at(m, m.kind === "PodMonitor" ? "spec.podMetricsEndpoints.0.port" : "spec.endpoints.0.port")]);
     assert.deepEqual(got.sort(), [
+      ["PodMonitor", "alloy/alloy", "http-metrics"],
       ["PodMonitor", "argocd/applicationset", "metrics"],
       ["PodMonitor", "argocd/controller", "metrics"],
       ["PodMonitor", "argocd/notifications", "metrics"],
@@ -33,8 +39,12 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["PodMonitor", "argocd/server", "metrics"],
       ["PodMonitor", "cert-manager/cert-manager", "http-metrics"],
       ["PodMonitor", "ingress-nginx/controller", "metrics"],
+      ["PodMonitor", "loki/loki", "http-metrics"],
       ["PodMonitor", "site/site", "http"],
+      ["PodMonitor", "velero/node-agent", "http-monitoring"],
+      ["PodMonitor", "velero/velero", "http-monitoring"],
       ["ServiceMonitor", "cloudflared/cloudflared", "metrics"],
+      ["ServiceMonitor", "velero/restore-drill-exporter", "metrics"],
     ]);
   });
 
@@ -59,6 +69,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       .filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "monitoring" && o.object.metadata.name.startsWith("allow-scrape-"))
       .map((o) => [o.object.metadata.name, at(o.object, "spec.egress.0.to.0.podSelector.matchLabels"), at(o.object, "spec.egress.0.ports.0.port")]);
     assert.deepEqual(egress.sort(), [
+      ["allow-scrape-alloy-alloy", { "app.kubernetes.io/name": "alloy" }, 12345],
       ["allow-scrape-argocd-applicationset", { "app.kubernetes.io/name": "argocd-applicationset-controller" }, 8080],
       ["allow-scrape-argocd-controller", { "app.kubernetes.io/name": "argocd-application-controller" }, 8082],
       ["allow-scrape-argocd-notifications", { "app.kubernetes.io/name": "argocd-notifications-controller" }, 9001],
@@ -67,7 +78,11 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["allow-scrape-cert-manager-cert-manager", { "app.kubernetes.io/instance": "cert-manager" }, 9402],
       ["allow-scrape-cloudflared-cloudflared", { "app.kubernetes.io/name": "cloudflared" }, 2000],
       ["allow-scrape-ingress-nginx-controller", { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx" }, 10254],
+      ["allow-scrape-loki-loki", { "app.kubernetes.io/component": "single-binary", "app.kubernetes.io/name": "loki" }, 3100],
       ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 8080],
+      ["allow-scrape-velero-node-agent", { name: "node-agent" }, 8085],
+      ["allow-scrape-velero-restore-drill-exporter", { "app.kubernetes.io/name": "restore-drill-exporter" }, 9090],
+      ["allow-scrape-velero-velero", { name: "velero" }, 8085],
     ]);
     for (const o of p.objects.filter((x) => x.object.metadata.name.startsWith("allow-scrape-")))
       assert.deepEqual(at(o.object, "spec.podSelector.matchLabels"), { "app.kubernetes.io/name": "prometheus" });
@@ -211,5 +226,78 @@ describe("kube-prometheus-stack", () => {
     assert.match(bad({ ntfy: { topic: "ok" }, remoteWrite: { url: "http://example.org/push" } }), /components\.monitoring\.remoteWrite\.url.*https/);
     assert.match(bad({ ntfy: { topic: "ok" }, retention: { time: "15 days", size: "8GiB" } }), /components\.monitoring\.retention\.time/);
     assert.match(bad({ ntfy: {} }), /components\.monitoring\.ntfy\.topic/);
+  });
+});
+
+describe("apps that read Prometheus (the site's live status)", () => {
+  it("get PROMETHEUS_URL and exactly one flow each way to Prometheus' API port", () => {
+    const env = at(find(p, "Deployment", "site", "site"), "spec.template.spec.containers.0.env") as { name: string; value?: string }[];
+    assert.deepEqual(env.find((e) => e.name === "PROMETHEUS_URL"), { name: "PROMETHEUS_URL", value: "http://monitoring-prometheus.monitoring.svc.cluster.local:9090" });
+    assert.deepEqual(at(policy(p, "site", "allow-to-prometheus"), "spec.egress"), [
+      {
+        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+        ports: [{ protocol: "TCP", port: 9090 }],
+      },
+    ]);
+    const from = policy(p, "monitoring", "allow-prometheus-from-site")!;
+    assert.deepEqual(at(from, "spec.podSelector.matchLabels"), { "app.kubernetes.io/name": "prometheus" });
+    assert.deepEqual(at(from, "spec.ingress.0.from"), [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "site" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "site" } } }]);
+    // An app that does not ask gets neither.
+    const q = plan({ apps: [{ name: "notes", image: "ghcr.io/me/notes", tag: "1.4.2", port: 3000, host: "notes.skypalette.ai" }] });
+    assert.equal(policy(q, "notes", "allow-to-prometheus"), undefined);
+    assert.equal(policy(q, "monitoring", "allow-prometheus-from-notes"), undefined);
+  });
+
+  it("without the monitoring stack get nothing; their own PROMETHEUS_URL is refused", () => {
+    const app = { name: "notes", image: "ghcr.io/me/notes", tag: "1.4.2", port: 3000, host: "notes.skypalette.ai", readsPrometheus: true };
+    const q = plan({ apps: [app], components: withoutMonitoring() });
+    assert.equal(policy(q, "notes", "allow-to-prometheus"), undefined);
+    assert.equal((at(find(q, "Deployment", "notes", "notes"), "spec.template.spec.containers.0.env") as unknown[] | undefined)?.length ?? 0, 0);
+    assert.throws(() => config({ apps: [{ ...app, env: { PROMETHEUS_URL: "http://x" } }] }), /apps\[0\]\.env\.PROMETHEUS_URL: is set by readsPrometheus/);
+  });
+});
+
+describe("the rendered Alertmanager configuration (real amtool)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "homelab-rendered-am-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  /** The `alertmanager.config` of the monitoring Application, exactly as gitops/ carries it. */
+  const rendered = (q: Plan, name: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, stringify(at(values(q), "alertmanager.config"), { lineWidth: 0 }));
+    return file;
+  };
+  const amtool = (args: string[]) => spawnSync("amtool", args, { encoding: "utf8" });
+  const routes = (file: string, labels: Record<string, string>, receiver: string) =>
+    amtool(["config", "routes", "test", `--config.file=${file}`, `--verify.receivers=${receiver}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+  const withHeartbeat = () => {
+    const monitoring = { ...config().components.monitoring!, ntfy: { ...config().components.monitoring!.ntfy, heartbeatUrl: "https://hc-ping.com/00000000-0000-0000-0000-000000000000" } };
+    return render(platform(config({ components: { ...config().components, monitoring } }), versions()));
+  };
+
+  it("passes amtool check-config, default config and with a heartbeat", () => {
+    for (const f of [rendered(p, "default.yaml"), rendered(withHeartbeat(), "heartbeat.yaml")]) {
+      const r = amtool(["check-config", f]);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /SUCCESS/);
+    }
+  });
+
+  it("routes each severity, the chart's helpers and the Watchdog where they belong, and nowhere else", () => {
+    const f = rendered(withHeartbeat(), "routes.yaml");
+    for (const [labels, receiver] of [
+      [{ alertname: "NodeDiskFillingUp", severity: "critical", instance: "192.168.1.253:9100" }, "ntfy-critical"],
+      [{ alertname: "TargetDown", severity: "warning", namespace: "cloudflared" }, "ntfy-warning"],
+      [{ alertname: "KubeCPUOvercommit", severity: "info" }, "null"],
+      [{ alertname: "InfoInhibitor", severity: "none" }, "null"],
+      [{ alertname: "Watchdog", severity: "info" }, "heartbeat"],
+      [{ alertname: "etcdDatabaseQuotaLowSpace" }, "ntfy-warning"],
+    ] as const) {
+      const ok = routes(f, labels, receiver);
+      assert.equal(ok.status, 0, `${JSON.stringify(labels)}: ${ok.stdout}${ok.stderr}`);
+      const other = receiver === "ntfy-critical" ? "ntfy-warning" : "ntfy-critical";
+      assert.notEqual(routes(f, labels, other).status, 0, `${JSON.stringify(labels)} must not reach ${other}`);
+    }
+    // Without a heartbeat URL (the default config) the Watchdog goes nowhere rather than to the phone.
+    assert.equal(routes(rendered(p, "default-routes.yaml"), { alertname: "Watchdog", severity: "info" }, "null").status, 0);
   });
 });

@@ -5,7 +5,7 @@ import { isPublic } from "../lib/access.ts";
 import { alertmanagerConfig } from "../lib/alertmanager.ts";
 import { Component, type LocatedScrapeTarget } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
-import { peer, PROMETHEUS } from "../lib/network.ts";
+import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import type { KubePrometheusStackValues } from "../values/kube-prometheus-stack.ts";
 import { STORAGE_ALERTS, STORAGE_CLASS } from "./local-path-storage.ts";
 import { CHART_RULES_REPLACED, MONITORING_ALERTS } from "./monitoring-alerts.ts";
@@ -238,6 +238,12 @@ export class Monitoring extends Component {
       peers: homelab.nodes.map((n) => peer.cidr(`${n.address}/32`)),
       ports: nodePorts.map((port) => ({ port })),
     });
+  }
+
+  /** Apps that read Prometheus' API (`readsPrometheus`) may reach its port, from their own pods only. */
+  queriedBy(apps: readonly { namespace: string; pods: Record<string, string> }[]): void {
+    for (const a of apps)
+      this.allow({ name: `prometheus-from-${a.namespace}`, direction: "ingress", pods: PODS.prometheus, peers: [peer.ns(a.namespace, a.pods)], ports: [{ port: PROMETHEUS_API.port }] });
   }
 
   /**

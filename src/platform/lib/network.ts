@@ -104,6 +104,9 @@ export const PROMETHEUS = {
   labels: { "app.kubernetes.io/name": "prometheus" } as Selector,
 };
 
+/** Prometheus' HTTP API inside the cluster (the chart's Service, with `fullnameOverride: monitoring`). */
+export const PROMETHEUS_API = { url: "http://monitoring-prometheus.monitoring.svc.cluster.local:9090", port: 9090 };
+
 /**
  * While cert-manager issues a certificate for an Ingress, it runs an HTTP-01 solver pod in the Ingress's
  * namespace, and Let's Encrypt reaches it through the tunnel and ingress-nginx.
