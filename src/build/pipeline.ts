@@ -53,6 +53,8 @@ export interface BuildResult {
   readonly timings: Readonly<Record<string, number>>;
   /** Per chart a component installs: the lock folder its defaults were read from. */
   readonly charts: readonly { name: string; version: string; repo: string; defaults: string }[];
+  /** The host layer: files under hosts/ and the Compose stack's services (checked against the Compose schema). */
+  readonly hosts: { readonly nodes: number; readonly files: number; readonly composeServices: number };
 }
 
 export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
@@ -173,7 +175,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   lap("policy");
 
-  return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts };
+  return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts, hosts: hosts.summary };
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */
