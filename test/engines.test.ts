@@ -20,7 +20,7 @@ function cmp(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
-/** Whether `version` satisfies a node-semver range of the forms packages use (`||`, >=, >, <=, <, ^, ~, bare). */
+/** Whether `version` satisfies a node-semver range of the forms packages use (`||`, >=, >, <=, <, ^, ~, bare, `*`, `6.x`). */
 export function satisfies(version: string, range: string): boolean {
   const v = parse(version);
   return range.split("||").some((alt) =>
@@ -29,7 +29,10 @@ export function satisfies(version: string, range: string): boolean {
       .replace(/([<>=^~]+)\s+/g, "$1")
       .split(/\s+/)
       .filter(Boolean)
+      // `*`, `x` and `6.*` / `10.x` wildcards: any version, or as precise as the digits before them.
+      .map((c) => c.replace(/(\.(?:x|X|\*))+$/, ""))
       .every((c) => {
+        if (c === "*" || c === "x" || c === "X" || c === "") return true;
         const m = /^(>=|<=|>|<|=|\^|~)?v?(\d+(?:\.\d+){0,2})/.exec(c);
         assert.ok(m, `cannot read range part '${c}' of '${range}'`);
         const op = m[1] ?? "";
@@ -89,6 +92,10 @@ describe("supported Node versions", () => {
     assert.equal(satisfies("14.17.1", ">=16 || 14 >=14.17"), true);
     assert.equal(satisfies("15.0.0", ">=16 || 14 >=14.17"), false);
     assert.equal(satisfies("20.19.0", ">= 20.19.0"), true);
+    assert.equal(satisfies("20.19.0", "*"), true);
+    assert.equal(satisfies("20.19.0", ">= 10.x"), true);
+    assert.equal(satisfies("20.19.0", "6.* || 8.* || >= 10.*"), true);
+    assert.equal(satisfies("9.1.0", "6.* || 8.* || >= 10.*"), false);
   });
 
   it("package.json states the range this project runs on, and this Node is in it", () => {

@@ -34,6 +34,8 @@ describe("an app's secrets in homelab.config.ts", () => {
     cpSync(join(REPO, "secrets"), join(dir, "secrets"), { recursive: true });
     cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
     cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
+    // The host layer checks the Compose file against the schema kept in the repository.
+    cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
     writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
     recipient = (await newKeyFile(dir, "test-only-key.txt")).recipient;
   });

@@ -34,6 +34,7 @@ describe("homelab build / --check", () => {
     assert.match(first.stdout, /Components \(sync wave, layer, chart\):/);
     assert.match(first.stdout, /argo-cd@10\.1\.1/);
     assert.match(first.stdout, /Helm values of (\d+)\/\1 charts: 0 errors, 0 warnings/);
+    assert.match(first.stdout, /Dashboards: \d+ with \d+ queries, PromQL and LogQL parsed; /);
     assert.match(first.stdout, /wrote \d+ new, 0 changed, removed 0/);
     const second = homelab(["build", "--quiet"], { cwd: dir });
     assert.equal(second.code, 0, second.stderr);

@@ -22,6 +22,8 @@ import {
   type DashboardDef,
 } from "../../src/platform/lib/dashboards.ts";
 import { platform } from "../../src/platform/platform.ts";
+import { DATASOURCE_UIDS, LOKI_URL as GRAFANA_LOKI_URL } from "../../src/platform/components/monitoring.ts";
+import { LOKI_URL } from "../../src/platform/components/loki.ts";
 import { render } from "../../src/render/render.ts";
 import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
 import { config, versions } from "../helpers.ts";
@@ -166,6 +168,10 @@ describe("the presets", () => {
 });
 
 describe("rendering for Grafana's sidecar", () => {
+  it("queries name the data source uids Grafana is provisioned with, and Grafana's Loki is where Alloy pushes", () => {
+    assert.deepEqual({ prometheus: DATASOURCES.prometheus.uid, loki: DATASOURCES.loki.uid }, DATASOURCE_UIDS);
+    assert.equal(GRAFANA_LOKI_URL, LOKI_URL);
+  });
   it("nothing is rendered while there is no monitoring component", () => {
     const { monitoring: _, ...components } = config().components;
     const plan = render(platform(config({ components }), versions()));

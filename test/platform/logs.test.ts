@@ -73,9 +73,15 @@ describe("loki", () => {
     assert.deepEqual(at(policy("loki", "query-from-grafana"), "ingress.0.from"), [
       { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "grafana" } } },
     ]);
-    assert.deepEqual(at(policy("loki", "metrics-from-monitoring"), "ingress.0"), {
-      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+    // Prometheus' scrape, through the component base's scrape(): a PodMonitor and exactly this port.
+    assert.deepEqual(at(policy("loki", "metrics-from-monitoring-loki"), "ingress.0"), {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
       ports: [{ protocol: "TCP", port: 3100 }],
+    });
+    assert.deepEqual(at(find(p, "PodMonitor", "loki", "loki"), "spec"), {
+      selector: { matchLabels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary" } },
+      namespaceSelector: { matchNames: ["loki"] },
+      podMetricsEndpoints: [{ port: "http-metrics", path: "/metrics", scheme: "http" }],
     });
     assert.deepEqual(at(policy("loki", "self-egress"), "egress.0.ports"), [{ protocol: "TCP", port: 7946 }, { protocol: "TCP", port: 9095 }, { protocol: "TCP", port: 3100 }]);
     // Loki itself talks to nothing outside: no API server, no internet.
@@ -148,7 +154,8 @@ describe("alloy", () => {
       ],
     });
     assert.deepEqual(at(policy("alloy", "kube-apiserver"), "egress.0.ports"), [{ protocol: "TCP", port: 6443 }, { protocol: "TCP", port: 443 }]);
-    assert.deepEqual(at(policy("alloy", "metrics-from-monitoring"), "ingress.0.ports"), [{ protocol: "TCP", port: 12345 }]);
+    assert.deepEqual(at(policy("alloy", "metrics-from-monitoring-alloy"), "ingress.0.ports"), [{ protocol: "TCP", port: 12345 }]);
+    assert.deepEqual(at(find(p, "PodMonitor", "alloy", "alloy"), "spec.podMetricsEndpoints"), [{ port: "http-metrics", path: "/metrics", scheme: "http" }]);
   });
 });
 
@@ -244,10 +251,12 @@ describe("the generated Alloy configuration", () => {
 
 describe("the Alloy syntax writer", () => {
   it("quotes and escapes strings, writes references bare, aligns attributes", () => {
-    const out = alloyConfig([block("a.b", 'x"y', [["s", 'he said "hi"\n'], ["n", 3], ["flag", true], ["to", [ref("c.d.receiver")]], block("inner", undefined, [["m", { "odd-key": "v", ok: 1 }]])])]);
+    const out = alloyConfig([block("c", "d", []), block("a.b", 'x"y', [["s", 'he said "hi"\n'], ["n", 3], ["flag", true], ["to", [ref("c.d.receiver")]], block("inner", undefined, [["m", { "odd-key": "v", ok: 1 }]])])]);
     assert.equal(
       out,
-      `a.b "x\\"y" {
+      `c "d" { }
+
+a.b "x\\"y" {
   s    = "he said \\"hi\\"\\n"
   n    = 3
   flag = true
@@ -261,6 +270,15 @@ describe("the Alloy syntax writer", () => {
 }
 `,
     );
+  });
+  it("refuses a reference to a component the file does not declare, and a component declared twice", () => {
+    const write = block("loki.write", "default", []);
+    assert.equal(alloyConfig([block("a.b", "x", [["forward_to", [ref("loki.write.default.receiver")]]]), write]).includes("forward_to = [loki.write.default.receiver]"), true);
+    assert.throws(
+      () => alloyConfig([block("a.b", "x", [block("inner", undefined, [["forward_to", [ref("loki.write.other.receiver")]]])]), write]),
+      /Alloy reference loki\.write\.other\.receiver names no component of this configuration \(declared: a\.b\.x, loki\.write\.default\)/,
+    );
+    assert.throws(() => alloyConfig([write, write]), /Alloy component loki\.write "default" is declared twice/);
   });
   it("refuses names and references that are not Alloy identifiers", () => {
     assert.throws(() => alloyConfig([block("bad name", undefined, [])]), /invalid Alloy block name: bad name/);

@@ -31,6 +31,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
   it("renders one monitor per metrics port in the tree, in the component's namespace, on a named port", () => {
     const got = monitors(p).map((m) => [m.kind, `${m.metadata.namespace}/${m.metadata.name}`, at(m, m.kind === "PodMonitor" ? "spec.podMetricsEndpoints.0.port" : "spec.endpoints.0.port")]);
     assert.deepEqual(got.sort(), [
+      ["PodMonitor", "alloy/alloy", "http-metrics"],
       ["PodMonitor", "argocd/applicationset", "metrics"],
       ["PodMonitor", "argocd/controller", "metrics"],
       ["PodMonitor", "argocd/notifications", "metrics"],
@@ -38,6 +39,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["PodMonitor", "argocd/server", "metrics"],
       ["PodMonitor", "cert-manager/cert-manager", "http-metrics"],
       ["PodMonitor", "ingress-nginx/controller", "metrics"],
+      ["PodMonitor", "loki/loki", "http-metrics"],
       ["PodMonitor", "site/site", "http"],
       ["ServiceMonitor", "cloudflared/cloudflared", "metrics"],
     ]);
@@ -64,6 +66,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       .filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "monitoring" && o.object.metadata.name.startsWith("allow-scrape-"))
       .map((o) => [o.object.metadata.name, at(o.object, "spec.egress.0.to.0.podSelector.matchLabels"), at(o.object, "spec.egress.0.ports.0.port")]);
     assert.deepEqual(egress.sort(), [
+      ["allow-scrape-alloy-alloy", { "app.kubernetes.io/name": "alloy" }, 12345],
       ["allow-scrape-argocd-applicationset", { "app.kubernetes.io/name": "argocd-applicationset-controller" }, 8080],
       ["allow-scrape-argocd-controller", { "app.kubernetes.io/name": "argocd-application-controller" }, 8082],
       ["allow-scrape-argocd-notifications", { "app.kubernetes.io/name": "argocd-notifications-controller" }, 9001],
@@ -72,6 +75,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["allow-scrape-cert-manager-cert-manager", { "app.kubernetes.io/instance": "cert-manager" }, 9402],
       ["allow-scrape-cloudflared-cloudflared", { "app.kubernetes.io/name": "cloudflared" }, 2000],
       ["allow-scrape-ingress-nginx-controller", { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx" }, 10254],
+      ["allow-scrape-loki-loki", { "app.kubernetes.io/component": "single-binary", "app.kubernetes.io/name": "loki" }, 3100],
       ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 8080],
     ]);
     for (const o of p.objects.filter((x) => x.object.metadata.name.startsWith("allow-scrape-")))

@@ -201,7 +201,8 @@ export class Alloy extends Component {
     });
 
     this.allow({ name: "push-to-loki", direction: "egress", pods: ALLOY_PODS, peers: [peer.ns(LOKI, LOKI_PODS)], ports: [{ port: LOKI_PORT }] });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: ALLOY_PODS, peers: [peer.ns("monitoring")], ports: [{ port: ALLOY_PORT }] });
+    // One target per node's pod (a PodMonitor), so each pod's own pipeline health is seen.
+    this.scrape({ kind: "pod", name: "alloy", selector: ALLOY_PODS, port: "http-metrics", portNumber: ALLOY_PORT });
   }
 }
 

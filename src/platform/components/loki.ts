@@ -132,7 +132,9 @@ export class Loki extends Component {
     // Log lines come in from Alloy; Grafana queries; Prometheus scrapes /metrics on the same port.
     this.allow({ name: "push-from-alloy", direction: "ingress", pods: LOKI_PODS, peers: [peer.ns("alloy", ALLOY_PODS)], ports: [{ port: LOKI_PORT }] });
     this.allow({ name: "query-from-grafana", direction: "ingress", pods: LOKI_PODS, peers: [peer.ns("monitoring", GRAFANA_PODS)], ports: [{ port: LOKI_PORT }] });
-    this.allow({ name: "metrics-from-monitoring", direction: "ingress", pods: LOKI_PODS, peers: [peer.ns("monitoring")], ports: [{ port: LOKI_PORT }] });
+    // A PodMonitor rather than a ServiceMonitor: the chart puts three Services (loki, loki-headless,
+    // loki-memberlist) in front of the one pod, and each would be scraped.
+    this.scrape({ kind: "pod", name: "loki", selector: LOKI_PODS, port: "http-metrics", portNumber: LOKI_PORT });
     // The single binary still joins its own memberlist ring and sends queries to itself over gRPC
     // through its Services, so its own pods must reach each other.
     const self = { pods: LOKI_PODS, peers: [peer.same(LOKI_PODS)], ports: [{ port: 7946 }, { port: 9095 }, { port: LOKI_PORT }] };

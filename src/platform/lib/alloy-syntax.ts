@@ -8,12 +8,16 @@
 
 /** An expression written as is: a reference to another component's export, a call, a concatenation. */
 export class AlloyExpr {
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    /** Set for references: the component export it reads, checked against the declared components. */
+    readonly isRef = false,
+  ) {}
 }
 /** A reference to another component's export, e.g. `loki.write.default.receiver`. */
 export function ref(path: string): AlloyExpr {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(path)) throw new Error(`not an Alloy reference: ${path}`);
-  return new AlloyExpr(path);
+  return new AlloyExpr(path, true);
 }
 /** Any other expression (`"a=" + sys.env("HOSTNAME")`); keep these few and simple. */
 export const expr = (text: string): AlloyExpr => new AlloyExpr(text);
@@ -89,7 +93,38 @@ function render(b: AlloyBlock, indent: string): string {
   return `${comment}${indent}${head} {\n${lines.join("\n")}\n${indent}}`;
 }
 
-/** The configuration file: top-level blocks separated by a blank line. */
+function refsOf(v: unknown, out: AlloyExpr[]): void {
+  if (v instanceof AlloyExpr) {
+    if (v.isRef) out.push(v);
+  } else if (Array.isArray(v)) for (const x of v) refsOf(x, out);
+  else if (v !== null && typeof v === "object") for (const x of Object.values(v)) refsOf(x, out);
+}
+
+function blockRefs(b: AlloyBlock, out: AlloyExpr[]): void {
+  for (const e of b.body) {
+    if (Array.isArray(e)) refsOf((e as readonly [string, AlloyValue])[1], out);
+    else blockRefs(e as AlloyBlock, out);
+  }
+}
+
+/**
+ * The configuration file: top-level blocks separated by a blank line. Every reference must name a
+ * component declared in the same file (`loki.write.default.receiver` needs `loki.write "default"`), and no
+ * component may be declared twice: Alloy refuses both at load time, we refuse them at build time.
+ */
 export function alloyConfig(blocks: readonly AlloyBlock[]): string {
+  const ids = new Set<string>();
+  for (const b of blocks) {
+    if (b.label === undefined) continue;
+    const id = `${b.name}.${b.label}`;
+    if (ids.has(id)) throw new Error(`Alloy component ${b.name} "${b.label}" is declared twice`);
+    ids.add(id);
+  }
+  const refs: AlloyExpr[] = [];
+  for (const b of blocks) blockRefs(b, refs);
+  for (const r of refs) {
+    if (![...ids].some((id) => r.text.startsWith(`${id}.`)))
+      throw new Error(`Alloy reference ${r.text} names no component of this configuration (declared: ${[...ids].join(", ")})`);
+  }
   return blocks.map((b) => render(b, "")).join("\n\n") + "\n";
 }
