@@ -43,6 +43,12 @@ export default defineHomelab({
       env: { NODE_ENV: "production", LOG_LEVEL: "info" },
     },
   ],
+  backup: {
+    // Off-host, S3-compatible object storage; its access key is in secrets/velero/velero-s3.sops.yaml.
+    storage: { endpoint: "https://s3.eu-central-003.backblazeb2.com", bucket: "skypalette-homelab-backups", region: "eu-central-003" },
+    // Defaults: the whole cluster daily (kept 30 days), every app with storage every 6 hours (kept a
+    // week), a restore drill of the canary every Sunday.
+  },
   policy: {
     // Where the homelab's images come from: upstream projects' registries and our own Forgejo.
     allowedRegistries: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "git.skypalette.ai"],

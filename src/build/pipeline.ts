@@ -19,6 +19,7 @@ import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
 import { checkDashboards, DASHBOARD_LABEL, queryCount } from "../platform/lib/dashboards.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
+import { backupCoverageIssues } from "../backup/coverage.ts";
 import { renderHosts } from "../host/hosts.ts";
 
 export interface BuildInputs {
@@ -52,6 +53,8 @@ export interface BuildResult {
   readonly timings: Readonly<Record<string, number>>;
   /** Per chart a component installs: the lock folder its defaults were read from. */
   readonly charts: readonly { name: string; version: string; repo: string; defaults: string }[];
+  /** The host layer: files under hosts/ and the Compose stack's services (checked against the Compose schema). */
+  readonly hosts: { readonly nodes: number; readonly files: number; readonly composeServices: number };
 }
 
 export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
@@ -84,6 +87,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   await loadSchemas(plan.objects);
   issues.push(...validateObjects(plan.objects));
   lap("schemas");
+
+  // Every volume claim backed up with its data, or exempt with a reason; no hostPath volume where backups expect data.
+  issues.push(...backupCoverageIssues(p.backup, plan.objects));
 
   // Plaintext in the sources the operator edits (the rendered tree is scanned by the policy rule).
   const scan = scanReport(readScanTargets(inputs.root, ["homelab.config.ts", "versions.yaml", "secrets"]), loadWaivers(inputs.root));
@@ -169,7 +175,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   lap("policy");
 
-  return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts };
+  return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts, hosts: hosts.summary };
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { accessSchema, argocdSchema, checkAccess } from "./access.ts";
+import { backupSchema } from "./backup.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
@@ -115,6 +116,19 @@ export const appSecretSchema = z
     });
   });
 
+/** An app's persistent volume: one claim on the default StorageClass, mounted into its pod. */
+export const appStorageSchema = z.strictObject({
+  /** e.g. `1Gi`. Not enforced by local volumes: the node's disk is shared (decision 0003). */
+  size: z.string().regex(/^[0-9]+(Mi|Gi|Ti)$/, "must be a size such as 512Mi or 10Gi"),
+  /** Where the volume appears in the container, e.g. `/var/lib/notes`. */
+  mountPath: mountFolder,
+  /**
+   * The local path provisioner makes volumes one node mounts; the app then runs one replica and is updated
+   * by recreating its pod. @default "ReadWriteOnce"
+   */
+  accessMode: z.enum(["ReadWriteOnce", "ReadWriteOncePod"], { error: "must be ReadWriteOnce or ReadWriteOncePod: local volumes live on one node" }).default("ReadWriteOnce"),
+});
+
 export const appSchema = z.strictObject({
   /** Name = namespace = ArgoCD Application name = Service name. */
   name: dns1035Label.superRefine((name, ctx) => {
@@ -182,6 +196,11 @@ export const appSchema = z.strictObject({
   tmpDir: mountFolder.default("/tmp"),
   /** Encrypted Secrets the app reads, as environment variables or files. */
   secrets: z.array(appSecretSchema).default([]),
+  /**
+   * A persistent volume for the app's data: a claim on the default StorageClass (`local-path`), backed
+   * up by Velero (`backup`) unless exempt with a reason.
+   */
+  storage: appStorageSchema.optional(),
 });
 
 export const monitoringSchema = z.strictObject({
@@ -298,6 +317,8 @@ export const homelabSchema = z
     /** Cloudflare Access in front of the admin UIs. Without it, admin UIs get no public route. */
     access: accessSchema.optional(),
     apps: z.array(appSchema).default([]),
+    /** Velero backups to off-host S3-compatible storage, their schedules and the restore drill. */
+    backup: backupSchema.optional(),
     /** What `homelab footprint` holds the platform to. */
     footprint: z
       .strictObject({
@@ -363,6 +384,22 @@ export const homelabSchema = z
       ctx.addIssue({ code: "custom", path: ["tunnels", "forgejo", "hostname"], message: `must be one level below ${cfg.domain}` });
     if (URL.canParse(cfg.git.url) && new URL(cfg.git.url).hostname !== cfg.tunnels.forgejo.hostname)
       ctx.addIssue({ code: "custom", path: ["git", "url"], message: `host must be the Forgejo tunnel host name ${cfg.tunnels.forgejo.hostname}` });
+    if (cfg.backup) {
+      dup(cfg.backup.policies, (p) => p.namespace, (i) => ["backup", "policies", i, "namespace"], "backup policy for namespace");
+      dup(cfg.backup.exemptions, (e) => e.claim, (i) => ["backup", "exemptions", i, "claim"], "exemption for claim");
+    }
+    cfg.apps.forEach((a, i) => {
+      if (!a.storage) return;
+      const mount = a.storage.mountPath.replace(/\/+$/, "");
+      const tmp = a.tmpDir.replace(/\/+$/, "");
+      if (mount === tmp || mount.startsWith(`${tmp}/`) || tmp.startsWith(`${mount}/`))
+        ctx.addIssue({ code: "custom", path: ["apps", i, "storage", "mountPath"], message: `${a.storage.mountPath} overlaps tmpDir (${a.tmpDir}); give the volume a folder of its own` });
+      a.secrets.forEach((s) => {
+        const sp = s.mountPath?.replace(/\/+$/, "");
+        if (sp && (sp === mount || sp.startsWith(`${mount}/`) || mount.startsWith(`${sp}/`)))
+          ctx.addIssue({ code: "custom", path: ["apps", i, "storage", "mountPath"], message: `${a.storage!.mountPath} overlaps the mountPath of secret '${s.name}'; give each volume a folder of its own` });
+      });
+    });
     cfg.policy.waivers.forEach((w, i) => {
       if (/^\d{4}-\d{2}-\d{2}$/.test(w.expires) && !isRealDate(w.expires))
         ctx.addIssue({ code: "custom", path: ["policy", "waivers", i, "expires"], message: "is not a real date" });
@@ -406,7 +443,7 @@ export function reservedAppName(name: string): string | undefined {
 }
 
 /** The platform's components (= namespaces = Applications), in src/platform/platform.ts. */
-export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "monitoring", "ingress-nginx", "cloudflared", "loki", "alloy"]);
+export const PLATFORM_COMPONENTS = new Set(["argocd", "cert-manager", "local-path-storage", "monitoring", "ingress-nginx", "cloudflared", "loki", "alloy", "velero", "backup-canary"]);
 
 /** Host names the platform's own UIs are served on, and what serves them. */
 export function platformHosts(cfg: { domain: string; components: { argocd: { subdomain: string }; monitoring?: { grafana: { subdomain: string } } | undefined } }): Map<string, string> {
@@ -429,6 +466,9 @@ export const RESERVED_NAMESPACES = new Set([
   "local-path-storage",
   "monitoring",
   "velero",
+  "backup-canary",
+  // The restore drill's scratch namespace: Velero creates it during a drill and the drill deletes it.
+  "backup-drill",
 ]);
 
 /** `2026-02-30` matches the pattern but is no day of the calendar. */
@@ -456,6 +496,7 @@ export type HomelabInput = z.input<typeof homelabSchema>;
 /** The validated config with every default filled in; what the renderer reads. */
 export type HomelabConfig = z.output<typeof homelabSchema>;
 export type AppConfig = z.output<typeof appSchema>;
+export type AppStorage = z.output<typeof appStorageSchema>;
 export type MonitoringConfig = z.output<typeof monitoringSchema>;
 export type NodeConfig = z.output<typeof nodeSchema>;
 export type Waiver = z.output<typeof waiverSchema>;

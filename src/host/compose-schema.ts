@@ -1,26 +1,25 @@
 /**
  * Validates a rendered Compose document against the Compose specification's own JSON schema, kept in the
- * repository (schemas/compose-spec.json, source in schemas/SOURCES.md): the build reads nothing else.
+ * repository (schemas/compose-spec.json, source in schemas/SOURCES.md) and bundled with the CLI: the build
+ * reads nothing else, and needs nothing from the checkout it builds.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import composeSpec from "../../schemas/compose-spec.json" with { type: "json" };
 import type { Issue } from "../errors.ts";
 
 export const COMPOSE_SCHEMA_FILE = "schemas/compose-spec.json";
 
-const compiled = new Map<string, ValidateFunction>();
+let compiled: ValidateFunction | undefined;
 
-function validator(root: string): ValidateFunction {
-  const file = join(root, COMPOSE_SCHEMA_FILE);
-  let v = compiled.get(file);
+function validator(): ValidateFunction {
+  let v = compiled;
   if (!v) {
     // The schema names its draft without the trailing `#`, which Ajv does not know as a meta-schema; it
     // is plain draft-07, so it is compiled without checking it against a meta-schema. Formats such as
     // `duration` are Compose's own and are checked by the patterns beside them.
     const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, validateFormats: false, logger: false });
-    v = ajv.compile(JSON.parse(readFileSync(file, "utf8")) as object);
-    compiled.set(file, v);
+    v = ajv.compile(composeSpec as object);
+    compiled = v;
   }
   return v;
 }
@@ -32,8 +31,8 @@ function describe(e: ErrorObject): string {
 }
 
 /** Every problem of the document, each named by its JSON path in the file. */
-export function checkCompose(doc: unknown, file: string, root: string): Issue[] {
-  const v = validator(root);
+export function checkCompose(doc: unknown, file: string): Issue[] {
+  const v = validator();
   if (v(doc)) return [];
   const seen = new Set<string>();
   const out: Issue[] = [];

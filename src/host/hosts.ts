@@ -1,7 +1,7 @@
 /**
  * The host layer: everything outside the cluster, rendered from the same config into `hosts/<node>/`, a second
  * managed root beside the gitops tree (same writer, same `--check`, same plaintext scan). Pure apart from
- * reading the committed Compose schema and the encrypted env file it checks.
+ * reading the encrypted env file it checks.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,11 +30,12 @@ const multiDoc = (docs: readonly unknown[]) => HEADER + docs.map((d) => toYaml(d
 export interface HostPlan {
   readonly files: readonly RenderedFile[];
   readonly issues: readonly Issue[];
+  readonly summary: { readonly nodes: number; readonly files: number; readonly composeServices: number };
 }
 
 /**
  * @param gitopsFiles the rendered gitops tree: the bootstrap applies two of its files, which must exist.
- * @param root the repository root (the Compose schema and the encrypted env file are read from it).
+ * @param root the repository root (the encrypted env file is read from it).
  */
 export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], root: string): HostPlan {
   const { config, versions } = p.ctx;
@@ -48,6 +49,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
   for (const f of rootFiles) if (!rendered.has(f)) throw new InternalError(`the bootstrap applies ${f}, which the gitops tree does not have`);
 
   const stackNode = composeNode(config);
+  let composeServices = 0;
   const first = firstControlPlane(config);
   for (const node of config.nodes) {
     const dir = `${P.HOSTS_ROOT}/${node.name}`;
@@ -65,8 +67,9 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
     }
     if (compose) {
       const stack = composeStack(config, versions);
+      composeServices = Object.keys(stack.services as object).length;
       const text = HEADER + toYaml(stack);
-      issues.push(...checkCompose(stack, `${dir}/${P.COMPOSE_FILE}`, root));
+      issues.push(...checkCompose(stack, `${dir}/${P.COMPOSE_FILE}`));
       issues.push(...checkComposeSecrets(text, `${dir}/${P.COMPOSE_FILE}`, root));
       add(P.COMPOSE_FILE, text);
       add(COMPOSE_FILES.tunnelConfig, HEADER + toYaml(forgejoTunnelConfig(config)));
@@ -78,7 +81,7 @@ export function renderHosts(p: Platform, gitopsFiles: readonly RenderedFile[], r
     );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, issues };
+  return { files, issues, summary: { nodes: config.nodes.length, files: files.length, composeServices } };
 }
 
 /**

@@ -13,6 +13,9 @@ import { Alloy } from "./components/alloy.ts";
 import { Loki } from "./components/loki.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
+import { BackupCanary } from "./components/backup-canary.ts";
+import { Velero } from "./components/velero.ts";
+import { backupPlan, type BackupPlan } from "../backup/plan.ts";
 import { unknownAccessHosts, type AdminUi } from "./lib/access.ts";
 import { GitOpsRoot } from "./lib/argo.ts";
 import type { Component } from "./lib/component.ts";
@@ -32,6 +35,8 @@ export interface Platform {
   readonly root: GitOpsRoot;
   /** Every admin UI and how it is reached (lib/access.ts); the build summary lists them. */
   readonly adminUis: readonly AdminUi[];
+  /** What is backed up how often (undefined without `backup` in the config); the coverage check reads it. */
+  readonly backup?: BackupPlan;
   /** Every dashboard: the components' own and the platform overview; the build parses their queries. */
   readonly dashboards: readonly DashboardDef[];
 }
@@ -43,6 +48,7 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
 
   const ingress = new IngressNginx(app, ctx, { config: c.ingressNginx.config });
   const tunnel = new Cloudflared(app, ctx, c.cloudflared.resources ? { resources: c.cloudflared.resources } : {});
+  const backup = backupPlan(config);
   const monitoring = c.monitoring ? new Monitoring(app, ctx, { config: c.monitoring }) : undefined;
   const components: Component[] = [
     // GitOps: Argo CD syncs everything below from the gitops folder in Forgejo, decrypting with KSOPS.
@@ -58,6 +64,8 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     // Observability: Alloy on every node ships pod logs and events to Loki.
     new Loki(app, ctx),
     new Alloy(app, ctx),
+    // Backups to off-host S3-compatible storage, and the canary whose restore the weekly drill proves.
+    ...(backup ? [new Velero(app, ctx, backup), new BackupCanary(app, ctx)] : []),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).
     ...config.apps.map((a) => new WebApp(app, ctx, a)),
   ];
@@ -93,5 +101,5 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
   tunnel.route(adminUis);
 
   const root = new GitOpsRoot(app, ctx, components);
-  return { app, ctx, components, root, adminUis, dashboards };
+  return { app, ctx, components, root, adminUis, dashboards, ...(backup && { backup }) };
 }

@@ -2,6 +2,7 @@ import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { contextFor } from "../platform/lib/context.ts";
 import type { Platform } from "../platform/platform.ts";
 import type { HomelabModel } from "./types.ts";
+import { coveredByPlan } from "../backup/coverage.ts";
 
 /**
  * The model-aware rules' view of the homelab, derived from the validated config and versions.yaml.
@@ -27,5 +28,8 @@ export function modelFromPlatform(p: Platform, extra: Pick<HomelabModel, "backup
   const testedAlerts = new Set(
     p.components.flatMap((c) => c.alertGroups.flatMap((g) => g.rules.filter((r) => r.tests?.fires && r.tests?.quiet).map((r) => r.alert))),
   );
-  return modelFromConfig(p.ctx.config, p.ctx.versions, { testedAlerts, ...extra, monitoring: p.components.some((c) => c.name === "monitoring") });
+  // The same backup plan the build's coverage check judges claims against.
+  const plan = p.backup;
+  const backupCoveredPVCs = (namespace: string) => coveredByPlan(plan, namespace);
+  return modelFromConfig(p.ctx.config, p.ctx.versions, { testedAlerts, backupCoveredPVCs, ...extra, monitoring: p.components.some((c) => c.name === "monitoring") });
 }

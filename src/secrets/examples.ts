@@ -35,6 +35,24 @@ export const EXAMPLE_SECRETS: readonly ExampleSecret[] = [
       "",
     ].join("\n"),
   },
+  {
+    path: "secrets/velero/velero-s3.sops.yaml",
+    sha256: "0d80c8a17f8a43f7e628071c69b97b9c5966ea563bedcdd87a43869ae6ee01d5",
+    plaintext: [
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata:",
+      "  name: velero-s3",
+      "  namespace: velero",
+      "type: Opaque",
+      "stringData:",
+      "  cloud: |-",
+      "    [default]",
+      "    aws_access_key_id=EXAMPLE-PLACEHOLDER",
+      "    aws_secret_access_key=EXAMPLE-PLACEHOLDER-NOT-A-SECRET",
+      "",
+    ].join("\n"),
+  },
 ];
 
 /** The shipped example this file still is, if it is one. */

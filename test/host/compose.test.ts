@@ -136,7 +136,7 @@ describe("the Compose stack", () => {
   it("the committed compose.yaml is the rendered one and passes the Compose specification's schema", () => {
     const doc = parse(committed());
     assert.deepEqual(doc, stack());
-    assert.deepEqual(checkCompose(doc, "compose.yaml", REPO), []);
+    assert.deepEqual(checkCompose(doc, "compose.yaml"), []);
   });
 });
 
@@ -144,7 +144,7 @@ describe("the Compose schema check", () => {
   const broken = (edit: (s: Stack) => void) => {
     const s = stack();
     edit(s);
-    return checkCompose(JSON.parse(JSON.stringify(s)), "hosts/x/compose.yaml", REPO);
+    return checkCompose(JSON.parse(JSON.stringify(s)), "hosts/x/compose.yaml");
   };
 
   it("names an unknown key with its path", () => {

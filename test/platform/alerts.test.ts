@@ -53,6 +53,8 @@ describe("component alerts", () => {
         "TargetDown",
         "Watchdog",
       ],
+      velero: ["VeleroBackupFailed", "VeleroBackupMissing", "VeleroBackupPartiallyFailed", "VeleroStorageLocationUnavailable", "RestoreDrillFailed", "RestoreDrillNotRunRecently"].sort(),
+      "backup-canary": [],
       loki: ["LokiCompactorNotRunning", "LokiDiscardingSamples", "LokiRequestErrors"],
       alloy: ["AlloyComponentUnhealthy", "AlloyLogsDropped", "AlloyLokiRequestsFailing"],
       site: ["AppDown", "AppStale"],
@@ -156,6 +158,8 @@ describe("component alerts", () => {
       "gitops/monitoring/prometheusrule-monitoring-prometheus.yaml",
       "gitops/monitoring/prometheusrule-monitoring-storage.yaml",
       "gitops/site/prometheusrule-site-availability.yaml",
+      "gitops/velero/prometheusrule-velero-backups.yaml",
+      "gitops/velero/prometheusrule-velero-restore-drill.yaml",
     ]);
     await loadSchemas(rules);
     assert.deepEqual(validateObjects(rules), []);

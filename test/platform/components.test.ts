@@ -91,11 +91,12 @@ describe("argocd", () => {
       "https://grafana.github.io/helm-charts",
       "https://kubernetes.github.io/ingress-nginx",
       "https://prometheus-community.github.io/helm-charts",
+      "https://vmware-tanzu.github.io/helm-charts",
     ]);
     // kube-system: the monitoring chart's Services that select the kubeadm static pods.
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["alloy", "argocd", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "site"],
+      ["alloy", "argocd", "backup-canary", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "site", "velero"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {

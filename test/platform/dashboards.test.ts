@@ -82,7 +82,7 @@ describe("the dashboards of the default config", () => {
   });
   it("the overview covers every component's namespace, and the logs dashboard reads both log sources", () => {
     assert.deepEqual(queries("homelab-overview")["Pods not ready, by component"], [
-      'sum by (namespace) (kube_pod_status_ready{condition="false",namespace=~"argocd|cert-manager|local-path-storage|monitoring|ingress-nginx|cloudflared|loki|alloy|site"})',
+      'sum by (namespace) (kube_pod_status_ready{condition="false",namespace=~"argocd|cert-manager|local-path-storage|monitoring|ingress-nginx|cloudflared|loki|alloy|velero|backup-canary|site"})',
     ]);
     const l = queries("homelab-logs");
     assert.deepEqual(l["Errors, everywhere"], ['{job="kubernetes/pods", level=~"error|fatal"}']);

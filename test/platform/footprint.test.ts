@@ -24,6 +24,7 @@ const DEFAULTS = new Map<string, unknown>([
   ["kube-prometheus-stack", chartValues("kube-prometheus-stack-88.5.3")],
   ["loki", chartValues("loki-18.11.0")],
   ["alloy", chartValues("alloy-1.11.1")],
+  ["velero", chartValues("velero-12.1.0")],
 ]);
 
 function ofConfig(patch: Partial<HomelabInput> = {}): Footprint {
@@ -77,15 +78,21 @@ describe("footprint of the default config", () => {
         "loki/loki ×1 100m/256Mi/1Gi values",
         "alloy/alloy ×1 50m/128Mi/512Mi values",
         "alloy/config-reloader ×1 10m/50Mi/64Mi values",
+        "velero/restore-drill-exporter ×1 5m/32Mi/96Mi manifest",
+        "velero/velero ×1 50m/128Mi/512Mi values",
+        "velero/node-agent ×1 50m/128Mi/1Gi values",
+        "backup-canary/canary ×1 5m/8Mi/32Mi manifest",
         "site/site ×1 25m/64Mi/128Mi manifest",
       ],
     );
   });
 
   it("totals the platform and the apps apart, against the node's capacity and the 4 GiB budget", () => {
-    assert.deepEqual(f.totals.platform, { cpuRequests: 745, memoryRequests: 2546 * Mi, cpuLimits: 0, memoryLimits: 8544 * Mi, withoutMemoryLimit: 0 });
-    assert.deepEqual(f.totals.apps, { cpuRequests: 25, memoryRequests: 64 * Mi, cpuLimits: 0, memoryLimits: 128 * Mi, withoutMemoryLimit: 0 });
-    assert.equal(f.totals.all.memoryRequests, 2610 * Mi);
+    // Velero adds 105m, 288Mi and 1632Mi of limits.
+    assert.deepEqual(f.totals.platform, { cpuRequests: 850, memoryRequests: (2546 + 288) * Mi, cpuLimits: 0, memoryLimits: (8544 + 1632) * Mi, withoutMemoryLimit: 0 });
+    // The site and the backup canary.
+    assert.deepEqual(f.totals.apps, { cpuRequests: 30, memoryRequests: 72 * Mi, cpuLimits: 0, memoryLimits: 160 * Mi, withoutMemoryLimit: 0 });
+    assert.equal(f.totals.all.memoryRequests, (2546 + 288 + 72) * Mi);
     assert.equal(f.components.find((c) => c.name === "monitoring")!.totals.memoryRequests, 1008 * Mi);
     assert.deepEqual(f.capacity, { cpu: 6000, memory: 24 * Gi });
     assert.deepEqual(f.budget, { memory: 4 * Gi, written: "4Gi" });
@@ -220,8 +227,8 @@ describe("homelab footprint", () => {
     const r = homelab(["footprint", "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as Footprint;
-    assert.equal(f.totals.platform.memoryRequests, 2546 * Mi);
-    assert.equal(f.containers.length, 24);
+    assert.equal(f.totals.platform.memoryRequests, (2546 + 288) * Mi);
+    assert.equal(f.containers.length, 28);
     assert.deepEqual(f.problems, []);
   });
 
@@ -234,9 +241,9 @@ describe("homelab footprint", () => {
       const r = homelab(["footprint", "--config", file], { cwd: REPO });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, /^argocd +chart argo-cd +application-controller +1 +100m +- +384Mi +1Gi +values$/m);
-      assert.match(r.stdout, /^platform +745m +- +2\.49Gi +8\.34Gi$/m);
-      assert.match(r.stdout, /Platform memory requests: 2\.49Gi of its 2Gi budget \(124%\)/);
-      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.49Gi, exceed its budget of 2Gi/);
+      assert.match(r.stdout, /^platform +850m +- +2\.77Gi +9\.94Gi$/m);
+      assert.match(r.stdout, /Platform memory requests: 2\.77Gi of its 2Gi budget \(138%\)/);
+      assert.match(r.stdout, /PROBLEMS \(1\):\n {2}- the platform's memory requests, 2\.77Gi, exceed its budget of 2Gi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

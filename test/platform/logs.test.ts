@@ -182,7 +182,7 @@ describe("the generated Alloy configuration", () => {
       text,
     );
   });
-  it("parses JSON lines: a bounded level label, trace id, pod and node as structured metadata, no file name label", () => {
+  it("parses JSON lines: a bounded level label, trace and span ids, pod and node as structured metadata, no file name label", () => {
     const process = text.slice(text.indexOf('loki.process "pod_logs"'), text.indexOf("// Every Alloy pod ships"));
     assert.equal(
       process,
@@ -193,6 +193,7 @@ describe("the generated Alloy configuration", () => {
     expressions = {
       level    = "level || severity || lvl",
       trace_id = "trace_id || traceId || traceID",
+      span_id  = "span_id || spanId",
     }
   }
   stage.template {
@@ -207,6 +208,7 @@ describe("the generated Alloy configuration", () => {
   stage.structured_metadata {
     values = {
       trace_id = "",
+      span_id  = "",
       pod      = "",
       node     = "",
     }

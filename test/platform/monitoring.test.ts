@@ -41,7 +41,10 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["PodMonitor", "ingress-nginx/controller", "metrics"],
       ["PodMonitor", "loki/loki", "http-metrics"],
       ["PodMonitor", "site/site", "http"],
+      ["PodMonitor", "velero/node-agent", "http-monitoring"],
+      ["PodMonitor", "velero/velero", "http-monitoring"],
       ["ServiceMonitor", "cloudflared/cloudflared", "metrics"],
+      ["ServiceMonitor", "velero/restore-drill-exporter", "metrics"],
     ]);
   });
 
@@ -77,6 +80,9 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["allow-scrape-ingress-nginx-controller", { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx" }, 10254],
       ["allow-scrape-loki-loki", { "app.kubernetes.io/component": "single-binary", "app.kubernetes.io/name": "loki" }, 3100],
       ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 8080],
+      ["allow-scrape-velero-node-agent", { name: "node-agent" }, 8085],
+      ["allow-scrape-velero-restore-drill-exporter", { "app.kubernetes.io/name": "restore-drill-exporter" }, 9090],
+      ["allow-scrape-velero-velero", { name: "velero" }, 8085],
     ]);
     for (const o of p.objects.filter((x) => x.object.metadata.name.startsWith("allow-scrape-")))
       assert.deepEqual(at(o.object, "spec.podSelector.matchLabels"), { "app.kubernetes.io/name": "prometheus" });

@@ -144,6 +144,7 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w("Admin UIs:");
   for (const ui of r.platform.adminUis) w(`  ${describeAdminUi(ui)}`);
   w();
+  w(`Hosts: ${r.hosts.files} files under hosts/ for ${r.hosts.nodes} node(s); the Compose stack's ${r.hosts.composeServices} services checked against the Compose specification's schema`);
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
   w(`Alert rules: ${r.alerts.rules} with ${r.alerts.tests} promtool test cases, PromQL parsed; promtool check + test rules: ${r.alerts.promtool === "not found" ? "not run (promtool is not on PATH; `npm test` installs and runs it)" : r.alerts.promtool}; ${r.alerts.rendered ? `${r.alerts.rendered} PrometheusRules rendered` : "not rendered until the monitoring component brings the PrometheusRule CRD"}`);
   w(`Dashboards: ${r.dashboards.count} with ${r.dashboards.queries} queries, PromQL and LogQL parsed; ${r.dashboards.rendered ? `${r.dashboards.rendered} ConfigMaps rendered for Grafana` : "not rendered until the monitoring component brings Grafana"}`);

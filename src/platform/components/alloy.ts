@@ -36,8 +36,8 @@ export const LEVEL_TEMPLATE =
 /**
  * The Alloy configuration, generated. Two sources, one destination:
  * - pod logs: the files the kubelet writes on this node (discovered through the API, read from disk),
- *   CRI-decoded, JSON lines parsed for their level (a label, bounded) and trace id (structured metadata:
- *   unique per request, so never a label);
+ *   CRI-decoded, JSON lines parsed for their level (a label, bounded) and trace and span ids
+ *   (structured metadata: unique per request, so never labels);
  * - Kubernetes events, read from the API.
  * Labels stay few and bounded: job, namespace, app, container, level, and the constant cluster.
  * Pod and node names change with every rollout and move to structured metadata; the file name is dropped.
@@ -83,10 +83,10 @@ export function alloyPipeline(opts: { cluster: string; lokiUrl: string }): strin
       ["forward_to", [ref("loki.write.default.receiver")]],
       block("stage.cri", undefined, []),
       // Lines that are not JSON pass through untouched.
-      block("stage.json", undefined, [["expressions", { level: "level || severity || lvl", trace_id: "trace_id || traceId || traceID" }]]),
+      block("stage.json", undefined, [["expressions", { level: "level || severity || lvl", trace_id: "trace_id || traceId || traceID", span_id: "span_id || spanId" }]]),
       block("stage.template", undefined, [["source", "level"], ["template", LEVEL_TEMPLATE]]),
       block("stage.labels", undefined, [["values", { level: "" }]]),
-      block("stage.structured_metadata", undefined, [["values", { trace_id: "", pod: "", node: "" }]]),
+      block("stage.structured_metadata", undefined, [["values", { trace_id: "", span_id: "", pod: "", node: "" }]]),
       block("stage.label_drop", undefined, [["values", ["filename", "pod", "node"]]]),
     ]),
     block(

@@ -6,7 +6,9 @@ import { exactly, logsRow, newDashboard, prom, redRow, RowBuilder, stat, timeser
 import type { PlatformContext } from "../lib/context.ts";
 import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import { deployment, pdb, service, serviceAccount } from "../lib/workload.ts";
+import { appClaimName } from "../../backup/plan.ts";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
+import { STORAGE_CLASS } from "./local-path-storage.ts";
 
 /**
  * An operator's own web app, from a few lines of config: Deployment, Service, Ingress with a cert-manager
@@ -32,37 +34,58 @@ export class WebApp extends Component {
     const secretFiles = secrets.filter((s) => s.mountPath !== undefined);
 
     this.add(serviceAccount(app.name, ns, labels));
-    this.add(
-      deployment(
-        {
+    // Persistent data: one claim on the default StorageClass. The build's coverage check makes sure a
+    // backup schedule takes it with its data, or that the config exempts it with a reason.
+    const claim = app.storage ? appClaimName(app.name) : undefined;
+    const exemption = claim ? config.backup?.exemptions.find((e) => e.claim === `${ns}/${claim}`)?.reason : undefined;
+    if (app.storage && claim) {
+      this.add({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: claim, namespace: ns, labels, ...(exemption && { annotations: { [POLICY_ANNOTATIONS.backupExempt]: exemption } }) },
+        spec: { storageClassName: STORAGE_CLASS, accessModes: [app.storage.accessMode], resources: { requests: { storage: app.storage.size } } },
+      });
+    }
+    const workload = deployment(
+      {
+        name: app.name,
+        namespace: ns,
+        labels,
+        selector,
+        preferredReplicas: app.replicas,
+        ...(app.metricsPath === false && { annotations: { [POLICY_ANNOTATIONS.scrapeExempt]: "the app serves no metrics (metricsPath: false in homelab.config.ts); AppDown watches it through kube-state-metrics" } }),
+        container: {
           name: app.name,
-          namespace: ns,
-          labels,
-          selector,
-          preferredReplicas: app.replicas,
-          ...(app.metricsPath === false && { annotations: { [POLICY_ANNOTATIONS.scrapeExempt]: "the app serves no metrics (metricsPath: false in homelab.config.ts); AppDown watches it through kube-state-metrics" } }),
-          container: {
-            name: app.name,
-            image,
-            ports: [{ name: "http", containerPort: app.port }],
-            env: readsPrometheus ? { ...app.env, PROMETHEUS_URL: PROMETHEUS_API.url } : app.env,
-            secretEnv,
-            resources: app.resources,
-            probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
-            volumeMounts: [
-              { name: "tmp", mountPath: app.tmpDir },
-              ...secretFiles.map((s) => ({ name: `secret-${s.name}`, mountPath: s.mountPath!, readOnly: true })),
-            ],
-          },
-          volumes: [
-            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-            // Readable by the pod's group (fsGroup) only, and only the declared keys.
-            ...secretFiles.map((s) => ({ name: `secret-${s.name}`, secret: { secretName: s.secretName, defaultMode: 0o440, items: s.keys.map((key) => ({ key, path: key })) } })),
+          image,
+          ports: [{ name: "http", containerPort: app.port }],
+          env: readsPrometheus ? { ...app.env, PROMETHEUS_URL: PROMETHEUS_API.url } : app.env,
+          secretEnv,
+          resources: app.resources,
+          probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
+          volumeMounts: [
+            { name: "tmp", mountPath: app.tmpDir },
+            ...secretFiles.map((s) => ({ name: `secret-${s.name}`, mountPath: s.mountPath!, readOnly: true })),
+            ...(app.storage ? [{ name: "data", mountPath: app.storage.mountPath }] : []),
           ],
         },
-        shape,
-      ),
+        volumes: [
+          { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+          // Readable by the pod's group (fsGroup) only, and only the declared keys.
+          ...secretFiles.map((s) => ({ name: `secret-${s.name}`, secret: { secretName: s.secretName, defaultMode: 0o440, items: s.keys.map((key) => ({ key, path: key })) } })),
+          ...(claim ? [{ name: "data", persistentVolumeClaim: { claimName: claim } }] : []),
+        ],
+        // An exempt volume's data stays out of every backup (the claim object itself is still backed up).
+        ...(exemption && { podAnnotations: { "backup.velero.io/backup-volumes-excludes": "data" } }),
+      },
+      shape,
     );
+    if (app.storage) {
+      // A local volume is mounted by one node and one pod at a time: one replica, replaced rather than surged.
+      const spec = (workload as unknown as { spec: Record<string, unknown> }).spec;
+      spec.replicas = 1;
+      spec.strategy = { type: "Recreate" };
+    }
+    this.add(workload);
     this.add(service(app.name, ns, labels, selector, [{ name: "http", port: 80, targetPort: "http" }]));
     this.add(pdb(app.name, ns, labels, selector, shape));
     // An admin UI is public only behind Cloudflare Access (or a reasoned opt-out); else no Ingress at all.

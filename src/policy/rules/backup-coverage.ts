@@ -23,7 +23,7 @@ function scheduleCovers(schedule: LocatedObject, ns: string, labels: Record<stri
   return true;
 }
 
-interface Claim {
+export interface Claim {
   readonly owner: LocatedObject;
   readonly path: string;
   readonly namespace: string;
@@ -33,7 +33,8 @@ interface Claim {
   readonly exemption?: string;
 }
 
-function claims(objects: readonly LocatedObject[]): Claim[] {
+/** Every claim the objects make: PersistentVolumeClaims and StatefulSet claim templates (one per replica). */
+export function claims(objects: readonly LocatedObject[]): Claim[] {
   const out: Claim[] = [];
   for (const lo of ofKind(objects, "PersistentVolumeClaim")) {
     out.push({
