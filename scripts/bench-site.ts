@@ -11,7 +11,8 @@
  * nginx and wrk are installed by scripts/ensure-bench-tools.sh when missing.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -21,6 +22,12 @@ const REPO = resolve(import.meta.dirname, "..");
 const ROUNDS = Number(process.env.BENCH_SITE_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SITE_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_SITE_CONNECTIONS ?? 32);
+/** node's flags in the image's CMD (apps/site/Dockerfile), so the server runs here as it runs there. */
+const IMAGE_NODE_FLAGS = (() => {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(REPO, "apps/site/Dockerfile"), "utf8"));
+  if (!cmd) throw new Error("apps/site/Dockerfile has no CMD in exec form");
+  return (JSON.parse(cmd[1]!) as string[]).slice(1, -1);
+})();
 
 function must(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26, ...opts });
@@ -75,6 +82,16 @@ function wrk(port: number, script: string, seconds: number): Result {
   const errors = non2xx + (sock ? sock.slice(1).reduce((n, x) => n + Number(x), 0) : 0);
   if (!rps || !p50 || !p99) throw new Error(`could not read wrk's output:\n${out}`);
   return { rps, p50ms: toMs(p50), p99ms: toMs(p99), errors };
+}
+
+function fetchBody(port: number, path: string): Promise<{ status: number; encoding: string; bytes: number }> {
+  return new Promise((ok, fail) => {
+    httpGet({ host: "127.0.0.1", port, path, headers: { "accept-encoding": "br, gzip" } }, (res) => {
+      let bytes = 0;
+      res.on("data", (c: Buffer) => (bytes += c.length));
+      res.on("end", () => ok({ status: res.statusCode!, encoding: String(res.headers["content-encoding"] ?? "identity"), bytes }));
+    }).on("error", fail);
+  });
 }
 
 function peakRssMiB(pid: number): number {
@@ -135,6 +152,8 @@ export async function benchSite(): Promise<void> {
   const tools = spawnSync("bash", [join(REPO, "scripts/ensure-bench-tools.sh")], { stdio: "inherit" });
   if (tools.status !== 0) throw new Error("scripts/ensure-bench-tools.sh failed");
   const dir = mkdtempSync(join(tmpdir(), "bench-site-"));
+  // nginx's worker runs as an unprivileged user: it must be able to read the site (mkdtemp makes it 0700).
+  chmodSync(dir, 0o755);
   const procs: ChildProcess[] = [];
   const cleanup = [dir];
   try {
@@ -156,13 +175,13 @@ export async function benchSite(): Promise<void> {
     );
     const bytes = paths.reduce((n, p) => n + statSync(join(root, p)).size, 0);
     console.log(
-      `\nsite server vs ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "")} (1 worker), wrk 1 thread ${CONNECTIONS} keep-alive connections, ${paths.length} files (${(bytes / 1024).toFixed(0)} KiB) in turn, ${ROUNDS} alternating rounds of ${SECONDS} s (median), ${process.version}`,
+      `\nsite server vs ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "")} (1 worker) with the server run as in the image (node ${IMAGE_NODE_FLAGS.join(" ")}), wrk 1 thread ${CONNECTIONS} keep-alive connections, ${paths.length} files (${(bytes / 1024).toFixed(0)} KiB) in turn, ${ROUNDS} alternating rounds of ${SECONDS} s (median), ${process.version}`,
     );
 
     for (const logging of [true, false]) {
       const sitePort = await freePort();
       const out = openSync(join(dir, `site-${logging}.log`), "w");
-      const site = spawn(process.execPath, [join(bundle, "main.js")], {
+      const site = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(bundle, "main.js")], {
         env: {
           ...process.env,
           NODE_ENV: "production",
@@ -181,6 +200,13 @@ export async function benchSite(): Promise<void> {
       procs.push(nginx);
       await waitForPort(sitePort, site, "site server");
       await waitForPort(nginxPort, nginx, "nginx");
+      // Both must answer every file with 200 and the same bytes, else the comparison means nothing.
+      for (const p of paths) {
+        const [a, b] = await Promise.all([fetchBody(sitePort, p), fetchBody(nginxPort, p)]);
+        if (a.status !== 200 || b.status !== 200 || a.encoding !== b.encoding || a.bytes !== b.bytes) {
+          throw new Error(`${p}: site server ${a.status} ${a.encoding} ${a.bytes} B, nginx ${b.status} ${b.encoding} ${b.bytes} B`);
+        }
+      }
       // Warm both (the JIT, the page cache) before measuring.
       wrk(sitePort, script, 2);
       wrk(nginxPort, script, 2);

@@ -33,6 +33,8 @@ function scratch(extraApps: number): string {
   symlinkSync(join(REPO, "src"), join(dir, "src"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   symlinkSync(join(REPO, "charts"), join(dir, "charts"));
+  // The host layer's Compose files are validated against the committed Compose schema.
+  if (existsSync(join(REPO, "schemas"))) symlinkSync(join(REPO, "schemas"), join(dir, "schemas"));
   // The build checks that every alert's runbook page exists under docs/.
   if (existsSync(join(REPO, "docs"))) symlinkSync(join(REPO, "docs"), join(dir, "docs"));
   if (extraApps > 0) {

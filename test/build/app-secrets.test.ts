@@ -33,6 +33,8 @@ describe("an app's secrets in homelab.config.ts", () => {
     for (const f of ["versions.yaml", ".sops.yaml"]) cpSync(join(REPO, f), join(dir, f));
     cpSync(join(REPO, "secrets"), join(dir, "secrets"), { recursive: true });
     cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
+    // The host layer's Compose files are validated against the committed Compose schema.
+    cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
     cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
     // The host layer checks the Compose file against the schema kept in the repository.
     cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });

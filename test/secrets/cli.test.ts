@@ -467,10 +467,20 @@ describe("homelab secrets (CLI)", () => {
     try {
       const r = secretsCli(["verify"], { cwd: REPO, env: isolatedEnv(home.dir, { SOPS_AGE_KEY_FILE: EXAMPLE_KEY_FILE }) });
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.deepEqual(r.stdout.split("\n").filter(Boolean).map((l) => l.split(" (")[0]), [
-        "ok      secrets/cloudflared/cloudflared-credentials.sops.yaml",
-        "ok      gitops/cloudflared/cloudflared-credentials.sops.yaml",
-      ]);
+      // Every encrypted file of the repository, then the gitops/ copies; each one verifies.
+      const lines = r.stdout.split("\n").filter(Boolean).map((l) => l.split(" (")[0]!);
+      for (const l of lines) assert.match(l, /^ok {6}(secrets|gitops)\//);
+      for (const f of [
+        "secrets/cloudflared/cloudflared-credentials.sops.yaml",
+        "secrets/monitoring/grafana-admin.sops.yaml",
+        "secrets/monitoring/ntfy.sops.yaml",
+        "gitops/cloudflared/cloudflared-credentials.sops.yaml",
+        "gitops/monitoring/grafana-admin.sops.yaml",
+        "gitops/monitoring/ntfy.sops.yaml",
+      ])
+        assert.ok(lines.includes(`ok      ${f}`), `${f} missing from:\n${lines.join("\n")}`);
+      const firstCopy = lines.findIndex((l) => l.includes(" gitops/"));
+      assert.ok(firstCopy > 0 && lines.slice(firstCopy).every((l) => l.includes(" gitops/")), "secrets/ first, then their gitops/ copies");
     } finally {
       home.cleanup();
     }

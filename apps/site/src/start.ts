@@ -18,6 +18,7 @@ import { UserError } from "../../../src/errors.ts";
 import { DEFAULT_OUT, generateSite } from "./generate/generate.ts";
 import { createSiteServer, type SiteServer } from "./server/server.ts";
 import { createStatusHandler } from "./status/index.ts";
+import { createTelemetry } from "@sky-palette/telemetry";
 
 export const DEFAULT_PORT = 8080;
 
@@ -66,7 +67,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (mode === "generate") return 0;
 
-  const site = createSiteServer({ root: out, status: createStatusHandler({ publicDir: out }), accessLog: false });
+  // A local preview: warnings only, and no span per request in the terminal (the image's server logs in full).
+  const telemetry = createTelemetry({ service: "site", logLevel: env.LOG_LEVEL ?? "warn", spanWrite: () => undefined });
+  const site = createSiteServer({ root: out, status: createStatusHandler({ publicDir: out }), telemetry, accessLog: false });
   const addr = await listen(site, port, env.SITE_PORT !== undefined);
   console.log(`\nThe homelab's site is at http://127.0.0.1:${addr.port}/ (live status: ${env.PROMETHEUS_URL ? `from ${env.PROMETHEUS_URL}` : "off, set PROMETHEUS_URL"}).\nServing until Ctrl-C.`);
   return 0;

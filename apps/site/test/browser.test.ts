@@ -17,6 +17,7 @@ import { generateSite, type Generated } from "../src/generate/generate.ts";
 import { AT, RecordedPrometheus } from "./recorded-prometheus.ts";
 import { createSiteServer, type SiteServer } from "../src/server/server.ts";
 import { createStatusHandler } from "../src/status/index.ts";
+import { createTelemetry } from "@sky-palette/telemetry";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(REPO, "apps/site/test-results/screenshots");
@@ -37,7 +38,9 @@ before(async () => {
   prometheus = new RecordedPrometheus();
   const prometheusUrl = await prometheus.start();
   // The site's own server, with its strict CSP and security headers, and the live status at /status.
-  server = createSiteServer({ root: site.out, status: createStatusHandler({ publicDir: site.out, prometheusUrl, now: () => AT }), accessLog: false, signals: [] });
+  // Its telemetry stays quiet: no span lines in the test output.
+  const telemetry = createTelemetry({ service: "site", logLevel: "warn", spanWrite: () => undefined });
+  server = createSiteServer({ root: site.out, status: createStatusHandler({ publicDir: site.out, prometheusUrl, now: () => AT }), telemetry, accessLog: false, signals: [] });
   url = `http://127.0.0.1:${(await server.listen(0, "127.0.0.1")).port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -58,7 +61,9 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.serving.shutdown("tests done");
+  // Closed directly: the graceful shutdown (tested with the server) ends by exiting the process.
+  server?.server.closeAllConnections();
+  await new Promise((r) => server?.server.close(r));
   await prometheus?.stop();
   rmSync(out, { recursive: true, force: true });
 });

@@ -68,7 +68,9 @@ test("multi-stage from one pinned Node image; the final stage installs nothing a
   const [user] = of(runtime, "USER").map(args);
   assert.match(user![0]!, /^[1-9]\d*:[1-9]\d*$/, "a numeric non-root uid:gid, so that runAsNonRoot can verify it");
   const cmd = of(runtime, "CMD")[0]!;
-  assert.deepEqual(JSON.parse(cmd.getArgumentsContent()!), ["node", "apps/site/dist/server/main.js"], "exec form, node as PID 1 (SIGTERM reaches it)");
+  const argv = JSON.parse(cmd.getArgumentsContent()!) as string[];
+  assert.equal(argv[0], "node", "exec form, node as PID 1 (SIGTERM reaches it)");
+  assert.equal(argv.at(-1), "apps/site/dist/server/main.js");
   assert.deepEqual(of(runtime, "ENTRYPOINT"), []);
   const env = Object.fromEntries(of(runtime, "ENV").flatMap((i) => (i as any).getProperties().map((p: any) => [p.getName(), p.getValue()])));
   assert.equal(env.NODE_ENV, "production");
@@ -125,7 +127,8 @@ test("the final stage rebuilt without Docker: production dependencies only, and 
     // A read-only root filesystem: nothing in the tree is writable, and the process runs elsewhere.
     spawnSync("chmod", ["-R", "a-w", app]);
     assert.equal(statSync(join(app, "apps/site/dist/public/index.html")).mode & 0o222, 0);
-    server = spawn(process.execPath, [join(app, "apps/site/dist/server/main.js")], {
+    const nodeFlags = (JSON.parse(of(stage("runtime"), "CMD")[0]!.getArgumentsContent()!) as string[]).slice(1, -1);
+    server = spawn(process.execPath, [...nodeFlags, join(app, "apps/site/dist/server/main.js")], {
       cwd: "/",
       env: { PATH: process.env.PATH, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", SITE_ROOT: join(app, "apps/site/dist/public"), HOME: "/nonexistent" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -126,7 +126,9 @@ interface BackupSchedule {
 type ScheduleSpec = { schedule?: string; template?: { includedNamespaces?: string[]; excludedNamespaces?: string[]; ttl?: string; storageLocation?: string } };
 
 function describeTemplate(t: ScheduleSpec["template"]): string {
-  const inc = t?.includedNamespaces?.length ? t.includedNamespaces.join(", ") : "all namespaces";
+  // Velero reads no list, or "*", as every namespace.
+  const every = !t?.includedNamespaces?.length || t.includedNamespaces.includes("*");
+  const inc = every ? "all namespaces" : t!.includedNamespaces!.join(", ");
   return t?.excludedNamespaces?.length ? `${inc} except ${t.excludedNamespaces.join(", ")}` : inc;
 }
 
