@@ -147,10 +147,8 @@ export class ArgoCd extends Component {
         ...KSOPS_FREEFORM_VALUES,
         { path: "configs.params", reason: "argocd-cmd-params-cm ConfigMap: free-form settings" },
         { path: "server.ingress.annotations", reason: "Ingress annotations, empty by default" },
-        ...["controller", "server", "repoServer", "applicationSet", "notifications", "redis"].map((part) => ({
-          path: `${part}.resources`,
-          reason: "Kubernetes ResourceRequirements, empty by default",
-        })),
+        // Sized in both shapes; only the one without a quorum lists it as a container.
+        { path: "redis.resources", reason: "Kubernetes ResourceRequirements, empty by default" },
       ],
       // Dex is off; redis-secret-init is a hook job that runs once. With a quorum, redis-ha replaces redis.
       containers: [

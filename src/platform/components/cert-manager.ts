@@ -53,10 +53,6 @@ export class CertManager extends Component {
     this.release({
       chart: "cert-manager",
       values,
-      freeform: ["resources", "webhook.resources", "cainjector.resources"].map((path) => ({
-        path,
-        reason: "Kubernetes ResourceRequirements, empty by default",
-      })),
       // startupapicheck is a post-install hook job that runs once.
       containers: [
         { name: "controller", values: "resources", replicas },

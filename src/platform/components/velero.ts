@@ -116,8 +116,6 @@ export class Velero extends Component {
         },
       },
       freeform: [
-        { path: "resources", reason: "Kubernetes ResourceRequirements, empty by default" },
-        { path: "nodeAgent.resources", reason: "Kubernetes ResourceRequirements, empty by default" },
         { path: "podSecurityContext", reason: "Kubernetes PodSecurityContext, empty by default" },
         { path: "containerSecurityContext", reason: "Kubernetes SecurityContext, empty by default" },
         { path: "initContainers", reason: "a list of Kubernetes containers, commented out in the chart's defaults" },

@@ -22,7 +22,7 @@ export interface HelmRelease {
   readonly chart: string;
   /** Typed values; every key path must exist in the chart's own values.yaml. */
   readonly values: Record<string, unknown>;
-  /** Key paths below which the chart takes free-form maps, with the reason. */
+  /** Key paths below which the chart takes free-form maps, with the reason. Every `containers[].values` path is one already. */
   readonly freeform?: readonly { path: string; reason: string }[];
   /** @default the component name */
   readonly releaseName?: string;
@@ -244,7 +244,13 @@ export abstract class Component extends Chart {
   protected release(release: HelmRelease): void {
     if (!this.ctx.versions.charts[release.chart])
       throw new UserError(`versions.yaml: charts.${release.chart} is missing; component ${this.name} installs it`);
-    this.helm = release;
+    // A container's resources block is a Kubernetes ResourceRequirements, free-form to the chart (often `{}`
+    // by default): declaring the container in `containers` is what allows it, so no component repeats it.
+    const listed = new Set((release.freeform ?? []).map((f) => f.path));
+    const resources = (release.containers ?? [])
+      .filter((c) => !listed.has(c.values))
+      .map((c) => ({ path: c.values, reason: `resources of the ${c.name} container (Kubernetes ResourceRequirements)` }));
+    this.helm = resources.length ? { ...release, freeform: [...(release.freeform ?? []), ...resources] } : release;
   }
 
   private namespaceObject(level: PodSecurityLevel): K8sObject {
