@@ -3,7 +3,7 @@ import type { MonitoringConfig } from "../../config/schema.ts";
 import { CONTROL_PLANE_METRICS } from "../../cluster/control-plane.ts";
 import { isPublic } from "../lib/access.ts";
 import { alertmanagerConfig } from "../lib/alertmanager.ts";
-import { Component, type LocatedScrapeTarget } from "../lib/component.ts";
+import { Component, type ChartImage, type LocatedScrapeTarget } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer, PROMETHEUS, PROMETHEUS_API } from "../lib/network.ts";
 import type { KubePrometheusStackValues } from "../values/kube-prometheus-stack.ts";
@@ -28,6 +28,11 @@ export const NTFY_TOKEN_FILE = `/etc/alertmanager/secrets/${MONITORING_SECRETS.n
  * dropped from the chart's rules below three control-plane nodes and come back with three.
  */
 export const QUORUM_ETCD_ALERTS = ["etcdInsufficientMembers", "etcdMembersDown", "etcdNoLeader", "etcdHighNumberOfLeaderChanges"] as const;
+
+/** An image of kube-prometheus-stack: `global.imageRegistry` replaces every block's registry; the operator's and Grafana's empty tags are an appVersion. */
+function kpsImage(block: string, appVersionTag = false): ChartImage {
+  return { values: block, registryOverride: ["global.imageRegistry"], ...(appVersionTag && { tag: "appVersion" as const }) };
+}
 
 const PODS = {
   prometheus: PROMETHEUS.labels,
@@ -184,14 +189,16 @@ export class Monitoring extends Component {
       chart: "kube-prometheus-stack",
       values,
       containers: [
-        { name: "prometheus", values: "prometheus.prometheusSpec.resources" },
-        { name: "alertmanager", values: "alertmanager.alertmanagerSpec.resources" },
+        { name: "prometheus", values: "prometheus.prometheusSpec.resources", image: kpsImage("prometheus.prometheusSpec.image") },
+        { name: "alertmanager", values: "alertmanager.alertmanagerSpec.resources", image: kpsImage("alertmanager.alertmanagerSpec.image") },
         // The operator adds its config reloader to the Prometheus and the Alertmanager pod.
-        { name: "config-reloader", values: "prometheusOperator.prometheusConfigReloader.resources", replicas: 2 },
-        { name: "operator", values: "prometheusOperator.resources" },
-        { name: "grafana", values: "grafana.resources" },
-        // The dashboards and the data sources sidecars share one resources block.
-        { name: "grafana-sidecars", values: "grafana.sidecar.resources", replicas: 2 },
+        { name: "config-reloader", values: "prometheusOperator.prometheusConfigReloader.resources", replicas: 2, image: kpsImage("prometheusOperator.prometheusConfigReloader.image", true) },
+        { name: "operator", values: "prometheusOperator.resources", image: kpsImage("prometheusOperator.image", true) },
+        // An empty grafana tag is the grafana subchart's appVersion.
+        { name: "grafana", values: "grafana.resources", image: kpsImage("grafana.image", true) },
+        // The dashboards and the data sources sidecars share one resources block and one image.
+        { name: "grafana-sidecars", values: "grafana.sidecar.resources", replicas: 2, image: kpsImage("grafana.sidecar.image") },
+        // These two subcharts' defaults (their images among them) are not in the chart lock: no image is known.
         { name: "kube-state-metrics", values: "kube-state-metrics.resources" },
         { name: "node-exporter", values: "prometheus-node-exporter.resources", replicas: "per-node" },
       ],

@@ -42,6 +42,28 @@ export interface ChartContainer {
   readonly values: string;
   /** Pods that run it: a number, or `per-node` for a DaemonSet (one on each schedulable node). @default 1 */
   readonly replicas?: number | "per-node";
+  /**
+   * Where the chart takes this container's image (lib/chart-images.ts): the dot path of its image block
+   * (`{ registry?, repository | image | name, tag?, digest? | sha? }`), or that path with the chart's
+   * fallbacks. The build refuses a path that reads no image. @default not known (not shown on the site)
+   */
+  readonly image?: string | ChartImage;
+}
+
+/** How a chart composes one container's image reference from its values. */
+export interface ChartImage {
+  /** Dot path of the image block, e.g. `controller.image`. */
+  readonly values: string;
+  /** Dot path of a shared block whose fields fill what this one leaves empty (argo-cd's `global.image`, ingress-nginx's). */
+  readonly defaults?: string;
+  /** Dot paths of chart-wide registries that replace the block's own when set, first set wins (`global.imageRegistry`). */
+  readonly registryOverride?: readonly string[];
+  /** Dot path of the registry the chart puts before a `name` when the block has none (cert-manager's `imageRegistry`). */
+  readonly registryDefault?: string;
+  /** Dot path of the repository namespace between registry and `name` (cert-manager's `imageNamespace`). */
+  readonly namespace?: string;
+  /** `appVersion` when the chart runs its (or the block's subchart's) appVersion for an empty tag. @default an empty tag is an error */
+  readonly tag?: "appVersion";
 }
 
 /** A Service port an Ingress of the component sends traffic to (the pod port NetworkPolicies see). */
