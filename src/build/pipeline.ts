@@ -11,6 +11,7 @@ import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
 import { LOCK_DIR, lockedDefaults } from "../validate/chart-lock.ts";
 import { checkHelmValues } from "../validate/helm-values.ts";
+import { chartImages, readAppVersions } from "../platform/lib/chart-images.ts";
 import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
 import { collectSecretFiles } from "../secrets/declared.ts";
 import { scanReport } from "../secrets/scan.ts";
@@ -158,6 +159,11 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
         freeform: c.helm.freeform ?? [],
       }).map((i) => ({ ...i, file: `${config.git.path}/root/application-${c.name}.yaml` })),
     );
+    // Each declared container image must read one from the same merge (a wrong path reads nothing).
+    if (c.helm.containers?.some((x) => x.image !== undefined)) {
+      const { problems } = chartImages({ chart: ref.name, appVersions: await readAppVersions(found.dir), defaults: found.values, values: c.helm.values, containers: c.helm.containers });
+      for (const pr of problems) issues.push({ file: `src/platform/components/${c.name}.ts`, subject: `component ${c.name}`, path: `containers[${pr.container}].image`, message: pr.message, check: "chart-images" });
+    }
   }));
   charts.sort((a, b) => a.name.localeCompare(b.name));
   lap("helm-values");

@@ -5,6 +5,7 @@
 import { ApiObject, App, Chart, DependencyGraph } from "cdk8s";
 import { Document, visit } from "yaml";
 import { needsQuotes } from "../secrets/yaml-scalars.ts";
+import { YamlEmitter } from "./yaml-emit.ts";
 import type { K8sObject, LocatedObject } from "../model/k8s.ts";
 import type { Platform } from "../platform/platform.ts";
 import type { Component } from "../platform/lib/component.ts";
@@ -34,7 +35,16 @@ export interface Plan {
   readonly folders: readonly Folder[];
 }
 
+/**
+ * The YAML of one rendered document. Written by the fast writer (yaml-emit.ts), which asks the reference
+ * below how each distinct scalar is spelled; documents it cannot write go to the reference whole.
+ */
 export function toYaml(doc: unknown): string {
+  return emitter.write(doc) ?? toYamlReference(doc);
+}
+
+/** The `yaml` library's rendering: the definition of what `toYaml` writes. */
+export function toYamlReference(doc: unknown): string {
   // YAML 1.1 output quotes strings such as "on", "yes" and "y", which kubectl and Argo CD would read as
   // booleans. It leaves YAML 1.2 and Go spellings plain (`0o17`, `0O17`, `-0o7`, `0x_1F`), which the
   // YAML 1.2 readers and Go's number parsing behind kubectl's YAML read as numbers: those are quoted too.
@@ -51,6 +61,8 @@ export function toYaml(doc: unknown): string {
   });
   return d.toString({ lineWidth: 0, indent: 2 });
 }
+
+const emitter = new YamlEmitter(toYamlReference);
 
 function fileName(o: K8sObject, taken: Set<string>): string {
   const base = `${o.kind.toLowerCase()}-${o.metadata.name}`;

@@ -97,7 +97,7 @@ export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly 
  * `promtool test rules` over every group's unit tests. Each test case gets its own TSDB in promtool's
  * temporary directory, synced to disk as it is created: on a disk that waiting, not the evaluation, was
  * most of the time (300 apps: 21 s, 8 s on tmpfs). So TMPDIR points at a RAM-backed folder where there is
- * one, and the files are shared out to one promtool per core; every test still runs, and the outputs are
+ * one, and the files are shared out to two promtools per core; every test still runs, and the outputs are
  * joined in the groups' order.
  */
 export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGroup[], cache?: PromtoolCache): Promise<ToolRun> {
@@ -122,7 +122,9 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
       tests.push(test);
       keys.set(test, key);
     }
-    const workers = Math.max(1, Math.min(availableParallelism(), Math.ceil(tests.length / 16)));
+    // Two per core: a promtool test run waits about half its time (0.44 s of CPU in 0.88 s per 100 cases,
+    // each case opening and closing its own TSDB), so a second process per core fills the gaps.
+    const workers = Math.max(1, Math.min(2 * availableParallelism(), Math.ceil(tests.length / 16)));
     const size = Math.ceil(tests.length / workers);
     const chunks = Array.from({ length: workers }, (_, i) => tests.slice(i * size, (i + 1) * size)).filter((c) => c.length);
     const env = { ...process.env, TMPDIR: join(dir, "tsdb") };

@@ -94,6 +94,21 @@ describe("site pages", () => {
     for (const a of model.build.config.apps) assert.ok(inv.includes(`${a.image}:${a.tag}`), a.name);
   });
 
+  it("lists the images a component's chart runs, in that component's row", () => {
+    const inv = byPath("/inventory.html");
+    const row = (name: string) => inv.match(new RegExp(`<tr data-component="${name}">(.*?)</tr>`, "s"))?.[1] ?? assert.fail(`no row ${name}`);
+    // Computed from the locked values.yaml merged with ours; not in any rendered pod spec.
+    assert.match(row("monitoring"), /data-chart-image="quay\.io\/prometheus\/prometheus:v3\.14\.0-distroless"><code>quay\.io\/prometheus\/prometheus:v3\.14\.0-distroless<\/code> <small>\(chart: prometheus\)<\/small>/);
+    assert.match(row("argocd"), /<code>quay\.io\/argoproj\/argocd:v3\.4\.4<\/code> <small>\(chart: application-controller, server, repo-server, applicationset-controller, notifications-controller\)/);
+    assert.ok(row("cert-manager").includes("quay.io/jetstack/cert-manager-webhook:v1.21.1"));
+    assert.ok(!row("monitoring").includes("argoproj"));
+    for (const c of model.build.platform.components.filter((x) => x.helm)) {
+      const images = model.chartImages.get(c.name) ?? [];
+      assert.equal(images.length, (c.helm!.containers ?? []).filter((x) => x.image !== undefined).length, `${c.name}: every declared image`);
+      for (const i of images) assert.ok(row(c.name).includes(`data-chart-image="${i.image}"`), `${c.name}: ${i.image}`);
+    }
+  });
+
   it("catalogues every alert with its expression, severity and runbook anchor", () => {
     const page = byPath("/alerts.html");
     const rules = model.build.platform.components.flatMap((c) => c.alertGroups.flatMap((g) => g.rules));

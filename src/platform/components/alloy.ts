@@ -189,8 +189,8 @@ export class Alloy extends Component {
       chart: "alloy",
       values,
       containers: [
-        { name: "alloy", values: "alloy.resources", replicas: "per-node" },
-        { name: "config-reloader", values: "configReloader.resources", replicas: "per-node" },
+        { name: "alloy", values: "alloy.resources", replicas: "per-node", image: { values: "image", registryOverride: ["global.image.registry"], tag: "appVersion" } },
+        { name: "config-reloader", values: "configReloader.resources", replicas: "per-node", image: { values: "configReloader.image", registryOverride: ["global.image.registry"] } },
       ],
       freeform: [
         { path: "global.podSecurityContext", reason: "Kubernetes PodSecurityContext, empty in the chart" },

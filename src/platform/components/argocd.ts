@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
-import { Component } from "../lib/component.ts";
+import { Component, type ChartImage } from "../lib/component.ts";
 import { newDashboard, prom, RowBuilder, stat, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { deepMerge } from "../lib/merge.ts";
@@ -57,6 +57,9 @@ return hs
  * a pass cut short resumes where it stopped, because finished waves are already Healthy and Synced.
  */
 export const SYNC_TIMEOUT_SECONDS = 900;
+
+/** The image of one of Argo CD's own parts: its block, then `global.image`, then the chart's appVersion (argo-cd's templates). */
+const argoImage = (part: string): ChartImage => ({ values: `${part}.image`, defaults: "global.image", tag: "appVersion" });
 
 /** Pod labels of Argo CD's parts, as the argo-cd chart sets them (nameOverride `argocd`). */
 const ARGO_PODS = {
@@ -152,17 +155,19 @@ export class ArgoCd extends Component {
       ],
       // Dex is off; redis-secret-init is a hook job that runs once. With a quorum, redis-ha replaces redis.
       containers: [
-        { name: "application-controller", values: "controller.resources" },
-        { name: "server", values: "server.resources", replicas },
-        { name: "repo-server", values: "repoServer.resources", replicas },
-        { name: "applicationset-controller", values: "applicationSet.resources", replicas },
-        { name: "notifications-controller", values: "notifications.resources" },
+        // Argo CD's own parts run one image: an empty repository or tag falls back to `global.image`, then the appVersion.
+        { name: "application-controller", values: "controller.resources", image: argoImage("controller") },
+        { name: "server", values: "server.resources", replicas, image: argoImage("server") },
+        { name: "repo-server", values: "repoServer.resources", replicas, image: argoImage("repoServer") },
+        { name: "applicationset-controller", values: "applicationSet.resources", replicas, image: argoImage("applicationSet") },
+        { name: "notifications-controller", values: "notifications.resources", image: argoImage("notifications") },
         ...(shape.quorum
           ? [
-              { name: "redis-ha", values: "redis-ha.redis.resources", replicas: 3 },
+              { name: "redis-ha", values: "redis-ha.redis.resources", replicas: 3, image: "redis-ha.image" },
+              // HAProxy's tag is a default of the redis-ha subchart, which the chart lock does not store: not known here.
               { name: "redis-ha haproxy", values: "redis-ha.haproxy.resources", replicas: 3 },
             ]
-          : [{ name: "redis", values: "redis.resources" }]),
+          : [{ name: "redis", values: "redis.resources", image: "redis.image" }]),
       ],
     });
 

@@ -1,6 +1,6 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
-import { Component } from "../lib/component.ts";
+import { Component, type ChartImage } from "../lib/component.ts";
 import { newDashboard, prom, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
@@ -55,9 +55,9 @@ export class CertManager extends Component {
       values,
       // startupapicheck is a post-install hook job that runs once.
       containers: [
-        { name: "controller", values: "resources", replicas },
-        { name: "webhook", values: "webhook.resources", replicas },
-        { name: "cainjector", values: "cainjector.resources", replicas },
+        { name: "controller", values: "resources", replicas, image: certManagerImage("image") },
+        { name: "webhook", values: "webhook.resources", replicas, image: certManagerImage("webhook.image") },
+        { name: "cainjector", values: "cainjector.resources", replicas, image: certManagerImage("cainjector.image") },
       ],
     });
 
@@ -82,6 +82,11 @@ export class CertManager extends Component {
     // The controller, webhook and cainjector all serve metrics on 9402, a container port named http-metrics.
     this.scrape({ kind: "pod", name: "cert-manager", selector: { "app.kubernetes.io/instance": "cert-manager" }, port: "http-metrics", portNumber: 9402 });
   }
+}
+
+/** cert-manager composes `imageRegistry/imageNamespace/<block>.name`, a block's `repository` replacing all three; an empty tag is the appVersion. */
+function certManagerImage(block: string): ChartImage {
+  return { values: block, registryDefault: "imageRegistry", namespace: "imageNamespace", tag: "appVersion" };
 }
 
 function clusterIssuer(name: string, server: string, email: string, ingressClassName: string): K8sObject {

@@ -97,7 +97,8 @@ export class IngressNginx extends Component {
         { path: "controller.affinity", reason: "Kubernetes Affinity, empty by default" },
       ],
       // The admission webhook's certificate jobs are hooks that run once; the default backend is off.
-      containers: [{ name: "controller", values: "controller.resources", replicas }],
+      // The registry comes from `global.image` unless the controller's block names one.
+      containers: [{ name: "controller", values: "controller.resources", replicas, image: { values: "controller.image", defaults: "global.image" } }],
     });
 
     // Only cloudflared's pods may connect: they are the only source the real-IP module should trust.

@@ -118,7 +118,15 @@ export class Loki extends Component {
     this.release({
       chart: "loki",
       values,
-      containers: [{ name: "loki", values: "singleBinary.resources", replicas: 1 }],
+      // singleBinary.image overrides loki.image field by field; the global registries override both.
+      containers: [
+        {
+          name: "loki",
+          values: "singleBinary.resources",
+          replicas: 1,
+          image: { values: "singleBinary.image", defaults: "loki.image", registryOverride: ["global.imageRegistry", "global.image.registry"], tag: "appVersion" },
+        },
+      ],
       freeform: [
         { path: "loki.schemaConfig", reason: "Loki's schema_config, empty in the chart: the store and schema version are Loki's own settings" },
         { path: "loki.limits_config", reason: "Loki's limits_config, passed through to its config file" },

@@ -96,8 +96,9 @@ export class Velero extends Component {
       chart: "velero",
       // The plugin's init container exits after copying its binary: it holds no memory while Velero runs.
       containers: [
-        { name: "velero", values: "resources", replicas: 1 },
-        { name: "node-agent", values: "nodeAgent.resources", replicas: "per-node" },
+        // The node agent runs Velero's own image.
+        { name: "velero", values: "resources", replicas: 1, image: "image" },
+        { name: "node-agent", values: "nodeAgent.resources", replicas: "per-node", image: "image" },
       ],
       values: {
         ...values,

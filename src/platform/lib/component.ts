@@ -42,6 +42,28 @@ export interface ChartContainer {
   readonly values: string;
   /** Pods that run it: a number, or `per-node` for a DaemonSet (one on each schedulable node). @default 1 */
   readonly replicas?: number | "per-node";
+  /**
+   * Where the chart takes this container's image (lib/chart-images.ts): the dot path of its image block
+   * (`{ registry?, repository | image | name, tag?, digest? | sha? }`), or that path with the chart's
+   * fallbacks. The build refuses a path that reads no image. @default not known (not shown on the site)
+   */
+  readonly image?: string | ChartImage;
+}
+
+/** How a chart composes one container's image reference from its values. */
+export interface ChartImage {
+  /** Dot path of the image block, e.g. `controller.image`. */
+  readonly values: string;
+  /** Dot path of a shared block whose fields fill what this one leaves empty (argo-cd's `global.image`, ingress-nginx's). */
+  readonly defaults?: string;
+  /** Dot paths of chart-wide registries that replace the block's own when set, first set wins (`global.imageRegistry`). */
+  readonly registryOverride?: readonly string[];
+  /** Dot path of the registry the chart puts before a `name` when the block has none (cert-manager's `imageRegistry`). */
+  readonly registryDefault?: string;
+  /** Dot path of the repository namespace between registry and `name` (cert-manager's `imageNamespace`). */
+  readonly namespace?: string;
+  /** `appVersion` when the chart runs its (or the block's subchart's) appVersion for an empty tag. @default an empty tag is an error */
+  readonly tag?: "appVersion";
 }
 
 /** A Service port an Ingress of the component sends traffic to (the pod port NetworkPolicies see). */
@@ -253,12 +275,24 @@ export abstract class Component extends Chart {
     this.helm = resources.length ? { ...release, freeform: [...(release.freeform ?? []), ...resources] } : release;
   }
 
-  private namespaceObject(level: PodSecurityLevel): K8sObject {
+  /**
+   * A namespace of its own for one part of the component's chart (listed in `alsoIn`, where the chart puts
+   * that part): its own Pod Security level and a deny-all NetworkPolicy, so that a part needing more than
+   * the rest keeps the component's namespace at the stricter level.
+   */
+  protected partNamespace(name: string, level: PodSecurityLevel): void {
+    if (!(this.props.alsoIn ?? []).some((a) => a.namespace === name))
+      throw new UserError(`component ${this.name}: namespace ${name} must be listed in alsoIn (with the reason) before the component owns it`);
+    this.add(this.namespaceObject(level, name));
+    this.add(defaultDeny(name));
+  }
+
+  private namespaceObject(level: PodSecurityLevel, name = this.name): K8sObject {
     return {
       apiVersion: "v1",
       kind: "Namespace",
       metadata: {
-        name: this.name,
+        name,
         labels: {
           ...this.commonLabels(),
           "pod-security.kubernetes.io/enforce": level,

@@ -14,6 +14,7 @@ import { secretSourcePath, type SecretDecl } from "../../../../src/secrets/decla
 import { inspectSopsText } from "../../../../src/secrets/sops.ts";
 import { footprint, type Footprint } from "../../../../src/platform/lib/footprint.ts";
 import { lockedDefaults } from "../../../../src/validate/chart-lock.ts";
+import { chartImages, readAppVersions, type ContainerImage } from "../../../../src/platform/lib/chart-images.ts";
 import { COMPOSE_SECRET_KEYS, COMPOSE_SECRETS_FILE, composeNode, composeStack } from "../../../../src/host/compose.ts";
 
 /** Where this copy of the site came from; shown in every page's footer. */
@@ -57,8 +58,13 @@ export interface SiteModel {
   readonly root: string;
   readonly build: BuildResult;
   readonly provenance: Provenance;
-  /** Images per component, from the pod specs of its rendered objects (a chart's own images come with the chart). */
+  /** Images per component, from the pod specs of its rendered objects. */
   readonly images: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Per component that installs a chart, the image each declared chart container runs: the chart's
+   * locked values.yaml merged with ours, as the build checks it (lib/chart-images.ts).
+   */
+  readonly chartImages: ReadonlyMap<string, readonly ContainerImage[]>;
   readonly secrets: readonly SecretEntry[];
   readonly compose: { readonly services: readonly ComposeService[]; readonly source: string };
   /** What `homelab footprint` reports: requests and limits per container against the nodes and the budget. */
@@ -98,21 +104,31 @@ export async function siteModel(opts: ModelOptions): Promise<SiteModel> {
     build,
     provenance: provenance(root, build, opts.env ?? process.env, opts.now ?? new Date()),
     images: imagesByComponent(build),
+    ...(await chartFacts(root, build)),
     secrets: secretEntries(root, build),
     compose: composeStackOf(build),
-    footprint: await footprintOf(root, build),
   };
 }
 
-/** The same computation as `homelab footprint`, over the build's platform and the chart lock's defaults. */
-async function footprintOf(root: string, build: BuildResult): Promise<Footprint> {
+/** What the chart lock's defaults tell: the footprint (as `homelab footprint` computes it) and the charts' images. */
+async function chartFacts(root: string, build: BuildResult): Promise<Pick<SiteModel, "footprint" | "chartImages">> {
   const locked = await lockedDefaults(root, build.versions);
   const chartDefaults = new Map<string, unknown>();
+  const chartImagesOf = new Map<string, ContainerImage[]>();
   for (const c of build.platform.components) {
-    const chart = c.helm && !chartDefaults.has(c.helm.chart) ? locked.found.get(c.helm.chart) : undefined;
-    // A chart missing from the lock already failed the build.
-    if (chart) chartDefaults.set(c.helm!.chart, (await chart.defaults()).values);
+    const chart = c.helm ? locked.found.get(c.helm.chart) : undefined;
+    // A chart missing from the lock already failed the build, and so did an image path that reads nothing.
+    if (!chart) continue;
+    const found = await chart.defaults();
+    chartDefaults.set(c.helm!.chart, found.values);
+    const { images } = chartImages({ chart: c.helm!.chart, appVersions: await readAppVersions(found.dir), defaults: found.values, values: c.helm!.values, containers: c.helm!.containers ?? [] });
+    chartImagesOf.set(c.name, images);
   }
+  return { footprint: footprintOf(build, chartDefaults), chartImages: chartImagesOf };
+}
+
+/** The same computation as `homelab footprint`, over the build's platform and the chart lock's defaults. */
+function footprintOf(build: BuildResult, chartDefaults: ReadonlyMap<string, unknown>): Footprint {
   const folders = new Map(build.plan.folders.map((f) => [f.name, f.objects]));
   return footprint({
     config: build.config,

@@ -18,6 +18,13 @@ function objectsOfFolder(m: SiteModel, name: string): number {
   return m.build.plan.folders.find((f) => f.name === name)?.objects.length ?? 0;
 }
 
+/** A chart's images, each once, with the containers that run it. */
+function chartImageRows(images: readonly { container: string; image: string }[]): [string, string[]][] {
+  const by = new Map<string, string[]>();
+  for (const i of images) by.set(i.image, [...(by.get(i.image) ?? []), i.container]);
+  return [...by];
+}
+
 export function inventory(m: SiteModel): Html {
   const { build } = m;
   const comps = [...build.platform.components].sort((a, b) => a.props.wave - b.props.wave || a.name.localeCompare(b.name));
@@ -29,7 +36,8 @@ export function inventory(m: SiteModel): Html {
 ${comps.map((c) => {
     const pin = c.helm ? build.versions.charts[c.helm.chart] : undefined;
     const images = m.images.get(c.name) ?? [];
-    return html`<tr data-component="${c.name}"><th scope="row"><code>${c.name}</code></th><td>${c.props.layer}</td><td>${c.props.wave}</td><td>${pin ? html`<code>${c.helm!.chart}</code> ${pin.version}` : "—"}</td><td>${images.length ? images.map((i) => html`<code>${i}</code> `) : "—"}</td><td data-objects="${objectsOfFolder(m, c.name)}">${objectsOfFolder(m, c.name)}</td><td>${c.secrets.length ? c.secrets.map((s) => html`<code>${s.name}</code> `) : "—"}</td></tr>`;
+    const fromChart = chartImageRows(m.chartImages.get(c.name) ?? []);
+    return html`<tr data-component="${c.name}"><th scope="row"><code>${c.name}</code></th><td>${c.props.layer}</td><td>${c.props.wave}</td><td>${pin ? html`<code>${c.helm!.chart}</code> ${pin.version}` : "—"}</td><td>${images.length || fromChart.length ? [...images.map((i) => html`<code>${i}</code> `), ...fromChart.map(([i, containers]) => html`<span class="chart-image" data-chart-image="${i}"><code>${i}</code> <small>(chart: ${containers.join(", ")})</small></span> `)] : "—"}</td><td data-objects="${objectsOfFolder(m, c.name)}">${objectsOfFolder(m, c.name)}</td><td>${c.secrets.length ? c.secrets.map((s) => html`<code>${s.name}</code> `) : "—"}</td></tr>`;
   })}
 <tr data-component="root"><th scope="row"><code>root</code></th><td>gitops</td><td>-10</td><td>—</td><td>—</td><td data-objects="${objectsOfFolder(m, "root")}">${objectsOfFolder(m, "root")}</td><td>—</td></tr>
 </tbody></table>
