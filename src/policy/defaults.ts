@@ -2,13 +2,15 @@ import type { HostAccessAllowance, RbacAllowance } from "./types.ts";
 
 /**
  * The homelab's own node agents, whose job is to look at the host: exact `Kind namespace/name`,
- * exactly the host paths (read-only), namespaces and ports each one uses. The monitoring component
- * renders them under these names (`fullnameOverride`), in the `monitoring` namespace. Applied with
- * the homelab model only; foreign manifests get no allowance unless one is given.
+ * exactly the host paths (read-only), namespaces and ports each one uses, under the names their
+ * components give them (`fullnameOverride`). node-exporter has a namespace of its own (the
+ * kube-prometheus-stack subchart's namespaceOverride), the only one at Pod Security `privileged` for it,
+ * so `monitoring` stays `restricted`. Applied with the homelab model only; foreign manifests get no
+ * allowance unless one is given.
  */
 export const DEFAULT_HOST_PATH_ALLOWLIST: readonly HostAccessAllowance[] = [
   {
-    object: "DaemonSet monitoring/node-exporter",
+    object: "DaemonSet node-exporter/node-exporter",
     reason: "node-exporter reports the node's own CPU, memory, disk and network: it reads /proc, /sys and the root filesystem, sees the host's processes and network interfaces, and serves its metrics on the node's port 9100",
     paths: ["/proc", "/sys", "/"],
     readOnly: true,
@@ -61,5 +63,6 @@ export const DEFAULT_API_CLIENT_ALLOWLIST: readonly RbacAllowance[] = [
   { object: "Deployment monitoring/*-operator", reason: "the Prometheus operator turns ServiceMonitors and rules into Prometheus configuration" },
   { object: "StatefulSet monitoring/prometheus-*", reason: "Prometheus discovers its scrape targets through the API" },
   { object: "DaemonSet alloy/alloy", reason: "Alloy discovers the pods whose logs it ships and reads the cluster's events through the API" },
+  { object: "Deployment alloy-events/alloy-events", reason: "with several nodes, this one Alloy reads the cluster's events through the API (the per-node ones do not)" },
   { object: "Deployment velero/velero", reason: "Velero reads every object it backs up and recreates them on restore" },
 ];

@@ -41,7 +41,7 @@ export interface PolicyFile {
 export interface HostAccessAllowance {
   /**
    * `Kind namespace/name` of the workload. `*` matches within a name or namespace, never across the
-   * `/` (e.g. `DaemonSet monitoring/node-exporter`; prefer exact names).
+   * `/` (e.g. `DaemonSet node-exporter/node-exporter`; prefer exact names).
    */
   readonly object: string;
   /** Why the workload needs the host. Shown in the docs. */

@@ -93,10 +93,11 @@ describe("argocd", () => {
       "https://prometheus-community.github.io/helm-charts",
       "https://vmware-tanzu.github.io/helm-charts",
     ]);
-    // kube-system: the monitoring chart's Services that select the kubeadm static pods.
+    // kube-system: the monitoring chart's Services that select the kubeadm static pods; node-exporter: its
+    // subchart's namespace of its own.
     assert.deepEqual(
       (at(proj, "spec.destinations") as { namespace: string }[]).map((d) => d.namespace),
-      ["alloy", "argocd", "backup-canary", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "site", "velero"],
+      ["alloy", "argocd", "backup-canary", "cert-manager", "cloudflared", "ingress-nginx", "kube-system", "local-path-storage", "loki", "monitoring", "node-exporter", "site", "velero"],
     );
   });
   it("orders the first bootstrap with sync waves: Argo CD, cert-manager (CRDs), ingress, tunnel, apps", () => {

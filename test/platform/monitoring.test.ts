@@ -11,11 +11,17 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { CONTROL_PLANE_METRICS } from "../../src/cluster/control-plane.ts";
-import { QUORUM_ETCD_ALERTS } from "../../src/platform/components/monitoring.ts";
+import { NODE_EXPORTER, QUORUM_ETCD_ALERTS } from "../../src/platform/components/monitoring.ts";
+import { coalesceValues } from "../../src/validate/helm-values.ts";
+import { lockedDefaults } from "../../src/validate/chart-lock.ts";
 import { platform } from "../../src/platform/platform.ts";
+import { App } from "cdk8s";
+import type { Construct } from "constructs";
+import { Component } from "../../src/platform/lib/component.ts";
+import type { PlatformContext } from "../../src/platform/lib/context.ts";
 import { render, type Plan } from "../../src/render/render.ts";
 import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
-import { config, versions } from "../helpers.ts";
+import { config, REPO, versions } from "../helpers.ts";
 import { at, find, plan, THREE_NODES } from "./render-helpers.ts";
 
 const p = plan();
@@ -116,6 +122,44 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
   });
 });
 
+/**
+ * What Pod Security `restricted` asks of the pods kube-prometheus-stack renders into `monitoring`, read from
+ * the merged values: a pod security context with runAsNonRoot and the RuntimeDefault seccomp profile, and
+ * containers without privilege escalation and with every capability dropped. The operator gives the
+ * containers it generates (Prometheus, Alertmanager, their config reloaders) that container context itself;
+ * kube-state-metrics' subchart defaults are not locked, so only our values are checked there (none override it).
+ */
+function restrictedGaps(merged: unknown): string[] {
+  const gaps: string[] = [];
+  const pod = (path: string) => {
+    const sc = at(merged, path) as { runAsNonRoot?: boolean; seccompProfile?: { type?: string } } | undefined;
+    if (sc?.runAsNonRoot !== true) gaps.push(`${path} runAsNonRoot`);
+    if (sc?.seccompProfile?.type !== "RuntimeDefault") gaps.push(`${path} seccompProfile`);
+  };
+  const container = (path: string) => {
+    const sc = at(merged, path) as { allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } } | undefined;
+    if (sc?.allowPrivilegeEscalation !== false) gaps.push(`${path} allowPrivilegeEscalation`);
+    if (!sc?.capabilities?.drop?.includes("ALL")) gaps.push(`${path} capabilities`);
+  };
+  pod("prometheusOperator.securityContext");
+  container("prometheusOperator.containerSecurityContext");
+  pod("prometheus.prometheusSpec.securityContext");
+  pod("alertmanager.alertmanagerSpec.securityContext");
+  // Grafana: the pod, its container and the sidecars (seccomp on the containers as well).
+  if (at(merged, "grafana.securityContext.runAsNonRoot") !== true) gaps.push("grafana.securityContext runAsNonRoot");
+  container("grafana.containerSecurityContext");
+  container("grafana.sidecar.securityContext");
+  for (const c of ["grafana.containerSecurityContext", "grafana.sidecar.securityContext"])
+    if (at(merged, `${c}.seccompProfile.type`) !== "RuntimeDefault") gaps.push(`${c} seccompProfile`);
+  if (at(merged, "grafana.initChownData.enabled") !== false) gaps.push("grafana.initChownData runs as root");
+  if (at(merged, "grafana.testFramework.enabled") !== false) gaps.push("grafana.testFramework has no seccomp profile");
+  for (const k of ["securityContext", "containerSecurityContext"]) if (at(values(p), `kube-state-metrics.${k}`) !== undefined) gaps.push(`kube-state-metrics.${k} is overridden by our values`);
+  // Parts that would add pods of their own with other needs stay off.
+  for (const off of ["prometheusOperator.admissionWebhooks.enabled", "crds.upgradeJob.enabled", "windowsMonitoring.enabled", "thanosRuler.enabled"])
+    if (at(merged, off) === true) gaps.push(`${off} is on`);
+  return gaps;
+}
+
 describe("kube-prometheus-stack", () => {
   const v = values(p);
 
@@ -139,6 +183,51 @@ describe("kube-prometheus-stack", () => {
       (at(np, "spec.egress.0.ports") as { port: number }[]).map((x) => x.port).sort((a, b) => a - b),
       [2381, 6443, 9100, 10249, 10250, 10257, 10259].filter((x) => [cp.etcd.port, cp.kubeProxy.port, cp.controllerManager.port, cp.scheduler.port, 6443, 9100, 10250].includes(x)),
     );
+  });
+
+  it("node-exporter alone is Pod Security privileged, in a namespace of its own; monitoring is restricted", () => {
+    const ns = (name: string) => find(p, "Namespace", name).metadata.labels!;
+    assert.equal(ns("monitoring")["pod-security.kubernetes.io/enforce"], "restricted");
+    assert.equal(ns(NODE_EXPORTER)["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.equal(NODE_EXPORTER, "node-exporter");
+    // The chart puts the DaemonSet, its Service and ServiceMonitor there; Argo CD may write there.
+    assert.equal(at(v, "prometheus-node-exporter.namespaceOverride"), NODE_EXPORTER);
+    const project = find(p, "AppProject", "sky-palette", "argocd");
+    assert.ok((at(project, "spec.destinations") as { namespace: string }[]).some((d) => d.namespace === NODE_EXPORTER));
+    // The namespace is part of the monitoring Application (its folder) and denies everything by default.
+    const inNs = p.objects.filter((o) => o.object.metadata.namespace === NODE_EXPORTER || (o.object.kind === "Namespace" && o.object.metadata.name === NODE_EXPORTER));
+    assert.deepEqual(inNs.map((o) => [o.file.split("/")[1], o.object.kind, o.object.metadata.name]).sort(), [
+      ["monitoring", "Namespace", NODE_EXPORTER],
+      ["monitoring", "NetworkPolicy", "default-deny"],
+    ]);
+    assert.deepEqual(at(policy(p, NODE_EXPORTER, "default-deny"), "spec"), { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    // Nothing else is privileged for it any more: every other namespace of the tree is restricted or says why not.
+    const privileged = p.objects.filter((o) => o.object.kind === "Namespace" && o.object.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "privileged").map((o) => o.object.metadata.name).sort();
+    assert.deepEqual(privileged, ["alloy", "local-path-storage", NODE_EXPORTER, "velero"]);
+  });
+
+  it("a component owns a second namespace only where alsoIn says its chart writes", () => {
+    class Part extends Component {
+      constructor(scope: Construct, ctx: PlatformContext, listed: boolean) {
+        super(scope, "parted", ctx, { wave: 1, layer: "platform", ...(listed && { alsoIn: [{ namespace: "parted-agent", reason: "the agent's subchart" }] }) });
+        this.partNamespace("parted-agent", "baseline");
+      }
+    }
+    const ctx = platform(config(), versions()).ctx;
+    assert.throws(() => new Part(new App(), ctx, false), /component parted: namespace parted-agent must be listed in alsoIn/);
+    const ok = new Part(new App(), ctx, true);
+    const ns = ok.toJson().find((o: { kind: string; metadata: { name: string } }) => o.kind === "Namespace" && o.metadata.name === "parted-agent");
+    assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
+  });
+
+  it("every pod left in monitoring meets Pod Security restricted with the chart's locked defaults and our values", async () => {
+    const locked = (await lockedDefaults(REPO, versions())).found.get("kube-prometheus-stack")!;
+    const merged = coalesceValues((await locked.defaults()).values, v);
+    assert.deepEqual(restrictedGaps(merged), []);
+    // The check is real: Grafana's chown init container (root) or the chart's test pod would break the level.
+    assert.deepEqual(restrictedGaps(coalesceValues(merged, { grafana: { initChownData: { enabled: true } } })), ["grafana.initChownData runs as root"]);
+    assert.deepEqual(restrictedGaps(coalesceValues(merged, { grafana: { testFramework: { enabled: true } } })), ["grafana.testFramework has no seccomp profile"]);
+    assert.deepEqual(restrictedGaps(coalesceValues(merged, { prometheus: { prometheusSpec: { securityContext: { runAsNonRoot: false } } } })), ["prometheus.prometheusSpec.securityContext runAsNonRoot"]);
   });
 
   it("one control-plane node: the quorum etcd alerts are dropped at the rule level; three: they are back", () => {

@@ -135,9 +135,9 @@ describe("homelab check <paths>", () => {
     const foreign = homelab(["check", file, "--rule", "pss-host-namespaces", "--format", "json"]);
     assert.equal(foreign.code, 1);
     assert.deepEqual(JSON.parse(foreign.stdout).violations.map((v: { subject: string; path: string }) => `${v.subject} ${v.path}`), [
-      "DaemonSet monitoring/node-exporter /spec/template/spec/containers/0/ports/0/hostPort",
-      "DaemonSet monitoring/node-exporter /spec/template/spec/hostNetwork",
-      "DaemonSet monitoring/node-exporter /spec/template/spec/hostPID",
+      "DaemonSet node-exporter/node-exporter /spec/template/spec/containers/0/ports/0/hostPort",
+      "DaemonSet node-exporter/node-exporter /spec/template/spec/hostNetwork",
+      "DaemonSet node-exporter/node-exporter /spec/template/spec/hostPID",
     ]);
     assert.equal(homelab(["check", file, "--rule", "pss-host-namespaces", "--homelab-allowlists"]).code, 0);
   });

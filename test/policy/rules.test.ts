@@ -138,8 +138,11 @@ describe("allowlists", () => {
     assert.deepEqual(hostRules(policyContext({ objects: [lookalike] })), everything);
     assert.deepEqual(hostRules(policyContext({ objects: [lookalike], model: MODEL })), everything);
     assert.deepEqual(hostRules(policyContext({ objects: [lookalike], hostPathAllowlist: DEFAULT_HOST_PATH_ALLOWLIST })), everything);
-    const real = located({ ...lookalike.object, metadata: { name: "node-exporter", namespace: "monitoring" } });
+    const real = located({ ...lookalike.object, metadata: { name: "node-exporter", namespace: "node-exporter" } });
     assert.deepEqual(hostRules(policyContext({ objects: [real], model: MODEL })), ["/spec/template/spec/containers/0/ports/0/hostPort"], "port 22 is not node-exporter's");
+    // Its former namespace, `monitoring`, is restricted now: nothing is allowed there.
+    const former = located({ ...lookalike.object, metadata: { name: "node-exporter", namespace: "monitoring" } });
+    assert.deepEqual(hostRules(policyContext({ objects: [former], model: MODEL })), everything);
     assert.deepEqual(hostRules(policyContext({ objects: [real] })), everything, "without the model the homelab allowlist does not apply");
   });
 

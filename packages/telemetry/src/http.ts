@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { accessLogger } from "./logger.ts";
 import type { HttpMetrics } from "./metrics.ts";
 import { methodLabel, routeMatcher } from "./routes.ts";
 
@@ -28,6 +29,8 @@ export interface HttpDeps {
   /** False once shutdown began: /readyz answers 503 so the Service stops sending new requests. */
   readonly isReady: () => boolean;
   readonly checks: readonly ReadinessCheck[];
+  /** The fraction of new traces kept for a route template (the kit's sampler). */
+  readonly setRouteRatio: (route: string, ratio: number) => void;
 }
 
 export interface InstrumentOptions {
@@ -35,6 +38,26 @@ export interface InstrumentOptions {
   readonly routes: readonly string[];
   /** Log a line per request at this level, or not at all. @default "info" */
   readonly accessLog?: "info" | "debug" | false;
+  /**
+   * Serve `/metrics` in front of the app. False when a separate listener serves it (`telemetry.listenMetrics`),
+   * so that the app's public port does not expose it: there, `/metrics` is just a path of the app.
+   * `/healthz` and `/readyz` are served either way (the kubelet probes the app's port). @default true
+   */
+  readonly metricsEndpoint?: boolean;
+  /**
+   * The fraction (0..1) of new traces kept, by route template; routes not listed keep every trace. Every
+   * request still gets its span's trace and span ids (in its log lines); a trace not kept is only not
+   * exported. A caller's sampled `traceparent` is always followed. `OTEL_TRACES_SAMPLER` overrides this.
+   */
+  readonly traceRatio?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The Content-Length the response declared. Headers passed straight to `writeHead` (the fast way, which the
+ * site's server takes) are not kept for `getHeader`; Node keeps their Content-Length in `_contentLength`.
+ */
+function contentLength(res: ServerResponse): number {
+  return Number(res.getHeader("content-length")) || Number((res as unknown as { _contentLength?: unknown })._contentLength) || 0;
 }
 
 function pathOf(url: string | undefined): string {
@@ -43,7 +66,8 @@ function pathOf(url: string | undefined): string {
   return q < 0 ? u : u.slice(0, q);
 }
 
-async function serveKitEndpoint(path: string, req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+/** Serves `/metrics`, `/healthz` and `/readyz` (the kit's endpoints, here or on the metrics listener). */
+export async function serveKitEndpoint(path: string, req: IncomingMessage, res: ServerResponse, deps: Pick<HttpDeps, "registry" | "isReady" | "checks" | "logger">): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" }).end("method not allowed\n");
     return;
@@ -56,7 +80,7 @@ async function serveKitEndpoint(path: string, req: IncomingMessage, res: ServerR
     type = deps.registry.contentType;
   } else if (path === HEALTHZ_PATH) {
     body = "ok\n";
-  } else {
+  } else if (path === READYZ_PATH) {
     let ready = deps.isReady();
     for (const check of deps.checks) {
       if (!ready) break;
@@ -69,6 +93,9 @@ async function serveKitEndpoint(path: string, req: IncomingMessage, res: ServerR
     }
     status = ready ? 200 : 503;
     body = ready ? "ready\n" : "not ready\n";
+  } else {
+    status = 404;
+    body = "not found\n";
   }
   res.writeHead(status, { "content-type": type, "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
   res.end(req.method === "HEAD" ? undefined : body);
@@ -77,52 +104,61 @@ async function serveKitEndpoint(path: string, req: IncomingMessage, res: ServerR
 /**
  * Wraps an app's request handler. The route label comes from the templates only, so the metrics' cardinality
  * is fixed however many distinct paths arrive; an exception in the handler becomes a 500 (logged with the trace).
+ * The per-request work is kept to what the promises need, as it runs on every request of every app: one
+ * span decision, one histogram observation, one access line written straight to the log destination, the
+ * handler run inside the span's context (so the app's own log lines carry its ids, across awaits too).
  */
 export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps): Handler {
-  const match = routeMatcher([METRICS_PATH, HEALTHZ_PATH, READYZ_PATH, ...opts.routes]);
-  const accessLog = opts.accessLog ?? "info";
+  const kitPaths = opts.metricsEndpoint === false ? [HEALTHZ_PATH, READYZ_PATH] : [METRICS_PATH, HEALTHZ_PATH, READYZ_PATH];
+  const match = routeMatcher([...kitPaths, ...opts.routes]);
+  const isKit = new Set(kitPaths);
+  for (const [route, ratio] of Object.entries(opts.traceRatio ?? {})) deps.setRouteRatio(route, ratio);
+  const access = opts.accessLog === false ? undefined : accessLogger(deps.logger, opts.accessLog ?? "info");
+  const kit: Handler = (req, res) => serveKitEndpoint(pathOf(req.url), req, res, deps);
+  const { duration } = deps.metrics;
   return (req, res) => {
-    const start = process.hrtime.bigint();
-    const path = pathOf(req.url);
+    const start = performance.now();
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
     const route = match(path);
     const method = methodLabel(req.method);
-    const parent = propagation.extract(context.active(), req.headers);
-    const span = deps.tracer.startSpan(
-      `${method} ${route}`,
-      { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } },
-      parent,
-    );
-    deps.metrics.inFlight.inc();
-    let done = false;
-    const finish = (aborted: boolean) => {
-      if (done) return;
-      done = true;
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const status = aborted && !res.writableFinished ? 499 : res.statusCode;
-      deps.metrics.inFlight.dec();
-      deps.metrics.duration.observe({ method, route, status_code: String(status) }, seconds);
-      span.setAttribute("http.response.status_code", status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      if (accessLog) {
-        context.with(trace.setSpan(parent, span), () =>
-          deps.logger[accessLog]({ method: req.method, path, route, status, ms: Math.round(seconds * 1e4) / 10, bytes: Number(res.getHeader("content-length") ?? 0) || undefined }, "request"),
-        );
+    const active = context.active();
+    // Nothing to continue without a trace header: skip the propagators' header parsing.
+    const parent = req.headers.traceparent === undefined && req.headers.baggage === undefined ? active : propagation.extract(active, req.headers);
+    const span = deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
+    const ctx = trace.setSpan(parent, span);
+    deps.metrics.active++;
+    // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
+    res.on("close", () => {
+      const ms = performance.now() - start;
+      const status = res.writableFinished ? res.statusCode : 499;
+      deps.metrics.active--;
+      duration.observeIn(duration.series(method, route, status), ms / 1000);
+      if (span.isRecording()) {
+        span.setAttribute("http.response.status_code", status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      if (access) {
+        const sc = span.spanContext();
+        access({ method: req.method ?? "", path, route, status, ms: Math.round(ms * 10) / 10, bytes: contentLength(res) }, sc.traceId, sc.spanId, sc.traceFlags);
       }
       span.end();
-    };
-    res.once("finish", () => finish(false));
-    res.once("close", () => finish(true));
-    context.with(trace.setSpan(parent, span), () => {
-      const run = async () => {
-        if (route === METRICS_PATH || route === HEALTHZ_PATH || route === READYZ_PATH) await serveKitEndpoint(path, req, res, deps);
-        else await app(req, res);
-      };
-      run().catch((error: unknown) => {
-        span.recordException(error as Error);
-        deps.logger.error({ err: error, path, route }, "request handler failed");
-        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("internal error\n");
-        else res.destroy();
-      });
     });
+    const fail = (error: unknown) => {
+      span.recordException(error as Error);
+      deps.logger.error({ err: error, path, route }, "request handler failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("internal error\n");
+      else res.destroy();
+    };
+    let result: void | Promise<void>;
+    try {
+      result = context.with(ctx, isKit.has(route) ? kit : app, undefined, req, res);
+    } catch (error) {
+      context.with(ctx, fail, undefined, error);
+      return;
+    }
+    // Only an async handler's promise is waited on (a synchronous one creates none).
+    if (result) result.catch((error: unknown) => context.with(ctx, fail, undefined, error));
   };
 }

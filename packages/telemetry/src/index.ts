@@ -5,25 +5,29 @@
  *   - a prom-client registry with Node's default process metrics and the HTTP RED metrics
  *     (`http_server_request_duration_seconds{method,route,status_code}`, route templates only),
  *   - the OpenTelemetry Node SDK, spans to stdout as JSON lines, to OTLP when an endpoint is configured,
- *   - `/metrics`, `/healthz` and `/readyz`, served by {@link Telemetry.handler} in front of the app,
+ *   - `/metrics`, `/healthz` and `/readyz`, served by {@link Telemetry.handler} in front of the app, or
+ *     `/metrics` on a port of its own ({@link Telemetry.listenMetrics}) that no Service exposes,
  *   - graceful shutdown on SIGTERM/SIGINT within the pod's grace period ({@link Telemetry.serve}).
  * See packages/telemetry/README.md.
  */
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Tracer } from "@opentelemetry/api";
 import type { DestinationStream, Logger } from "pino";
 import type { Registry } from "prom-client";
-import { instrument, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
+import { instrument, serveKitEndpoint, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistry, type HttpMetrics } from "./metrics.ts";
 import { drainer } from "./shutdown.ts";
+import { flushStdout } from "./stdout.ts";
 import { startTracing } from "./tracing.ts";
 
-export { DURATION_BUCKETS } from "./metrics.ts";
+export { DURATION_BUCKETS, DURATION_METRIC, RequestDurationHistogram } from "./metrics.ts";
 export { HEALTHZ_PATH, METRICS_PATH, READYZ_PATH, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
 export { REDACTED, SECRET_KEY, redactByKey } from "./redact.ts";
 export { UNMATCHED, methodLabel, routeMatcher } from "./routes.ts";
-export { JsonLineSpanExporter, otlpTracesUrl } from "./tracing.ts";
+export { JsonLineSpanExporter, kitSampler, otlpTracesUrl } from "./tracing.ts";
+export { BatchedLines } from "./stdout.ts";
 export { drainer } from "./shutdown.ts";
 
 export interface TelemetryOptions {
@@ -71,12 +75,18 @@ export interface Telemetry {
   readonly traceExporter: string;
   /** Wraps the app's handler: kit endpoints first, then the app, each request measured, traced and logged. */
   handler(app: Handler, opts: InstrumentOptions): Handler;
+  /**
+   * Serves `/metrics`, `/healthz` and `/readyz` (nothing else: 404) on a listener of their own, for Prometheus
+   * and the kubelet on a port that no Service or Ingress exposes; pair it with `metricsEndpoint: false` in
+   * {@link Telemetry.handler}. Requests to it are not traced, logged or counted. Closed by the shutdown.
+   */
+  listenMetrics(port: number, host?: string): Promise<AddressInfo>;
   /** /readyz answers 200 only while ready and every check passes. Ready from the start; false after shutdown. */
   setReady(ready: boolean): void;
   addReadinessCheck(check: ReadinessCheck): void;
   /** Graceful shutdown of `server` on the given signals. */
   serve(server: Server, opts?: ServeOptions): Serving;
-  /** Exports buffered spans, writes buffered log lines and stops the SDK (idempotent). */
+  /** Closes the metrics listener, exports buffered spans, writes buffered log lines and stops the SDK (idempotent). */
   flush(): Promise<void>;
 }
 
@@ -88,14 +98,22 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   let ready = true;
   const checks: ReadinessCheck[] = [];
   let flushed: Promise<void> | undefined;
+  let metricsServer: Server | undefined;
+  const closeMetrics = () => {
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
+    metricsServer = undefined;
+  };
   const flush = () =>
     (flushed ??= (async () => {
+      closeMetrics();
       try {
         await tracing.shutdown();
       } catch (error) {
         logger.warn({ err: error }, "flushing spans failed");
       }
-      logger.flush();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      flushStdout();
     })());
   const telemetry: Telemetry = {
     logger,
@@ -103,7 +121,26 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     http,
     tracer: tracing.tracer,
     traceExporter: tracing.exporter,
-    handler: (app, iopts) => instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks }),
+    handler: (app, iopts) => instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks, setRouteRatio: tracing.setRouteRatio }),
+    listenMetrics(port, host) {
+      const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+        const url = req.url ?? "/";
+        const q = url.indexOf("?");
+        serveKitEndpoint(q < 0 ? url : url.slice(0, q), req, res, { registry, logger, isReady: () => ready, checks }).catch((error: unknown) => {
+          logger.error({ err: error }, "metrics endpoint failed");
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy();
+        });
+      });
+      metricsServer = server;
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
     setReady: (r) => {
       ready = r;
     },
@@ -123,6 +160,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
           const drained = drain();
           logger.info({ reason, in_flight: inFlightNow }, "shutting down: draining requests");
           const clean = await drained;
+          // Scraped until the app's requests are drained; then nothing is left to report.
+          closeMetrics();
           logger.info({ clean }, "drained; flushing telemetry");
           await flush();
           return clean;

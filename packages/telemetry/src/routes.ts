@@ -7,32 +7,25 @@
 /** The label of a request that matches no template. */
 export const UNMATCHED = "unmatched";
 
-interface Compiled {
-  readonly template: string;
-  readonly parts: readonly string[];
-  readonly rest: boolean;
-}
-
 /**
  * A matcher over route templates: `/healthz` (exact), `/users/:id` (one segment), `/assets/*` (the rest of the
  * path, at least one segment... or none: `/assets/` matches too), `/*` (anything). The first template that
  * matches wins, so list specific ones first. Returns the template itself, or {@link UNMATCHED}.
+ * Each template becomes one anchored regular expression, so matching a request splits nothing and allocates
+ * nothing.
  */
 export function routeMatcher(templates: readonly string[]): (path: string) => string {
-  const compiled: Compiled[] = templates.map((template) => {
+  const compiled = templates.map((template) => {
     if (!template.startsWith("/")) throw new Error(`route template "${template}" must start with "/"`);
     const parts = template.split("/").slice(1);
     const rest = parts.at(-1) === "*";
     if (parts.slice(0, -1).includes("*")) throw new Error(`route template "${template}": "*" may only be the last segment`);
-    return { template, parts: rest ? parts.slice(0, -1) : parts, rest };
+    const fixed = (rest ? parts.slice(0, -1) : parts).map((p) => (p.startsWith(":") ? "/[^/?]+" : `/${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`)).join("");
+    // The query, if the caller left it on, is ignored: `(?:\?.*)?` at the end.
+    return { template, re: new RegExp(`^${fixed}${rest ? "(?:/[^?]*)?" : ""}(?:\\?.*)?$`, "s") };
   });
   return (path: string) => {
-    const q = path.indexOf("?");
-    const segs = (q < 0 ? path : path.slice(0, q)).split("/").slice(1);
-    for (const c of compiled) {
-      if (c.rest ? segs.length < c.parts.length : segs.length !== c.parts.length) continue;
-      if (c.parts.every((p, i) => p.startsWith(":") ? segs[i] !== "" : p === segs[i])) return c.template;
-    }
+    for (const c of compiled) if (c.re.test(path)) return c.template;
     return UNMATCHED;
   };
 }

@@ -30,11 +30,15 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
   const closeAfter = (res: ServerResponse) => {
     if (!res.headersSent) res.shouldKeepAlive = false;
   };
+  // One shared listener rather than a closure per request: this runs on every request.
+  function answered(this: ServerResponse) {
+    open.delete(this);
+  }
   server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
     open.add(res);
     // A request that arrives on a kept-alive connection during the drain is served, and its connection closed.
     if (draining) closeAfter(res);
-    res.once("close", () => open.delete(res));
+    res.on("close", answered);
   });
   const drain = () =>
     new Promise<boolean>((resolve) => {

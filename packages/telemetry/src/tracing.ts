@@ -1,19 +1,35 @@
 /**
- * Traces: the OpenTelemetry Node SDK with W3C trace-context propagation. Spans go to stdout as one JSON
- * object per line (beside the logs, so Alloy ships both; no tracing backend is deployed yet), or to an OTLP
- * endpoint over HTTP as soon as `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set.
+ * Traces: the OpenTelemetry trace SDK with W3C trace-context propagation and an AsyncLocalStorage context
+ * (what the Node SDK sets up for traces, without the rest of it: `@opentelemetry/sdk-node` loads every
+ * metrics, logs and trace exporter it might be configured for, some 25 MiB of a small server's memory). Spans
+ * go to stdout as one JSON object per line (beside the logs, so Alloy ships both; no tracing backend is
+ * deployed yet), or to an OTLP endpoint over HTTP as soon as `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+ * `..._TRACES_ENDPOINT`) is set; that exporter is loaded only then.
+ * Which traces are kept is the sampler's decision, see {@link kitSampler}.
  */
-import { context, propagation, trace, type Tracer } from "@opentelemetry/api";
-import { ExportResultCode, hrTimeToMicroseconds, type ExportResult } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { NodeSDK } from "@opentelemetry/sdk-node";
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace";
+import { context, propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { CompositePropagator, ExportResultCode, hrTimeToMicroseconds, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
+import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type ReadableSpan,
+  type Sampler,
+  type SamplingResult,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { stdoutLines } from "./stdout.ts";
 
 /** Writes each finished span as one JSON line (the console exporter's multi-line dumps would break log parsing). */
 export class JsonLineSpanExporter implements SpanExporter {
-  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(l)) {}
+  constructor(private readonly write: (line: string) => void = (l) => stdoutLines().write(l)) {}
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     try {
@@ -49,7 +65,7 @@ export interface TracingOptions {
   readonly service: string;
   readonly version?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Where stdout spans go (tests). @default process.stdout */
+  /** Where stdout spans go (tests). @default stdout */
   readonly write?: (line: string) => void;
 }
 
@@ -57,6 +73,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** `stdout` or the OTLP traces URL. */
   readonly exporter: string;
+  /** The fraction of new traces kept for requests of a route template (see {@link kitSampler}). */
+  setRouteRatio(route: string, ratio: number): void;
   /** Exports what is buffered, then stops the SDK and releases the global API for a later start. */
   shutdown(): Promise<void>;
 }
@@ -68,30 +86,112 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
   return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
 }
 
+/** The span attribute the kit's server spans carry their route template in. */
+export const ROUTE_ATTRIBUTE = "http.route";
+
+/**
+ * Head sampling by route: a new trace (no sampled caller upstream) of a request whose route template has a
+ * ratio is kept with that probability (by trace id, so every service would decide alike), anything else is
+ * kept. Spans not kept still carry their trace and span ids (the log lines of the request show them, with
+ * `trace_flags` 00); they are just not exported. A caller's sampled `traceparent` is always followed.
+ */
+class RouteRatioSampler implements Sampler {
+  readonly ratios = new Map<string, Sampler>();
+
+  shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    const route = attributes[ROUTE_ATTRIBUTE];
+    const by = typeof route === "string" ? this.ratios.get(route) : undefined;
+    return by ? by.shouldSample(ctx, traceId, name, kind, attributes, links) : { decision: SamplingDecision.RECORD_AND_SAMPLED };
+  }
+
+  toString(): string {
+    return `RouteRatioSampler{${[...this.ratios].map(([r, s]) => `${r}=${s}`).join(",")}}`;
+  }
+}
+
+/**
+ * The sampler: `OTEL_TRACES_SAMPLER` (and `OTEL_TRACES_SAMPLER_ARG`) when set, with the standard values
+ * (`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`,
+ * `parentbased_traceidratio`); else parent-based, new traces kept by route ({@link RouteRatioSampler}).
+ */
+export function kitSampler(env: NodeJS.ProcessEnv): { sampler: Sampler; byRoute?: RouteRatioSampler } {
+  const name = env.OTEL_TRACES_SAMPLER?.trim();
+  if (!name) {
+    const byRoute = new RouteRatioSampler();
+    return { sampler: new ParentBasedSampler({ root: byRoute }), byRoute };
+  }
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? 1);
+  const ratio = () => {
+    if (!(arg >= 0 && arg <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio between 0 and 1, got "${env.OTEL_TRACES_SAMPLER_ARG}"`);
+    return new TraceIdRatioBasedSampler(arg);
+  };
+  switch (name) {
+    case "always_on":
+      return { sampler: new AlwaysOnSampler() };
+    case "always_off":
+      return { sampler: new AlwaysOffSampler() };
+    case "traceidratio":
+      return { sampler: ratio() };
+    case "parentbased_always_on":
+      return { sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }) };
+    case "parentbased_always_off":
+      return { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) };
+    case "parentbased_traceidratio":
+      return { sampler: new ParentBasedSampler({ root: ratio() }) };
+    default:
+      throw new Error(`OTEL_TRACES_SAMPLER "${name}" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio`);
+  }
+}
+
+/** The OTLP/HTTP exporter, imported at the first export: a server that exports to stdout never loads it. */
+class LazyOtlpExporter implements SpanExporter {
+  private exporter: Promise<SpanExporter> | undefined;
+
+  constructor(private readonly url: string) {}
+
+  private load(): Promise<SpanExporter> {
+    return (this.exporter ??= import("@opentelemetry/exporter-trace-otlp-http").then(({ OTLPTraceExporter }) => new OTLPTraceExporter({ url: this.url })));
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.load().then(
+      (e) => e.export(spans, done),
+      (error: unknown) => done({ code: ExportResultCode.FAILED, error: error as Error }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    if (this.exporter) await (await this.exporter).forceFlush?.();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.exporter) await (await this.exporter).shutdown();
+  }
+}
+
 /**
  * The SDK registers itself with the global OpenTelemetry API, of which a process has one: a second kit in the
  * same process (tests, an app with two servers) shares the first one's SDK, and the last to shut down stops it.
  */
-let shared: { sdk: NodeSDK; processor: BatchSpanProcessor; exporter: string; refs: number } | undefined;
+let shared: { provider: TracerProvider; processor: BatchSpanProcessor; exporter: string; byRoute?: RouteRatioSampler; refs: number } | undefined;
 
 export function startTracing(opts: TracingOptions): Tracing {
   if (!shared) {
     const env = opts.env ?? process.env;
     const url = otlpTracesUrl(env);
-    const exporter: SpanExporter = url ? new OTLPTraceExporter({ url }) : new JsonLineSpanExporter(opts.write);
+    const exporter: SpanExporter = url ? new LazyOtlpExporter(url) : new JsonLineSpanExporter(opts.write);
     // A dead OTLP endpoint must not hold shutdown past the grace period: 5 s per export at most.
     const processor = new BatchSpanProcessor({ exporter, exportTimeoutMillis: 5_000 });
-    const sdk = new NodeSDK({
-      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, ...(opts.version ? { [ATTR_SERVICE_VERSION]: opts.version } : {}) }),
-      // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME apply; host and process detectors would only add noise.
-      resourceDetectors: [envDetector],
-      spanProcessors: [processor],
-      // The SDK defaults metrics and logs to OTLP on localhost: metrics are Prometheus' (prom-client), logs stdout's.
-      metricReaders: [],
-      logRecordProcessors: [],
-    });
-    sdk.start();
-    shared = { sdk, processor, exporter: url ?? "stdout", refs: 0 };
+    const { sampler, byRoute } = kitSampler(env);
+    // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME apply over the kit's; host and process detectors would only add noise.
+    const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, ...(opts.version ? { [ATTR_SERVICE_VERSION]: opts.version } : {}) }).merge(detectResources({ detectors: [envDetector] }));
+    const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
+    const contextManager = new AsyncLocalStorageContextManager();
+    contextManager.enable();
+    context.setGlobalContextManager(contextManager);
+    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    trace.setGlobalTracerProvider(provider);
+    shared = { provider, processor, exporter: url ?? "stdout", ...(byRoute && { byRoute }), refs: 0 };
   }
   const mine = shared;
   mine.refs++;
@@ -99,6 +199,12 @@ export function startTracing(opts: TracingOptions): Tracing {
   return {
     tracer: trace.getTracer(opts.service, opts.version),
     exporter: mine.exporter,
+    setRouteRatio(route, ratio) {
+      if (!(ratio >= 0 && ratio <= 1)) throw new Error(`trace ratio of route "${route}" must be between 0 and 1, got ${ratio}`);
+      // An operator's OTEL_TRACES_SAMPLER overrides the app's ratios.
+      if (ratio === 1) mine.byRoute?.ratios.delete(route);
+      else mine.byRoute?.ratios.set(route, new TraceIdRatioBasedSampler(ratio));
+    },
     async shutdown() {
       if (stopped) return;
       stopped = true;
@@ -107,7 +213,7 @@ export function startTracing(opts: TracingOptions): Tracing {
         return;
       }
       if (shared === mine) shared = undefined;
-      await mine.sdk.shutdown();
+      await mine.provider.shutdown();
       // A later start (tests; a restart in-process) may register again.
       trace.disable();
       context.disable();

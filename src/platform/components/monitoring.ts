@@ -27,6 +27,9 @@ export const NTFY_TOKEN_FILE = `/etc/alertmanager/secrets/${MONITORING_SECRETS.n
  * and a member "down" is the whole control plane down, which the API server alerts already say. They are
  * dropped from the chart's rules below three control-plane nodes and come back with three.
  */
+/** The namespace node-exporter runs in, alone: the only part of the stack that needs Pod Security `privileged`. */
+export const NODE_EXPORTER = "node-exporter";
+
 export const QUORUM_ETCD_ALERTS = ["etcdInsufficientMembers", "etcdMembersDown", "etcdNoLeader", "etcdHighNumberOfLeaderChanges"] as const;
 
 /** An image of kube-prometheus-stack: `global.imageRegistry` replaces every block's registry; the operator's and Grafana's empty tags are an appVersion. */
@@ -64,15 +67,25 @@ export class Monitoring extends Component {
       // kinds exist only once this chart's CRDs are in (platform.ts checks the order).
       wave: -4,
       layer: "platform",
-      // node-exporter reads the host's /proc, /sys and root filesystem in the host's network and PID
-      // namespaces (policy: DEFAULT_HOST_PATH_ALLOWLIST); Pod Security has no narrower level that admits it.
-      podSecurity: "privileged",
+      // Pod Security `restricted` (the default): every pod left here runs as non-root with no privilege
+      // escalation, all capabilities dropped and the RuntimeDefault seccomp profile (the chart's and its
+      // subcharts' defaults, and the operator's own containers). node-exporter, which needs the host,
+      // lives in a namespace of its own (NODE_EXPORTER).
       needsApiServer: true,
       // The CRDs are far larger than client-side apply's annotation limit.
       syncOptions: ["ServerSideApply=true"],
       // The chart puts the Services that find the control plane's static pods into kube-system.
-      alsoIn: [{ namespace: "kube-system", reason: "Services selecting the kubeadm static pods (controller manager, scheduler, etcd) and kube-proxy for scraping" }],
+      alsoIn: [
+        { namespace: "kube-system", reason: "Services selecting the kubeadm static pods (controller manager, scheduler, etcd) and kube-proxy for scraping" },
+        { namespace: NODE_EXPORTER, reason: "node-exporter's DaemonSet, Service and ServiceMonitor (the subchart's namespaceOverride), alone at Pod Security privileged" },
+      ],
     });
+    // node-exporter reads the host's /proc, /sys and root filesystem in the host's network and PID
+    // namespaces (policy: DEFAULT_HOST_PATH_ALLOWLIST); Pod Security has no narrower level that admits it,
+    // so it gets that level in a namespace where nothing else runs. Its pods use the host's network, which
+    // NetworkPolicies do not govern: Prometheus reaches it on the node's port 9100 (prometheus-to-nodes),
+    // and the namespace's deny-all covers anything else that would ever run there.
+    this.partNamespace(NODE_EXPORTER, "privileged");
     const { shape, config: homelab } = ctx;
     const cfg = props.config;
     this.alerts("prometheus", MONITORING_ALERTS);
@@ -121,6 +134,8 @@ export class Monitoring extends Component {
         persistence: { enabled: true, type: "pvc", size: "1Gi" },
         // The chown init container runs as root; local-path folders are writable by the pod's group already.
         initChownData: { enabled: false },
+        // The chart's helm-test pod has no security context; it is no part of the running stack.
+        testFramework: { enabled: false },
         // One ReadWriteOnce volume: the old pod must let go of it before the new one starts.
         deploymentStrategy: { type: "Recreate" },
         resources: res("50m", "128Mi", "256Mi"),
@@ -148,7 +163,7 @@ export class Monitoring extends Component {
         serviceMonitor: { enabled: true, https: false },
       },
       "kube-state-metrics": { fullnameOverride: "kube-state-metrics", resources: res("10m", "64Mi", "192Mi") },
-      "prometheus-node-exporter": { fullnameOverride: "node-exporter", resources: res("10m", "32Mi", "64Mi") },
+      "prometheus-node-exporter": { namespaceOverride: NODE_EXPORTER, fullnameOverride: "node-exporter", resources: res("10m", "32Mi", "64Mi") },
       prometheusOperator: {
         fullnameOverride: "prometheus-operator",
         // Rules are checked by promtool at build time; the webhook would need a certificate job and an

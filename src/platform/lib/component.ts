@@ -275,12 +275,24 @@ export abstract class Component extends Chart {
     this.helm = resources.length ? { ...release, freeform: [...(release.freeform ?? []), ...resources] } : release;
   }
 
-  private namespaceObject(level: PodSecurityLevel): K8sObject {
+  /**
+   * A namespace of its own for one part of the component's chart (listed in `alsoIn`, where the chart puts
+   * that part): its own Pod Security level and a deny-all NetworkPolicy, so that a part needing more than
+   * the rest keeps the component's namespace at the stricter level.
+   */
+  protected partNamespace(name: string, level: PodSecurityLevel): void {
+    if (!(this.props.alsoIn ?? []).some((a) => a.namespace === name))
+      throw new UserError(`component ${this.name}: namespace ${name} must be listed in alsoIn (with the reason) before the component owns it`);
+    this.add(this.namespaceObject(level, name));
+    this.add(defaultDeny(name));
+  }
+
+  private namespaceObject(level: PodSecurityLevel, name = this.name): K8sObject {
     return {
       apiVersion: "v1",
       kind: "Namespace",
       metadata: {
-        name: this.name,
+        name,
         labels: {
           ...this.commonLabels(),
           "pod-security.kubernetes.io/enforce": level,

@@ -34,6 +34,7 @@ export type KubePrometheusStackValues = {
     additionalDataSources: { name: string; uid: string; type: string; url: string; access: "proxy"; editable: boolean }[];
     persistence: { enabled: boolean; type: "pvc"; size: string };
     initChownData: { enabled: boolean };
+    testFramework: { enabled: boolean };
     deploymentStrategy: { type: "Recreate" };
     resources: Resources;
     "grafana.ini": { server: { root_url: string } };
@@ -43,7 +44,8 @@ export type KubePrometheusStackValues = {
   kubeEtcd: ControlPlaneTarget;
   kubeProxy: ControlPlaneTarget;
   "kube-state-metrics": { fullnameOverride: string; resources: Resources };
-  "prometheus-node-exporter": { fullnameOverride: string; resources: Resources };
+  /** `namespaceOverride` puts the subchart's DaemonSet, Service and ServiceMonitor into a namespace of their own. */
+  "prometheus-node-exporter": { namespaceOverride: string; fullnameOverride: string; resources: Resources };
   prometheusOperator: {
     fullnameOverride: string;
     admissionWebhooks: { enabled: boolean };

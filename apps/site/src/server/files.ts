@@ -109,6 +109,9 @@ export class SiteIndex {
   }
 }
 
+/** A `.` or `..` segment. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /** Why a request path names no file: malformed (400) or absent (404). */
 export type Resolved = { kind: "file"; file: SiteFile } | { kind: "redirect"; location: string } | { kind: "bad"; reason: string } | { kind: "missing" };
 
@@ -121,16 +124,18 @@ export function resolvePath(index: SiteIndex, target: string): Resolved {
   if (!target.startsWith("/")) return { kind: "bad", reason: "request target is not a path" };
   const q = target.indexOf("?");
   const raw = q < 0 ? target : target.slice(0, q);
-  let path: string;
-  try {
-    path = decodeURIComponent(raw);
-  } catch {
-    return { kind: "bad", reason: "malformed percent-encoding" };
+  let path = raw;
+  // Most paths have no escapes: decoding them would copy them for nothing.
+  if (raw.includes("%")) {
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      return { kind: "bad", reason: "malformed percent-encoding" };
+    }
   }
   // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f]/.test(path)) return { kind: "bad", reason: "backslash or control character in path" };
-  const segments = path.split("/");
-  if (segments.some((s) => s === "." || s === "..")) return { kind: "bad", reason: "dot segment in path" };
+  if (DOT_SEGMENT.test(path)) return { kind: "bad", reason: "dot segment in path" };
   const exact = index.get(path);
   if (exact) return { kind: "file", file: exact };
   if (path.endsWith("/")) {

@@ -13,11 +13,16 @@ import { pipeline } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createTelemetry, type Handler, type Serving, type Telemetry } from "@sky-palette/telemetry";
 import { UserError } from "../../../../src/errors.ts";
-import { resolvePath, SiteIndex, type SiteFile } from "./files.ts";
+import { resolvePath, SiteIndex, type SiteFile, type Variant } from "./files.ts";
 import { acceptedEncodings, etagMatches, SECURITY_HEADERS } from "./headers.ts";
 
 /** Where the generator writes the site (apps/site/dist/public). */
 export const DEFAULT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../dist/public");
+/**
+ * Static files are served by the thousand and all look alike: one trace in a hundred is exported, which shows
+ * their timing without a span line per file in the logs beside the access line.
+ */
+export const STATIC_TRACE_RATIO = 0.01;
 /** The live-status handler's mount point. */
 export const STATUS_PATH = "/status";
 
@@ -43,6 +48,17 @@ export interface SiteServerOptions {
   readonly maxBodyBytes?: number;
   /** A log line per request. @default "info" */
   readonly accessLog?: "info" | "debug" | false;
+  /**
+   * The fraction of new traces kept for static files (every request still has a span with trace and span
+   * ids, in its access line; only a kept one is exported). /status requests are always kept: they are few
+   * and do real work (Prometheus queries). @default {@link STATIC_TRACE_RATIO}
+   */
+  readonly staticTraceRatio?: number;
+  /**
+   * Serve the kit's `/metrics` on this server's port. False when the kit's metrics listener serves it on a
+   * port of its own (main.ts, METRICS_PORT): then `/metrics` here is the 404 page. @default true
+   */
+  readonly metricsEndpoint?: boolean;
   /** How often Node checks connections against the header/request timeouts. @default 1_000 */
   readonly timeoutCheckIntervalMs?: number;
   /** Signals that start the graceful shutdown (and then exit the process); [] in tests. @default ["SIGTERM", "SIGINT"] */
@@ -67,35 +83,46 @@ function plain(res: ServerResponse, req: IncomingMessage, status: number, body: 
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
-function sendFile(req: IncomingMessage, res: ServerResponse, file: SiteFile, status: 200 | 404): void {
-  const accepted = acceptedEncodings(req.headers["accept-encoding"]);
-  const v = file.variants.find((x) => x.encoding === "identity" || accepted[x.encoding])!;
-  const headers: Record<string, string | number> = {
-    ...SECURITY_HEADERS,
-    "cache-control": status === 200 ? file.cacheControl : "no-cache",
-    etag: v.etag,
-    "last-modified": file.mtime.toUTCString(),
-    "accept-ranges": "none",
-  };
-  if (file.variants.length > 1) headers.vary = "Accept-Encoding";
-  if (status === 200) {
-    const inm = req.headers["if-none-match"];
-    const ims = req.headers["if-modified-since"];
-    // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
-    const fresh = inm !== undefined ? etagMatches(inm, v.etag) : ims !== undefined && Date.parse(ims) >= file.mtime.getTime();
-    if (fresh) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
+/** The security headers as `[name, value, name, value, ...]`, the flat form writeHead takes without copying. */
+const SECURITY_FLAT: readonly string[] = Object.entries(SECURITY_HEADERS).flat();
+
+/**
+ * The response heads of one variant of a file, built once: a request only picks one. `ok` for 200, `notModified`
+ * for 304 (no body, so no content headers), `notFound` when the file is the 404 page.
+ */
+interface Heads {
+  readonly ok: readonly string[];
+  readonly notModified: readonly string[];
+  readonly notFound: readonly string[];
+}
+
+function buildHeads(file: SiteFile, v: Variant): Heads {
+  const head = (cacheControl: string, body: boolean) => {
+    const h = [...SECURITY_FLAT, "cache-control", cacheControl, "etag", v.etag, "last-modified", file.mtime.toUTCString(), "accept-ranges", "none"];
+    if (file.variants.length > 1) h.push("vary", "Accept-Encoding");
+    if (body) {
+      h.push("content-type", file.type, "content-length", String(v.size));
+      if (v.encoding !== "identity") h.push("content-encoding", v.encoding);
     }
-  }
-  headers["content-type"] = file.type;
-  headers["content-length"] = v.size;
-  if (v.encoding !== "identity") headers["content-encoding"] = v.encoding;
-  res.writeHead(status, headers);
-  if (req.method === "HEAD") res.end();
-  else if (v.body) res.end(v.body);
-  else pipeline(createReadStream(v.file), res, () => undefined);
+    return h;
+  };
+  return { ok: head(file.cacheControl, true), notModified: head(file.cacheControl, false), notFound: head("no-cache", true) };
+}
+
+/** The codings an `Accept-Encoding` value accepts, remembered per distinct value (browsers send a handful). */
+function encodingCache(): (header: string | undefined) => { br: boolean; gzip: boolean } {
+  const seen = new Map<string, { br: boolean; gzip: boolean }>();
+  const none = acceptedEncodings(undefined);
+  return (header) => {
+    if (header === undefined) return none;
+    let a = seen.get(header);
+    if (!a) {
+      // Bounded: a client making up a new value per request only ever costs the parse.
+      if (seen.size >= 256) seen.clear();
+      seen.set(header, (a = acceptedEncodings(header)));
+    }
+    return a;
+  };
 }
 
 export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
@@ -108,7 +135,42 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
   const maxBody = opts.maxBodyBytes ?? 1024;
   const notFound = index.get("/404.html");
 
-  const app: Handler = async (req, res) => {
+  const heads = new Map<Variant, Heads>();
+  for (const path of index.paths()) {
+    const file = index.get(path)!;
+    for (const v of file.variants) heads.set(v, buildHeads(file, v));
+  }
+  const accepted = encodingCache();
+
+  const sendFile = (req: IncomingMessage, res: ServerResponse, file: SiteFile, status: 200 | 404): void => {
+    const ok = accepted(req.headers["accept-encoding"]);
+    let v = file.variants[0]!;
+    for (const x of file.variants) {
+      if (x.encoding === "identity" || ok[x.encoding]) {
+        v = x;
+        break;
+      }
+    }
+    const head = heads.get(v)!;
+    if (status === 200) {
+      const inm = req.headers["if-none-match"];
+      const ims = req.headers["if-modified-since"];
+      // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
+      const fresh = inm !== undefined ? etagMatches(inm, v.etag) : ims !== undefined && Date.parse(ims) >= file.mtime.getTime();
+      if (fresh) {
+        res.writeHead(304, head.notModified as string[]);
+        res.end();
+        return;
+      }
+    }
+    res.writeHead(status, (status === 200 ? head.ok : head.notFound) as string[]);
+    if (req.method === "HEAD") res.end();
+    else if (v.body) res.end(v.body);
+    else pipeline(createReadStream(v.file), res, () => undefined);
+  };
+
+  // Not async: a static file is answered synchronously, and a promise per request would only cost.
+  const app: Handler = (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       // The body of a POST (or worse) is never read: the connection closes after the answer.
       plain(res, req, 405, "method not allowed\n", { allow: "GET, HEAD", connection: "close" });
@@ -121,13 +183,9 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
     }
     if (length !== undefined && Number(length) > 0) res.setHeader("connection", "close");
     const url = req.url ?? "/";
-    const path = url.split("?", 1)[0]!;
-    if (path === STATUS_PATH || path.startsWith(`${STATUS_PATH}/`)) {
-      if (opts.status) {
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-        await opts.status(req, res);
-        return;
-      }
+    if (opts.status && url.startsWith(STATUS_PATH) && (url.length === STATUS_PATH.length || url[STATUS_PATH.length] === "/" || url[STATUS_PATH.length] === "?")) {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      return opts.status(req, res);
     }
     const r = resolvePath(index, url);
     if (r.kind === "file") sendFile(req, res, r.file, 200);
@@ -145,7 +203,12 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
       connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
       maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
     },
-    telemetry.handler(app, { routes: [STATUS_PATH, `${STATUS_PATH}/*`, "/*"], accessLog: opts.accessLog ?? "info" }),
+    telemetry.handler(app, {
+      routes: [STATUS_PATH, `${STATUS_PATH}/*`, "/*"],
+      accessLog: opts.accessLog ?? "info",
+      metricsEndpoint: opts.metricsEndpoint ?? true,
+      traceRatio: { "/*": opts.staticTraceRatio ?? STATIC_TRACE_RATIO },
+    }),
   );
   server.setTimeout(opts.idleTimeoutMs ?? 30_000);
   const serving = telemetry.serve(server, { signals: opts.signals, ...(opts.gracePeriodMs ? { gracePeriodMs: opts.gracePeriodMs } : {}) });

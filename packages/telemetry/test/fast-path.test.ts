@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { SamplingDecision } from "@opentelemetry/sdk-trace";
+import { BatchedLines, kitSampler } from "../src/index.ts";
+import { get, kit, listen } from "./helpers.ts";
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+test("the access line has the keys of a pino line inside the span, in pino's order, and the bytes of a Content-Length given to writeHead", async () => {
+  const { t, logs } = kit();
+  const srv = await listen(
+    t.handler(
+      (req, res) => {
+        // The fast way a static server answers: headers straight to writeHead, as a flat array.
+        res.writeHead(200, ["content-type", "text/plain", "content-length", "5"]).end("hello");
+      },
+      { routes: ["/*"] },
+    ),
+  );
+  try {
+    await get(srv.port, "/a%20b?q=1");
+    const line = logs.raw.find((l) => l.includes('"msg":"request"'))!;
+    const parsed = JSON.parse(line);
+    assert.deepEqual(Object.keys(parsed), ["level", "time", "service", "version", "trace_id", "span_id", "trace_flags", "method", "path", "route", "status", "ms", "bytes", "msg"]);
+    assert.deepEqual([parsed.level, parsed.service, parsed.version, parsed.method, parsed.path, parsed.route, parsed.status, parsed.bytes], ["info", "test-app", "1.2.3", "GET", "/a%20b", "/*", 200, 5]);
+    assert.match(parsed.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.match(parsed.trace_id, /^[0-9a-f]{32}$/);
+    // The same line through pino itself, inside the span, differs only in the values that vary.
+    t.tracer.startActiveSpan("x", (span) => {
+      t.logger.info({ method: "GET", path: "/a%20b", route: "/*", status: 200, ms: 0.1, bytes: 5 }, "request");
+      span.end();
+    });
+    assert.deepEqual(Object.keys(JSON.parse(logs.raw.at(-1)!)), Object.keys(parsed));
+    // The logger's level applies: at warn, no access lines.
+    t.logger.level = "warn";
+    await get(srv.port, "/quiet");
+    assert.equal(logs.lines.filter((l) => l.path === "/quiet").length, 0);
+  } finally {
+    await srv.close();
+    await t.flush();
+  }
+});
+
+test("traceRatio: a route's new traces are kept at its ratio, yet every request's line has trace ids; a sampled caller is followed", async () => {
+  const { t, logs, spans } = kit();
+  const srv = await listen(t.handler((req, res) => void res.end("ok"), { routes: ["/static/*", "/api"], traceRatio: { "/static/*": 0 } }));
+  try {
+    for (let i = 0; i < 20; i++) await get(srv.port, `/static/${i}.css`);
+    await get(srv.port, "/static/followed.css", { headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } });
+    await get(srv.port, "/api");
+    await t.flush();
+    const access = logs.lines.filter((l) => l.msg === "request");
+    assert.equal(access.length, 22);
+    for (const l of access) assert.match(`${l.trace_id} ${l.span_id}`, /^[0-9a-f]{32} [0-9a-f]{16}$/, JSON.stringify(l));
+    const unsampled = access.filter((l) => /^\/static\/\d+\.css$/.test(l.path));
+    assert.deepEqual(new Set(unsampled.map((l) => l.trace_flags)), new Set(["00"]));
+    assert.equal(new Set(unsampled.map((l) => l.trace_id)).size, 20, "each request its own trace");
+    assert.deepEqual(spans.lines.map((s) => s.span).sort(), ["GET /api", "GET /static/*"]);
+    assert.equal(spans.lines.find((s) => s.span === "GET /static/*")!.trace_id, TRACE_ID);
+    assert.throws(() => t.handler(() => undefined, { routes: ["/x"], traceRatio: { "/x": 2 } }), /trace ratio of route "\/x" must be between 0 and 1/);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("OTEL_TRACES_SAMPLER overrides the kit's sampler; an unknown one or a bad ratio is refused by name", () => {
+  const decide = (env: NodeJS.ProcessEnv, traceId = "ffffffffffffffffffffffffffffffff") =>
+    kitSampler(env).sampler.shouldSample(ROOT_CONTEXT, traceId, "GET /*", SpanKind.SERVER, { "http.route": "/*" }, []).decision;
+  assert.equal(decide({}), SamplingDecision.RECORD_AND_SAMPLED);
+  assert.equal(decide({ OTEL_TRACES_SAMPLER: "always_off" }), SamplingDecision.NOT_RECORD);
+  assert.equal(decide({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" }), SamplingDecision.NOT_RECORD);
+  assert.equal(decide({ OTEL_TRACES_SAMPLER: "parentbased_always_on" }), SamplingDecision.RECORD_AND_SAMPLED);
+  assert.throws(() => kitSampler({ OTEL_TRACES_SAMPLER: "sometimes" }), /OTEL_TRACES_SAMPLER "sometimes" is not one of always_on/);
+  assert.throws(() => kitSampler({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" }), /OTEL_TRACES_SAMPLER_ARG must be a ratio between 0 and 1, got "1.5"/);
+  assert.equal(trace.getActiveSpan(), undefined);
+});
+
+test("stdout lines are batched: all lines of one event-loop turn go out in one write at its end", async () => {
+  const writes: string[] = [];
+  const lines = new BatchedLines({ write: (s) => writes.push(s) });
+  for (let i = 0; i < 100; i++) lines.write(`{"n":${i}}\n`);
+  assert.equal(writes.length, 0, "nothing written during the turn");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0]!.split("\n").filter(Boolean).length, 100);
+  lines.write("last\n");
+  lines.flushSync();
+  assert.deepEqual(writes.slice(1), ["last\n"]);
+});
+
+test("a process that logs and exits at once loses no line (the batch is written on exit)", () => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "log-and-exit.ts")], { encoding: "utf8" });
+  assert.equal(r.status, 3, r.stderr);
+  const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.n), Array.from({ length: 5000 }, (_, i) => i));
+});
