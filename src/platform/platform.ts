@@ -10,6 +10,7 @@ import { Cloudflared } from "./components/cloudflared.ts";
 import { IngressNginx } from "./components/ingress-nginx.ts";
 import { LocalPathStorage } from "./components/local-path-storage.ts";
 import { Alloy } from "./components/alloy.ts";
+import { AlloyEvents } from "./components/alloy-events.ts";
 import { Loki } from "./components/loki.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { WebApp } from "./components/web-app.ts";
@@ -61,9 +62,11 @@ export function platform(config: HomelabConfig, versions: Versions): Platform {
     ...(monitoring ? [monitoring] : []),
     ingress,
     tunnel,
-    // Observability: Alloy on every node ships pod logs and events to Loki.
+    // Observability: Alloy on every node ships pod logs to Loki, and the cluster's events: on one node
+    // that node's Alloy, on several one Alloy of its own, so each event is shipped once.
     new Loki(app, ctx),
     new Alloy(app, ctx),
+    ...(ctx.shape.ha ? [new AlloyEvents(app, ctx)] : []),
     // Backups to off-host S3-compatible storage, and the canary whose restore the weekly drill proves.
     ...(backup ? [new Velero(app, ctx, backup), new BackupCanary(app, ctx)] : []),
     // Apps: the operator's own, one line of config each (the docs/status site is one of them).

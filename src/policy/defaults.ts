@@ -63,5 +63,6 @@ export const DEFAULT_API_CLIENT_ALLOWLIST: readonly RbacAllowance[] = [
   { object: "Deployment monitoring/*-operator", reason: "the Prometheus operator turns ServiceMonitors and rules into Prometheus configuration" },
   { object: "StatefulSet monitoring/prometheus-*", reason: "Prometheus discovers its scrape targets through the API" },
   { object: "DaemonSet alloy/alloy", reason: "Alloy discovers the pods whose logs it ships and reads the cluster's events through the API" },
+  { object: "Deployment alloy-events/alloy-events", reason: "with several nodes, this one Alloy reads the cluster's events through the API (the per-node ones do not)" },
   { object: "Deployment velero/velero", reason: "Velero reads every object it backs up and recreates them on restore" },
 ];

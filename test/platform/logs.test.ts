@@ -3,15 +3,24 @@
  * and the writer of Alloy's configuration syntax.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { ALLOY_ALERTS, alloyPipeline, LEVEL_TEMPLATE } from "../../src/platform/components/alloy.ts";
 import { LOKI_ALERTS } from "../../src/platform/components/loki.ts";
 import { alloyConfig, block, expr, ref } from "../../src/platform/lib/alloy-syntax.ts";
-import { REPO } from "../helpers.ts";
-import { at, find, plan } from "./render-helpers.ts";
+import { ALLOY_EVENTS } from "../../src/platform/components/alloy-events.ts";
+import { chartImages, readAppVersions } from "../../src/platform/lib/chart-images.ts";
+import { platform } from "../../src/platform/platform.ts";
+import { runBuild } from "../../src/build/pipeline.ts";
+import { formatIssue } from "../../src/errors.ts";
+import { checkHelmValues } from "../../src/validate/helm-values.ts";
+import { lockedDefaults } from "../../src/validate/chart-lock.ts";
+import type { Plan } from "../../src/render/render.ts";
+import { config, defaultInputCopy, REPO, versions } from "../helpers.ts";
+import { at, find, plan, THREE_NODES } from "./render-helpers.ts";
 
 const p = plan();
 const valuesOf = (app: string) => at(at(find(p, "Application", app, "argocd"), "spec.sources.0"), "helm.valuesObject") as Record<string, unknown>;
@@ -159,6 +168,99 @@ describe("alloy", () => {
   });
 });
 
+/**
+ * How many copies of each Kubernetes event reach Loki: every Alloy configuration in the tree that runs
+ * the events source, times the pods that run it (a DaemonSet's on every schedulable node).
+ */
+function eventCopies(q: Plan, schedulableNodes: number): number {
+  let copies = 0;
+  for (const cm of q.objects.filter((o) => o.object.kind === "ConfigMap" && o.object.metadata.name === "alloy-config")) {
+    const ns = cm.object.metadata.namespace!;
+    const text = (cm.object as unknown as { data: Record<string, string> }).data["config.alloy"]!;
+    const sources = text.split("\n").filter((l) => l.startsWith("loki.source.kubernetes_events ")).length;
+    const v = at(find(q, "Application", ns, "argocd"), "spec.sources.0.helm.valuesObject");
+    const pods = at(v, "controller.type") === "daemonset" ? schedulableNodes : (at(v, "controller.replicas") as number);
+    copies += sources * pods;
+  }
+  return copies;
+}
+
+describe("Kubernetes events with several nodes", () => {
+  const three = plan(THREE_NODES);
+  const vOf = (app: string) => at(find(three, "Application", app, "argocd"), "spec.sources.0.helm.valuesObject") as Record<string, unknown>;
+
+  it("reach Loki once in both shapes: the node's Alloy on one node, one Deployment of its own on three", () => {
+    assert.equal(eventCopies(p, 1), 1);
+    assert.equal(eventCopies(three, 3), 1);
+    assert.equal(three.objects.some((o) => o.object.metadata.namespace === ALLOY_EVENTS), true);
+    assert.equal(p.objects.some((o) => o.object.metadata.namespace === ALLOY_EVENTS), false, "one node needs no second Alloy");
+    // The per-node Alloy keeps the pod logs and loses the events, and the right to read them.
+    const daemon = (find(three, "ConfigMap", "alloy-config", "alloy").data as Record<string, string>)["config.alloy"]!;
+    assert.ok(daemon.includes('loki.source.file "pod_logs"'));
+    assert.ok(!daemon.includes("kubernetes_events"));
+    assert.deepEqual(at(vOf("alloy"), "rbac.rules"), [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+    // The events collector runs the events source and nothing from the nodes.
+    const events = (find(three, "ConfigMap", "alloy-config", ALLOY_EVENTS).data as Record<string, string>)["config.alloy"]!;
+    assert.equal(events, alloyPipeline({ cluster: "sky-palette", lokiUrl: "http://loki.loki.svc.cluster.local:3100", sources: { pods: false, events: true } }));
+    assert.ok(!events.includes("discovery.kubernetes") && !events.includes("loki.source.file"));
+    assert.throws(() => alloyPipeline({ cluster: "c", lokiUrl: "http://l", sources: { pods: false, events: false } }), /no source/);
+  });
+
+  it("the events collector: one replica, events only, no host access, restricted, Loki and the scrape admitted", () => {
+    const v = vOf(ALLOY_EVENTS);
+    assert.equal(at(v, "controller.type"), "deployment");
+    assert.equal(at(v, "controller.replicas"), 1);
+    assert.equal(at(v, "fullnameOverride"), ALLOY_EVENTS);
+    assert.deepEqual(at(v, "rbac.rules"), [{ apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] }]);
+    assert.deepEqual(at(v, "controller.volumes.extra"), [{ name: "alloy-data", emptyDir: {} }]);
+    assert.equal(JSON.stringify(v).includes("hostPath"), false);
+    assert.equal(at(v, "alloy.securityContext.runAsNonRoot"), true);
+    assert.equal(at(v, "alloy.securityContext.runAsUser"), 473);
+    assert.equal(find(three, "Namespace", ALLOY_EVENTS).metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+    const pods = { "app.kubernetes.io/name": ALLOY_EVENTS };
+    assert.deepEqual(at(find(three, "NetworkPolicy", "allow-push-to-loki", ALLOY_EVENTS), "spec.podSelector.matchLabels"), pods);
+    const lokiIn = at(find(three, "NetworkPolicy", "allow-push-from-alloy", "loki"), "spec.ingress.0.from") as unknown[];
+    assert.deepEqual(lokiIn, [
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "alloy" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "alloy" } } },
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ALLOY_EVENTS } }, podSelector: { matchLabels: pods } },
+    ]);
+    assert.equal((at(find(p, "NetworkPolicy", "allow-push-from-alloy", "loki"), "spec.ingress.0.from") as unknown[]).length, 1, "one node: only the node's Alloy");
+    assert.deepEqual(at(find(three, "PodMonitor", ALLOY_EVENTS, ALLOY_EVENTS), "spec.selector.matchLabels"), pods);
+    assert.ok(find(three, "NetworkPolicy", `allow-scrape-${ALLOY_EVENTS}-${ALLOY_EVENTS}`, "monitoring"));
+  });
+
+  it("its values pass the locked alloy chart's check, and its images are the per-node Alloy's", async () => {
+    const c = platform(config(THREE_NODES), versions()).components.find((x) => x.name === ALLOY_EVENTS)!;
+    const locked = await (await lockedDefaults(REPO, versions())).found.get("alloy")!.defaults();
+    assert.deepEqual(checkHelmValues({ chart: "alloy", version: "1.11.1", values: c.helm!.values, defaults: locked.values, freeform: c.helm!.freeform ?? [] }), []);
+    const images = chartImages({ chart: "alloy", appVersions: await readAppVersions(locked.dir), defaults: locked.values, values: c.helm!.values, containers: c.helm!.containers! });
+    assert.deepEqual(images.problems, []);
+    assert.deepEqual(images.images.map((i) => i.image), ["docker.io/grafana/alloy:v1.18.1", "quay.io/prometheus-operator/prometheus-config-reloader:v0.91.0@sha256:7d9e4eea5f1139e602508871f422b0116c60e87c662f3dcd234d5ab60cd0d8c1"]);
+  });
+
+  describe("the whole build of the three-node shape", () => {
+    let dir = "";
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), "homelab-three-nodes-"));
+      for (const f of ["versions.yaml", ".sops.yaml"]) cpSync(join(REPO, f), join(dir, f));
+      for (const d of ["secrets", "charts", "schemas"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
+      mkdirSync(join(dir, "docs"), { recursive: true });
+      cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
+      writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
+      writeFileSync(join(dir, "homelab.config.ts"), `export default ${JSON.stringify({ ...defaultInputCopy(), ...THREE_NODES })};\n`);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("validates: schemas, chart values and images, policy, with the events collector in it", async () => {
+      const r = await runBuild({ root: dir, configPath: join(dir, "homelab.config.ts"), versionsPath: join(dir, "versions.yaml"), promtool: false });
+      assert.deepEqual(r.issues.map(formatIssue), []);
+      assert.equal(r.policy.counts.errors, 0);
+      assert.ok(r.platform.components.some((c) => c.name === ALLOY_EVENTS));
+      assert.ok(r.plan.folders.some((f) => f.name === ALLOY_EVENTS));
+    });
+  });
+});
+
 describe("the generated Alloy configuration", () => {
   const text = alloyPipeline({ cluster: "sky-palette", lokiUrl: "http://loki.loki.svc.cluster.local:3100" });
   it("discovers the pods of its own node and builds each container's log path", () => {
@@ -183,7 +285,7 @@ describe("the generated Alloy configuration", () => {
     );
   });
   it("parses JSON lines: a bounded level label, trace and span ids, pod and node as structured metadata, no file name label", () => {
-    const process = text.slice(text.indexOf('loki.process "pod_logs"'), text.indexOf("// Every Alloy pod ships"));
+    const process = text.slice(text.indexOf('loki.process "pod_logs"'), text.indexOf("// One node, one Alloy"));
     assert.equal(
       process,
       `loki.process "pod_logs" {

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { AlertRule } from "../lib/alerts.ts";
 import { alloyConfig, block, expr, ref, type AlloyBlock } from "../lib/alloy-syntax.ts";
-import { Component } from "../lib/component.ts";
+import { Component, type ChartImage } from "../lib/component.ts";
 import type { PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
 import type { AlloyValues } from "../values/alloy.ts";
@@ -19,6 +19,12 @@ export const ALLOY_DATA_DIR = "/var/lib/alloy";
 /** The ConfigMap holding the generated configuration, and its key. */
 export const CONFIG_MAP = "alloy-config";
 export const CONFIG_KEY = "config.alloy";
+
+/** Where the alloy chart takes its two images: `global.image.registry` replaces the registry; an empty Alloy tag is the appVersion. */
+export const ALLOY_IMAGES = {
+  alloy: { values: "image", registryOverride: ["global.image.registry"], tag: "appVersion" },
+  configReloader: { values: "configReloader.image", registryOverride: ["global.image.registry"] },
+} as const satisfies Record<string, ChartImage>;
 
 /** The `job` label of each log source; dashboards and LogQL select on it. */
 export const LOG_JOBS = { pods: "kubernetes/pods", events: "kubernetes/events" } as const;
@@ -42,10 +48,16 @@ export const LEVEL_TEMPLATE =
  * Labels stay few and bounded: job, namespace, app, container, level, and the constant cluster.
  * Pod and node names change with every rollout and move to structured metadata; the file name is dropped.
  */
-export function alloyPipeline(opts: { cluster: string; lokiUrl: string }): string {
+export function alloyPipeline(opts: {
+  cluster: string;
+  lokiUrl: string;
+  /** Which sources this Alloy runs: every node's pod logs, the cluster's events. @default both */
+  sources?: { readonly pods: boolean; readonly events: boolean };
+}): string {
+  const sources = opts.sources ?? { pods: true, events: true };
+  if (!sources.pods && !sources.events) throw new Error("alloyPipeline: no source to ship");
   const rule = (body: AlloyBlock["body"]) => block("rule", undefined, body);
-  const blocks: AlloyBlock[] = [
-    block("logging", undefined, [["level", "info"], ["format", "json"]], "Alloy's own logs are JSON lines too, so they go through the same pipeline."),
+  const podBlocks: AlloyBlock[] = [
     block(
       "discovery.kubernetes",
       "pods",
@@ -89,16 +101,26 @@ export function alloyPipeline(opts: { cluster: string; lokiUrl: string }): strin
       block("stage.structured_metadata", undefined, [["values", { trace_id: "", span_id: "", pod: "", node: "" }]]),
       block("stage.label_drop", undefined, [["values", ["filename", "pod", "node"]]]),
     ]),
-    block(
-      "loki.source.kubernetes_events",
-      "events",
-      [
-        ["job_name", LOG_JOBS.events],
-        ["log_format", "json"],
-        ["forward_to", [ref("loki.write.default.receiver")]],
-      ],
-      "Every Alloy pod ships the cluster's events; with one node that is one copy (see docs/decisions/0005-log-pipeline.md).",
-    ),
+  ];
+  const blocks: AlloyBlock[] = [
+    block("logging", undefined, [["level", "info"], ["format", "json"]], "Alloy's own logs are JSON lines too, so they go through the same pipeline."),
+    ...(sources.pods ? podBlocks : []),
+    ...(sources.events
+      ? [
+          block(
+            "loki.source.kubernetes_events",
+            "events",
+            [
+              ["job_name", LOG_JOBS.events],
+              ["log_format", "json"],
+              ["forward_to", [ref("loki.write.default.receiver")]],
+            ],
+            sources.pods
+              ? "One node, one Alloy: it ships the cluster's events too (several nodes: the alloy-events Deployment alone does)."
+              : "The cluster's events, from this one replica only: one copy of each (docs/decisions/0005-log-pipeline.md).",
+          ),
+        ]
+      : []),
     block("loki.write", "default", [
       block("endpoint", undefined, [["url", `${opts.lokiUrl}/loki/api/v1/push`]]),
       ["external_labels", { cluster: opts.cluster }],
@@ -118,12 +140,15 @@ export class Alloy extends Component {
     // holds only this DaemonSet, whose host paths are on the policy's host-access allowlist.
     super(scope, ALLOY, ctx, { wave: 1, layer: "platform", podSecurity: "privileged", needsApiServer: ALLOY_PODS });
     this.alerts("pipeline", ALLOY_ALERTS);
+    // The cluster's events are one stream however many nodes there are: with several, one Alloy
+    // Deployment of its own ships them (alloy-events.ts) and these per-node pods do not.
+    const events = !ctx.shape.ha;
 
     this.add({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: CONFIG_MAP, namespace: this.name, labels: this.commonLabels(ALLOY_PODS) },
-      data: { [CONFIG_KEY]: alloyPipeline({ cluster: ctx.config.name, lokiUrl: LOKI_URL }) },
+      data: { [CONFIG_KEY]: alloyPipeline({ cluster: ctx.config.name, lokiUrl: LOKI_URL, sources: { pods: true, events } }) },
     });
 
     const values: AlloyValues = {
@@ -159,13 +184,13 @@ export class Alloy extends Component {
         },
         resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
       },
-      // Exactly what the two sources read: pods (discovery, on this node) and events. The chart's default
-      // also grants secrets and configmaps cluster-wide, and nodes, which this pipeline never reads.
+      // Exactly what the sources read: pods (discovery, on this node) and, on one node, events. The chart's
+      // default also grants secrets and configmaps cluster-wide, and nodes, which this pipeline never reads.
       rbac: {
         create: true,
         rules: [
           { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
-          { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+          ...(events ? [{ apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] }] : []),
         ],
         clusterRules: [],
       },
@@ -189,8 +214,8 @@ export class Alloy extends Component {
       chart: "alloy",
       values,
       containers: [
-        { name: "alloy", values: "alloy.resources", replicas: "per-node", image: { values: "image", registryOverride: ["global.image.registry"], tag: "appVersion" } },
-        { name: "config-reloader", values: "configReloader.resources", replicas: "per-node", image: { values: "configReloader.image", registryOverride: ["global.image.registry"] } },
+        { name: "alloy", values: "alloy.resources", replicas: "per-node", image: ALLOY_IMAGES.alloy },
+        { name: "config-reloader", values: "configReloader.resources", replicas: "per-node", image: ALLOY_IMAGES.configReloader },
       ],
       freeform: [
         { path: "global.podSecurityContext", reason: "Kubernetes PodSecurityContext, empty in the chart" },

@@ -32,6 +32,8 @@ export const LOKI_PODS = { "app.kubernetes.io/name": "loki", "app.kubernetes.io/
 const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
 /** Alloy's pods (the alloy chart, release `alloy`). */
 const ALLOY_PODS = { "app.kubernetes.io/name": "alloy" };
+/** The events collector's pods with several nodes (alloy-events.ts, which imports this file). */
+const ALLOY_EVENTS = { namespace: "alloy-events", pods: { "app.kubernetes.io/name": "alloy-events" } };
 
 /**
  * Loki as one process on the node's disk: the grafana-community chart in its monolithic mode, chunks and
@@ -138,7 +140,13 @@ export class Loki extends Component {
     });
 
     // Log lines come in from Alloy; Grafana queries; Prometheus scrapes /metrics on the same port.
-    this.allow({ name: "push-from-alloy", direction: "ingress", pods: LOKI_PODS, peers: [peer.ns("alloy", ALLOY_PODS)], ports: [{ port: LOKI_PORT }] });
+    this.allow({
+      name: "push-from-alloy",
+      direction: "ingress",
+      pods: LOKI_PODS,
+      peers: [peer.ns("alloy", ALLOY_PODS), ...(ctx.shape.ha ? [peer.ns(ALLOY_EVENTS.namespace, ALLOY_EVENTS.pods)] : [])],
+      ports: [{ port: LOKI_PORT }],
+    });
     this.allow({ name: "query-from-grafana", direction: "ingress", pods: LOKI_PODS, peers: [peer.ns("monitoring", GRAFANA_PODS)], ports: [{ port: LOKI_PORT }] });
     // A PodMonitor rather than a ServiceMonitor: the chart puts three Services (loki, loki-headless,
     // loki-memberlist) in front of the one pod, and each would be scraped.

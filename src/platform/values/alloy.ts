@@ -2,6 +2,7 @@ import type { Resources } from "./common.ts";
 
 type PolicyRule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 type Volume = { name: string; hostPath: { path: string; type: string } };
+type EmptyDirVolume = { name: string; emptyDir: Record<string, never> };
 type Mount = { name: string; mountPath: string; readOnly?: boolean };
 
 /** grafana alloy chart 1.x: the values the alloy component sets. */
@@ -28,4 +29,11 @@ export type AlloyValues = {
   };
   service: { enabled: boolean };
   serviceMonitor: { enabled: boolean };
+};
+
+/** The same chart as the single-replica events collector (alloy-events.ts): a Deployment, nothing from the host. */
+export type AlloyEventsValues = Omit<AlloyValues, "controller"> & {
+  nameOverride: string;
+  fullnameOverride: string;
+  controller: { type: "deployment"; replicas: 1; volumes: { extra: EmptyDirVolume[] } };
 };
