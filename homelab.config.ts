@@ -30,6 +30,9 @@ export default defineHomelab({
       // Image and tag from versions.yaml: the `site` workflow pushes each build and bumps the tag there.
       ...pinnedImage(import.meta.url, "site"),
       port: 8080,
+      // /metrics on a port of its own (the telemetry kit's metrics listener): scraped by Prometheus, not
+      // routed by the Service or the Ingress, so not public.
+      metricsPort: 9464,
       host: "docs.skypalette.ai",
       probePath: "/healthz",
       // The server answers /readyz with 503 while it drains on SIGTERM, so the pod leaves the Service first.

@@ -163,6 +163,12 @@ export const appSchema = z.strictObject({
   /** Path scraped by Prometheus; `false` when the app exposes no metrics. */
   metricsPath: z.union([httpPath, z.literal(false)], { error: "must be a URL path starting with '/', or false when the app has no metrics" }).default("/metrics"),
   /**
+   * Port of the metrics endpoint when the app serves it apart from `port` (the telemetry kit's metrics
+   * listener): Prometheus scrapes it there, and neither the Service nor the Ingress exposes it, so the
+   * metrics are not public. The app is told it in `METRICS_PORT`. @default port (metrics on the app's port)
+   */
+  metricsPort: z.number().int().min(1024, "must be >= 1024 (apps run as non-root)").max(65535).optional(),
+  /**
    * The pipeline rebuilds and redeploys this app at least every this many days (a scheduled build); a
    * deployment older than that means the pipeline is broken, and the AppStale alert says so.
    * @default unset: no staleness alert
@@ -375,6 +381,13 @@ export const homelabSchema = z
       if (a.host === cfg.tunnels.forgejo.hostname)
         ctx.addIssue({ code: "custom", path: ["apps", i, "host"], message: "is the Forgejo host name, routed by the other tunnel" });
       appSecretProblems(a, (path, message) => ctx.addIssue({ code: "custom", path: ["apps", i, ...path], message }));
+      if (a.metricsPort !== undefined) {
+        if (a.metricsPort === a.port)
+          ctx.addIssue({ code: "custom", path: ["apps", i, "metricsPort"], message: `is the app's port ${a.port}; leave metricsPort out to serve metrics there, or give the metrics a port of their own` });
+        if (a.metricsPath === false)
+          ctx.addIssue({ code: "custom", path: ["apps", i, "metricsPort"], message: "is set but metricsPath is false (the app serves no metrics); remove one of them" });
+        if ("METRICS_PORT" in a.env) ctx.addIssue({ code: "custom", path: ["apps", i, "env", "METRICS_PORT"], message: "is set by metricsPort; remove it here" });
+      }
       if (a.readsPrometheus && "PROMETHEUS_URL" in a.env)
         ctx.addIssue({ code: "custom", path: ["apps", i, "env", "PROMETHEUS_URL"], message: "is set by readsPrometheus: true; remove it here" });
       if (a.resources && !quantityLE(a.resources.requests.memory, a.resources.limits.memory))

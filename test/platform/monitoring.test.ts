@@ -46,7 +46,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["PodMonitor", "cert-manager/cert-manager", "http-metrics"],
       ["PodMonitor", "ingress-nginx/controller", "metrics"],
       ["PodMonitor", "loki/loki", "http-metrics"],
-      ["PodMonitor", "site/site", "http"],
+      ["PodMonitor", "site/site", "metrics"],
       ["PodMonitor", "velero/node-agent", "http-monitoring"],
       ["PodMonitor", "velero/velero", "http-monitoring"],
       ["ServiceMonitor", "cloudflared/cloudflared", "metrics"],
@@ -59,15 +59,37 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
     assert.deepEqual(at(m, "spec"), {
       selector: { matchLabels: { "app.kubernetes.io/name": "site" } },
       namespaceSelector: { matchNames: ["site"] },
-      podMetricsEndpoints: [{ port: "http", path: "/metrics", scheme: "http" }],
+      podMetricsEndpoints: [{ port: "metrics", path: "/metrics", scheme: "http" }],
     });
     const np = policy(p, "site", "allow-metrics-from-monitoring-site")!;
     assert.deepEqual(at(np, "spec.ingress"), [
       {
         from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
-        ports: [{ protocol: "TCP", port: 8080 }],
+        ports: [{ protocol: "TCP", port: 9464 }],
       },
     ]);
+  });
+
+  it("an app's metricsPort: a container port of its own, scraped there, told to the app; the Service and the Ingress route only the app's port", () => {
+    const d = find(p, "Deployment", "site", "site");
+    assert.deepEqual(at(d, "spec.template.spec.containers.0.ports"), [
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9464, protocol: "TCP" },
+    ]);
+    assert.deepEqual((at(d, "spec.template.spec.containers.0.env") as { name: string; value?: string }[]).find((e) => e.name === "METRICS_PORT"), { name: "METRICS_PORT", value: "9464" });
+    // The probes stay on the app's port (the kit answers /healthz and /readyz there too).
+    assert.equal(at(d, "spec.template.spec.containers.0.readinessProbe.httpGet.port"), "http");
+    assert.deepEqual(at(find(p, "Service", "site", "site"), "spec.ports"), [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+    assert.deepEqual(at(find(p, "Ingress", "site", "site"), "spec.rules.0.http.paths.0.backend.service.port"), { name: "http" });
+    // Only Prometheus may reach the metrics port; ingress-nginx only the app's.
+    const fromIngress = p.objects.filter((o) => o.object.kind === "NetworkPolicy" && o.object.metadata.namespace === "site" && o.object.metadata.name.startsWith("allow-from-ingress-nginx"));
+    assert.deepEqual(fromIngress.map((o) => at(o.object, "spec.ingress.0.ports")), [[{ protocol: "TCP", port: 8080 }]]);
+    // An app that says no metrics port is scraped on its own port, and gets no METRICS_PORT.
+    const q = plan({ apps: [{ name: "notes", image: "ghcr.io/me/notes", tag: "1.4.2", port: 3000, host: "notes.skypalette.ai" }] });
+    assert.deepEqual(at(find(q, "PodMonitor", "notes", "notes"), "spec.podMetricsEndpoints"), [{ port: "http", path: "/metrics", scheme: "http" }]);
+    const nd = find(q, "Deployment", "notes", "notes");
+    assert.deepEqual((at(nd, "spec.template.spec.containers.0.ports") as { name: string }[]).map((x) => x.name), ["http"]);
+    assert.equal((at(nd, "spec.template.spec.containers.0.env") as { name: string }[] | undefined)?.some((e) => e.name === "METRICS_PORT") ?? false, false);
   });
 
   it("Prometheus' egress is derived from the targets: exactly each target's pods and port", () => {
@@ -85,7 +107,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
       ["allow-scrape-cloudflared-cloudflared", { "app.kubernetes.io/name": "cloudflared" }, 2000],
       ["allow-scrape-ingress-nginx-controller", { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx" }, 10254],
       ["allow-scrape-loki-loki", { "app.kubernetes.io/component": "single-binary", "app.kubernetes.io/name": "loki" }, 3100],
-      ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 8080],
+      ["allow-scrape-site-site", { "app.kubernetes.io/name": "site" }, 9464],
       ["allow-scrape-velero-node-agent", { name: "node-agent" }, 8085],
       ["allow-scrape-velero-restore-drill-exporter", { "app.kubernetes.io/name": "restore-drill-exporter" }, 9090],
       ["allow-scrape-velero-velero", { name: "velero" }, 8085],

@@ -25,6 +25,9 @@ export class WebApp extends Component {
     // Only where there is a Prometheus to read.
     const readsPrometheus = app.readsPrometheus && config.components.monitoring !== undefined;
     const labels = this.commonLabels({ ...selector, "app.kubernetes.io/version": versionLabel(app.tag) });
+    // Metrics on a port of their own: a container port Prometheus scrapes, which the Service does not list.
+    const metricsPort = app.metricsPath !== false && app.metricsPort !== undefined && app.metricsPort !== app.port ? app.metricsPort : undefined;
+    const env = { ...app.env, ...(readsPrometheus && { PROMETHEUS_URL: PROMETHEUS_API.url }), ...(metricsPort !== undefined && { METRICS_PORT: String(metricsPort) }) };
     const image = app.tag.startsWith("sha256:") ? `${app.image}@${app.tag}` : `${app.image}:${app.tag}`;
     // The app's secrets go the platform's way: declared here, their ciphertext copied next to the
     // kustomization and decrypted by KSOPS inside Argo CD.
@@ -57,8 +60,8 @@ export class WebApp extends Component {
         container: {
           name: app.name,
           image,
-          ports: [{ name: "http", containerPort: app.port }],
-          env: readsPrometheus ? { ...app.env, PROMETHEUS_URL: PROMETHEUS_API.url } : app.env,
+          ports: [{ name: "http", containerPort: app.port }, ...(metricsPort !== undefined ? [{ name: "metrics", containerPort: metricsPort }] : [])],
+          env,
           secretEnv,
           resources: app.resources,
           probe: { path: app.probePath, port: "http", ...(app.readyPath && { readyPath: app.readyPath }) },
@@ -106,7 +109,7 @@ export class WebApp extends Component {
     if (!app.admin) this.servedByIngress(selector, app.port);
     if (readsPrometheus)
       this.allow({ name: "to-prometheus", direction: "egress", pods: selector, peers: [peer.ns(PROMETHEUS.namespace, PROMETHEUS.labels)], ports: [{ port: PROMETHEUS_API.port }] });
-    if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, port: "http", portNumber: app.port, path: app.metricsPath });
+    if (app.metricsPath) this.scrape({ kind: "pod", name: app.name, selector, ...(metricsPort !== undefined ? { port: "metrics", portNumber: metricsPort } : { port: "http", portNumber: app.port }), path: app.metricsPath });
   }
 }
 
