@@ -128,7 +128,10 @@ export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
 /** The only spellings of a boolean YAML 1.2 agrees with. */
 const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
 
-/** Plain scalars under `node` that are booleans in YAML 1.1 only. Aliases are reported where their anchor is. */
+/**
+ * Plain scalars under `node` that are booleans in YAML 1.1 only. Aliases are reported where their anchor is.
+ * `segments` is the path so far, shared down the walk (pushed and popped); a path is spelled out only for a hit.
+ */
 function yaml11Booleans(node: unknown, segments: (string | number)[], out: Yaml11Boolean[]): void {
   if (isMap(node)) {
     for (const pair of node.items) {
@@ -138,13 +141,18 @@ function yaml11Booleans(node: unknown, segments: (string | number)[], out: Yaml1
         yaml11Booleans(pair.value, segments, out);
         continue;
       }
-      const here = [...segments, isScalar(key) ? String(key.value) : "?"];
+      segments.push(isScalar(key) ? String(key.value) : "?");
       // A key such as `y` or `no` becomes "true"/"false" on the cluster.
-      if (isScalar(key)) yaml11Booleans(key, here, out);
-      yaml11Booleans(pair.value, here, out);
+      if (isScalar(key)) yaml11Booleans(key, segments, out);
+      yaml11Booleans(pair.value, segments, out);
+      segments.pop();
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => yaml11Booleans(item, [...segments, i], out));
+    node.items.forEach((item, i) => {
+      segments.push(i);
+      yaml11Booleans(item, segments, out);
+      segments.pop();
+    });
   } else if (isScalar(node) && node.type === "PLAIN" && typeof node.value === "boolean" && !YAML12_BOOLEAN.test(node.source ?? "")) {
     out.push({ path: segments.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join(""), text: String(node.source), value: node.value });
   }
@@ -205,9 +213,10 @@ export function parseManifests(
     }
     // The line of the document's first node, not of its `---` marker or leading comments.
     const line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
-    const aliases = analyseAliases(doc);
-    if (aliases.problem) {
-      problems.push({ file, document, line: lineAt(aliases.problem.offset), message: aliases.problem.message });
+    // Every alias is written `*name`: a document without a `*` has none to resolve or bound.
+    const aliasProblem = text.slice(start, end).includes("*") ? analyseAliases(doc).problem : undefined;
+    if (aliasProblem) {
+      problems.push({ file, document, line: lineAt(aliasProblem.offset), message: aliasProblem.message });
       return;
     }
     let value: unknown;

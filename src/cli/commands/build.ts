@@ -100,7 +100,8 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
       return EXIT.failed;
     }
   } else if (!isClean(diff)) {
-    writeTree(root, managed, result.plan.files);
+    const changed = new Set([...diff.added, ...diff.changed]);
+    writeTree(root, managed, result.plan.files, new Set(result.plan.files.map((f) => f.path).filter((path) => !changed.has(path))));
   }
   const text = summary(result, opts.check, isClean(diff));
   if (!opts.quiet) console.log(text);
