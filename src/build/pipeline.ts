@@ -17,7 +17,7 @@ import { collectSecretFiles } from "../secrets/declared.ts";
 import { scanReport } from "../secrets/scan.ts";
 import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/index.ts";
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
-import { checkAlertGroups, RUNBOOK_DIR } from "../platform/lib/alerts.ts";
+import { checkAlertGroups, RUNBOOK_DIR, type AlertGroup } from "../platform/lib/alerts.ts";
 import { checkDashboards, DASHBOARD_LABEL, queryCount } from "../platform/lib/dashboards.ts";
 import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
 import { backupCoverageIssues } from "../backup/coverage.ts";
@@ -72,6 +72,12 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   lap("config");
 
   const p = platform(config, versions);
+  // promtool runs in child processes: started first, it works while this process renders and checks the
+  // rest, and is waited for at the end (a cold build runs every group's unit tests: most of its time).
+  const groups = p.components.flatMap((c) => c.alertGroups);
+  const promtoolRun = startPromtool(inputs, p, groups);
+  // Should a later step throw, its error is the one reported; this run's outcome is then not wanted.
+  promtoolRun.catch(() => undefined);
   const declared = collectSecretFiles(
     p.components.flatMap((c) => c.secrets),
     inputs.root,
@@ -100,28 +106,15 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   // Alert rules: PromQL parsed, both test cases and a runbook section present; then, where promtool is
   // installed, its own rule check and the unit tests. Without promtool the build still passes (a laptop
   // may lack it) and says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error (the test suite always has it).
-  const groups = p.components.flatMap((c) => c.alertGroups);
   const alertIssues = checkAlertGroups(groups, (page) => {
     const file = join(inputs.root, RUNBOOK_DIR, `${page}.md`);
     return existsSync(file) ? readFileSync(file, "utf8") : undefined;
   });
   issues.push(...alertIssues);
+  // promtool's findings go here, in the order the build has always reported them.
+  const promtoolAt = issues.length;
   const rules = groups.reduce((n, g) => n + g.rules.length, 0);
-  let promtool: BuildResult["alerts"]["promtool"] = "not found";
-  if (!groups.length) promtool = "passed";
-  else if (inputs.promtool === false) promtool = "not found";
-  else if (promtoolAvailable()) {
-    // Groups whose exact files passed this promtool before are not run again (validate/promtool.ts).
-    const cache = { dir: join(inputs.root, "node_modules", ".cache", "homelab", "promtool") };
-    const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups, cache), promtoolTestRules(p.ctx, groups, cache)]);
-    issues.push(...checked);
-    // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
-    if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });
-    promtool = tested.ok ? "passed" : "failed";
-  } else if (process.env.HOMELAB_REQUIRE_PROMTOOL === "1") {
-    issues.push({ subject: "alert rules", path: "", message: "promtool is not on PATH and HOMELAB_REQUIRE_PROMTOOL=1 (install Debian's `prometheus` package: scripts/ensure-tools.sh)", check: "promtool" });
-  }
-  const alerts = { rules, tests: rules * 2, promtool, rendered: plan.objects.filter((o) => o.object.kind === "PrometheusRule").length };
+  const rendered = plan.objects.filter((o) => o.object.kind === "PrometheusRule").length;
   lap("alerts");
 
   // Dashboards: every PromQL and LogQL query parsed, naming the dashboard and panel of a syntax error.
@@ -181,7 +174,36 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
   );
   lap("policy");
 
+  const ran = await promtoolRun;
+  issues.splice(promtoolAt, 0, ...ran.issues);
+  const alerts = { rules, tests: rules * 2, promtool: ran.promtool, rendered };
+  lap("promtool-wait");
+
   return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts, hosts: hosts.summary };
+}
+
+/**
+ * Where promtool is installed, its own rule check and the unit tests of every alert group. Without promtool
+ * the build still passes (a laptop may lack it) and says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error
+ * (the test suite always has it).
+ */
+async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly AlertGroup[]): Promise<{ issues: Issue[]; promtool: BuildResult["alerts"]["promtool"] }> {
+  if (!groups.length) return { issues: [], promtool: "passed" };
+  if (inputs.promtool === false) return { issues: [], promtool: "not found" };
+  if (!promtoolAvailable()) {
+    if (process.env.HOMELAB_REQUIRE_PROMTOOL !== "1") return { issues: [], promtool: "not found" };
+    return {
+      issues: [{ subject: "alert rules", path: "", message: "promtool is not on PATH and HOMELAB_REQUIRE_PROMTOOL=1 (install Debian's `prometheus` package: scripts/ensure-tools.sh)", check: "promtool" }],
+      promtool: "not found",
+    };
+  }
+  // Groups whose exact files passed this promtool before are not run again (validate/promtool.ts).
+  const cache = { dir: join(inputs.root, "node_modules", ".cache", "homelab", "promtool") };
+  const [checked, tested] = await Promise.all([promtoolCheckRules(p.ctx, groups, cache), promtoolTestRules(p.ctx, groups, cache)]);
+  const issues = [...checked];
+  // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
+  if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });
+  return { issues, promtool: tested.ok ? "passed" : "failed" };
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

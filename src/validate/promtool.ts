@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { toYaml } from "../render/render.ts";
 import type { Issue } from "../errors.ts";
 import { scratchBase } from "../secrets/files.ts";
 import type { PlatformContext } from "../platform/lib/context.ts";
@@ -80,9 +80,14 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env):
   });
 }
 
+/** A group's rule file as promtool reads it; written like the rendered tree (the same writer, the same quoting). */
+function rulesText(ctx: PlatformContext, g: AlertGroup): string {
+  return toYaml({ groups: [ruleGroup(ctx, g)] });
+}
+
 /** `promtool check rules` on every group in one run; promtool names the failing `<group>.rules.yaml`. */
 export async function promtoolCheckRules(ctx: PlatformContext, groups: readonly AlertGroup[], cache?: PromtoolCache): Promise<Issue[]> {
-  const texts = groups.map((g) => ({ g, file: `${g.name}.rules.yaml`, text: stringify({ groups: [ruleGroup(ctx, g)] }) }));
+  const texts = groups.map((g) => ({ g, file: `${g.name}.rules.yaml`, text: rulesText(ctx, g) }));
   const todo = texts.map((t) => ({ ...t, key: cache && cacheKey("check rules", [t.file, t.text]) })).filter((t) => !cachedPass(cache, t.key));
   if (!todo.length) return [];
   return inTemp(async (dir) => {
@@ -109,15 +114,15 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
     const outputs = new Map<string, string>();
     for (const g of groups) {
       const rules = `${g.name}.rules.yaml`;
-      const rulesText = stringify({ groups: [ruleGroup(ctx, g)] });
+      const ruleText = rulesText(ctx, g);
       const test = `${g.name}.test.yaml`;
-      const testText = stringify(promtoolTests(ctx, g, rules), { lineWidth: 0 });
-      const key = cache && cacheKey("test rules", [rules, rulesText, test, testText]);
+      const testText = toYaml(promtoolTests(ctx, g, rules));
+      const key = cache && cacheKey("test rules", [rules, ruleText, test, testText]);
       if (cachedPass(cache, key)) {
         outputs.set(test, passed(test));
         continue;
       }
-      writeFileSync(join(dir, rules), rulesText);
+      writeFileSync(join(dir, rules), ruleText);
       writeFileSync(join(dir, test), testText);
       tests.push(test);
       keys.set(test, key);

@@ -44,13 +44,22 @@ export const haShape: Rule = {
   check(ctx) {
     const nodes = ctx.model!.nodes;
     const workloads = ofKind(ctx.objects, "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet");
+    // A budget only selects pods of its own namespace: each looks at that namespace's workloads (in input
+    // order), not at every workload, which made the rule grow with budgets × workloads.
+    const byNamespace = new Map<string | undefined, { w: LocatedObject; pod: ReturnType<typeof podSpecs>[number] }[]>();
+    for (const w of workloads) {
+      const pod = podSpecs(w)[0];
+      if (!pod) continue;
+      const ns = namespaceOf(w.object);
+      let list = byNamespace.get(ns);
+      if (!list) byNamespace.set(ns, (list = []));
+      list.push({ w, pod });
+    }
     const out: Violation[] = [];
     for (const pdb of ofKind(ctx.objects, "PodDisruptionBudget")) {
       const spec = rec(pdb.object.spec);
-      const ns = namespaceOf(pdb.object);
-      for (const w of workloads) {
-        const pod = podSpecs(w)[0];
-        if (!pod || namespaceOf(w.object) !== ns || !selectorMatches(spec.selector, pod.labels)) continue;
+      for (const { w, pod } of byNamespace.get(namespaceOf(pdb.object)) ?? []) {
+        if (!selectorMatches(spec.selector, pod.labels)) continue;
         const replicas = replicasOf(w, nodes);
         const allowed = allowedDisruptions(spec, replicas);
         if (allowed === undefined) continue;

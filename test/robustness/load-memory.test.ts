@@ -1,0 +1,78 @@
+/**
+ * The loader keeps its objects, not the file's text: every string of a loaded object is its own copy, so
+ * the parser's slices of the text (and the one-slice-per-line chains of block scalars) are not kept alive
+ * by what `check` holds while its rules run. The values are the very ones the parser read.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
+import { parseAllDocuments } from "yaml";
+import { KUBECTL_YAML, loadManifests, parseManifests } from "../../src/policy/load.ts";
+import { REPO } from "../helpers.ts";
+
+const CORPUS = join(REPO, "bench", "corpus", "kube-prometheus-manifests.yaml.gz");
+
+/** What the yaml library itself reads from `text`: the objects of each document, List items one by one. */
+function reference(text: string): unknown[] {
+  return parseAllDocuments(text, KUBECTL_YAML).flatMap((d) => {
+    const v = d.toJS({ maxAliasCount: -1 }) as { kind?: string; items?: unknown[] } | null;
+    if (v === null || typeof v !== "object") return [];
+    return typeof v.kind === "string" && v.kind.endsWith("List") && Array.isArray(v.items) ? v.items : [v];
+  });
+}
+
+describe("loaded objects hold their own strings", () => {
+  it("the corpus loads to exactly the values the yaml library reads", () => {
+    const text = gunzipSync(readFileSync(CORPUS)).toString("utf8");
+    const loaded = parseManifests(text, "corpus.yaml");
+    assert.equal(loaded.problems.length, 0);
+    assert.ok(loaded.objects.length > 80, `${loaded.objects.length} objects`);
+    assert.deepEqual(
+      loaded.objects.map((o) => o.object),
+      reference(text),
+    );
+  });
+
+  it("every policy fixture loads to exactly the values the yaml library reads", () => {
+    const loaded = loadManifests([join(REPO, "test", "policy", "fixtures")], { keepGoing: true });
+    const byFile = new Map<string, unknown[]>();
+    for (const o of loaded.objects) byFile.set(o.file, [...(byFile.get(o.file) ?? []), o.object]);
+    assert.ok(byFile.size > 100, `${byFile.size} files`);
+    let compared = 0;
+    for (const [file, objects] of byFile) {
+      const want = reference(readFileSync(file.startsWith("/") ? file : join(process.cwd(), file), "utf8")).filter((v) => objects.some((o) => o === v || JSON.stringify(o) === JSON.stringify(v)));
+      // Documents the loader passes over (build-time files, broken metadata) are not compared here.
+      if (want.length !== objects.length) continue;
+      assert.deepEqual(objects, want, file);
+      compared++;
+    }
+    assert.ok(compared > 100, `${compared} files compared`);
+  });
+
+  it("keeps less than 3x the text's size once loaded (the text and its slices are not retained)", () => {
+    // Measured in a process of its own, after forced collections: kube-prometheus's manifests twice over.
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { gunzipSync } from "node:zlib";
+      import { parseManifests } from ${JSON.stringify(join(REPO, "src", "policy", "load.ts"))};
+      const one = gunzipSync(readFileSync(${JSON.stringify(CORPUS)})).toString("utf8");
+      let text = [one, one].join("---\\n");
+      const bytes = Buffer.byteLength(text);
+      globalThis.gc(); globalThis.gc();
+      const before = process.memoryUsage().heapUsed;
+      const loaded = parseManifests(text, "x2.yaml");
+      text = "";
+      globalThis.gc(); globalThis.gc();
+      const kept = process.memoryUsage().heapUsed - before;
+      console.log(JSON.stringify({ bytes, kept, objects: loaded.objects.length }));
+    `;
+    const res = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO, encoding: "utf8" });
+    assert.equal(res.status, 0, res.stderr);
+    const { bytes, kept, objects } = JSON.parse(res.stdout.trim().split("\n").pop()!) as { bytes: number; kept: number; objects: number };
+    assert.equal(objects, 240);
+    assert.ok(kept < 3 * bytes, `kept ${(kept / 2 ** 20).toFixed(1)} MiB for ${(bytes / 2 ** 20).toFixed(1)} MiB of text`);
+  });
+});
