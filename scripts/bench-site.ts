@@ -5,8 +5,13 @@
  * The server runs as the image runs it (the bundle, plain node); nginx with one worker (the server is one
  * Node process, as in its pod) and brotli_static/gzip_static. Two configurations: both logging every request
  * (nginx's access log, the server's JSON access line and span; what runs in the cluster), and both quiet.
- * Rounds alternate between the two servers so that machine noise hits both alike. Targets: at least 0.8x
+ * Rounds alternate between the servers so that machine noise hits all alike. Targets: at least 0.8x
  * nginx's requests/s, p99 under 2x nginx's, peak RSS under 100 MiB.
+ * The server gets METRICS_PORT as in the cluster (its /metrics on a port of its own). A third server, the
+ * floor (scripts/bench-site-floor.mjs: plain node:http sending the same bytes with the same heads and doing
+ * nothing else), runs in the same rounds: it does not make the comparison easier, it shows how much of what
+ * is left is Node's HTTP stack rather than the site's server. The load averages before and after are printed:
+ * on a shared machine the absolute figures move with them, the same-run ratios much less.
  * `node --import tsx scripts/bench-site.ts` alone, or the last part of `npm run bench`.
  * nginx and wrk are installed by scripts/ensure-bench-tools.sh when missing.
  */
@@ -14,7 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { SECURITY_HEADERS } from "../apps/site/src/server/headers.ts";
 
@@ -84,14 +89,20 @@ function wrk(port: number, script: string, seconds: number): Result {
   return { rps, p50ms: toMs(p50), p99ms: toMs(p99), errors };
 }
 
-function fetchBody(port: number, path: string): Promise<{ status: number; encoding: string; bytes: number }> {
+function fetchBody(port: number, path: string): Promise<{ status: number; encoding: string; bytes: number; head: string[] }> {
   return new Promise((ok, fail) => {
     httpGet({ host: "127.0.0.1", port, path, headers: { "accept-encoding": "br, gzip" } }, (res) => {
       let bytes = 0;
+      // The head as sent, less what node:http adds to every answer by itself.
+      const head = res.rawHeaders.filter((_, i, all) => i % 2 === 0 && !/^(date|connection|keep-alive)$/i.test(all[i]!)).flatMap((name) => [name, res.headers[name.toLowerCase()] as string]);
       res.on("data", (c: Buffer) => (bytes += c.length));
-      res.on("end", () => ok({ status: res.statusCode!, encoding: String(res.headers["content-encoding"] ?? "identity"), bytes }));
+      res.on("end", () => ok({ status: res.statusCode!, encoding: String(res.headers["content-encoding"] ?? "identity"), bytes, head }));
     }).on("error", fail);
   });
+}
+
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
 function peakRssMiB(pid: number): number {
@@ -174,6 +185,7 @@ export async function benchSite(): Promise<void> {
       `local paths = {${paths.map((p) => JSON.stringify(p)).join(", ")}}\nlocal i = 0\nwrk.headers["Accept-Encoding"] = "br, gzip"\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n`,
     );
     const bytes = paths.reduce((n, p) => n + statSync(join(root, p)).size, 0);
+    const loadBefore = loadAverage();
     console.log(
       `\nsite server vs ${spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "")} (1 worker) with the server run as in the image (node ${IMAGE_NODE_FLAGS.join(" ")}), wrk 1 thread ${CONNECTIONS} keep-alive connections, ${paths.length} files (${(bytes / 1024).toFixed(0)} KiB) in turn, ${ROUNDS} alternating rounds of ${SECONDS} s (median), ${process.version}`,
     );
@@ -186,6 +198,8 @@ export async function benchSite(): Promise<void> {
           ...process.env,
           NODE_ENV: "production",
           PORT: String(sitePort),
+          // As the cluster runs it (the app's metricsPort): /metrics on a port of its own.
+          METRICS_PORT: String(await freePort()),
           HOST: "127.0.0.1",
           SITE_ROOT: root,
           ...(logging ? {} : { LOG_LEVEL: "warn", OTEL_TRACES_SAMPLER: "always_off" }),
@@ -201,24 +215,44 @@ export async function benchSite(): Promise<void> {
       await waitForPort(sitePort, site, "site server");
       await waitForPort(nginxPort, nginx, "nginx");
       // Both must answer every file with 200 and the same bytes, else the comparison means nothing.
+      const heads: Record<string, string[]> = {};
       for (const p of paths) {
         const [a, b] = await Promise.all([fetchBody(sitePort, p), fetchBody(nginxPort, p)]);
         if (a.status !== 200 || b.status !== 200 || a.encoding !== b.encoding || a.bytes !== b.bytes) {
           throw new Error(`${p}: site server ${a.status} ${a.encoding} ${a.bytes} B, nginx ${b.status} ${b.encoding} ${b.bytes} B`);
         }
+        heads[p] = a.head;
       }
-      // Warm both (the JIT, the page cache) before measuring.
+      const headsFile = join(dir, "heads.json");
+      writeFileSync(headsFile, JSON.stringify(heads));
+      const floorPort = await freePort();
+      const floor = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(REPO, "scripts/bench-site-floor.mjs")], {
+        env: { ...process.env, PORT: String(floorPort), HOST: "127.0.0.1", SITE_ROOT: root, HEADS: headsFile },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      procs.push(floor);
+      await waitForPort(floorPort, floor, "node:http floor");
+      for (const p of paths) {
+        const [a, f] = await Promise.all([fetchBody(sitePort, p), fetchBody(floorPort, p)]);
+        if (f.status !== 200 || a.encoding !== f.encoding || a.bytes !== f.bytes || JSON.stringify(a.head) !== JSON.stringify(f.head)) {
+          throw new Error(`${p}: the floor answers otherwise than the site server: ${f.status} ${f.encoding} ${f.bytes} B`);
+        }
+      }
+      // Warm them (the JIT, the page cache) before measuring.
       wrk(sitePort, script, 2);
       wrk(nginxPort, script, 2);
-      const runs = { site: [] as Result[], nginx: [] as Result[] };
+      wrk(floorPort, script, 2);
+      const runs = { site: [] as Result[], nginx: [] as Result[], floor: [] as Result[] };
       for (let i = 0; i < ROUNDS; i++) {
         runs.nginx.push(wrk(nginxPort, script, SECONDS));
         runs.site.push(wrk(sitePort, script, SECONDS));
+        runs.floor.push(wrk(floorPort, script, SECONDS));
       }
       const med = (rs: Result[], k: keyof Result) => [...rs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
       const rss = peakRssMiB(site.pid!);
       const n = { rps: med(runs.nginx, "rps"), p50: med(runs.nginx, "p50ms"), p99: med(runs.nginx, "p99ms") };
       const s = { rps: med(runs.site, "rps"), p50: med(runs.site, "p50ms"), p99: med(runs.site, "p99ms") };
+      const f = { rps: med(runs.floor, "rps"), p50: med(runs.floor, "p50ms"), p99: med(runs.floor, "p99ms") };
       const errs = (rs: Result[]) => {
         const e = rs.reduce((x, r) => x + r.errors, 0);
         return e ? `   ${e} errors (non-2xx/3xx or socket errors)!` : "";
@@ -226,15 +260,19 @@ export async function benchSite(): Promise<void> {
       console.log(`  ${logging ? "both logging every request (as deployed)" : "both quiet (no access log, no spans)"}`);
       console.log(`    nginx        ${n.rps.toFixed(0).padStart(7)} req/s   p50 ${n.p50.toFixed(2).padStart(6)} ms   p99 ${n.p99.toFixed(2).padStart(6)} ms${errs(runs.nginx)}`);
       console.log(`    site server  ${s.rps.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2).padStart(6)} ms   p99 ${s.p99.toFixed(2).padStart(6)} ms   peak RSS ${rss.toFixed(0)} MiB${errs(runs.site)}`);
+      console.log(`    node:http floor ${f.rps.toFixed(0).padStart(4)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   (the same bytes, nothing else)${errs(runs.floor)}`);
       const tr = s.rps / n.rps;
       const lr = s.p99 / n.p99;
       console.log(
         `    ratios: throughput ${tr.toFixed(2)}x nginx (target >= 0.8x: ${tr >= 0.8 ? "met" : "MISSED"}), p99 ${lr.toFixed(2)}x nginx (target < 2x: ${lr < 2 ? "met" : "MISSED"}), p50 ${(s.p50 / n.p50).toFixed(2)}x; RSS target < 100 MiB: ${rss < 100 ? "met" : "MISSED"}`,
       );
+      console.log(`    floor: ${(f.rps / n.rps).toFixed(2)}x nginx's throughput; site server ${(s.rps / f.rps).toFixed(2)}x the floor's`);
       site.kill("SIGTERM");
       nginx.kill("SIGQUIT");
-      await Promise.all([site, nginx].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
+      floor.kill("SIGTERM");
+      await Promise.all([site, nginx, floor].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
     }
+    console.log(`  load average (1, 5, 15 min) before: ${loadBefore}, after: ${loadAverage()} (${cpus().length} cores)`);
   } finally {
     for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });
