@@ -4,12 +4,14 @@
  * the `/metrics`, `/healthz` and `/readyz` endpoints.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { runInSpan } from "./current.ts";
 import { accessLogger } from "./logger.ts";
 import type { HttpMetrics } from "./metrics.ts";
 import { methodLabel, routeMatcher } from "./routes.ts";
+import type { UnsampledRoot } from "./tracing.ts";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -31,6 +33,8 @@ export interface HttpDeps {
   readonly checks: readonly ReadinessCheck[];
   /** The fraction of new traces kept for a route template (the kit's sampler). */
   readonly setRouteRatio: (route: string, ratio: number) => void;
+  /** The ids of a new trace of a route that is not kept, decided without the SDK (see tracing.ts). */
+  readonly unsampledRoot: UnsampledRoot;
 }
 
 export interface InstrumentOptions {
@@ -50,6 +54,14 @@ export interface InstrumentOptions {
    * exported. A caller's sampled `traceparent` is always followed. `OTEL_TRACES_SAMPLER` overrides this.
    */
   readonly traceRatio?: Readonly<Record<string, number>>;
+  /**
+   * False for routes (all, or those named false) whose handler logs only before it returns, like a static
+   * file server: their handler is not run inside an async context (AsyncLocalStorage), which costs on every
+   * request. The request's span is still the one on every log line the handler writes synchronously, and
+   * in the access line; a line logged after an await, or a span the handler starts, has no parent there.
+   * @default true
+   */
+  readonly asyncContext?: boolean | Readonly<Record<string, boolean>>;
 }
 
 /**
@@ -101,21 +113,61 @@ export async function serveKitEndpoint(path: string, req: IncomingMessage, res: 
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
+/** What the shared 'close' listener needs of a request, kept on its response under one symbol. */
+interface Served {
+  readonly start: number;
+  readonly method: string;
+  readonly path: string;
+  readonly route: string;
+  readonly span: Span;
+}
+
+const SERVED = Symbol("kit.served");
+
 /**
  * Wraps an app's request handler. The route label comes from the templates only, so the metrics' cardinality
  * is fixed however many distinct paths arrive; an exception in the handler becomes a 500 (logged with the trace).
  * The per-request work is kept to what the promises need, as it runs on every request of every app: one
- * span decision, one histogram observation, one access line written straight to the log destination, the
- * handler run inside the span's context (so the app's own log lines carry its ids, across awaits too).
+ * span decision (a new trace of a sampled-down route that is not kept gets its ids without the SDK), one
+ * histogram observation, one access line written straight to the log destination, the handler run inside
+ * the span's context (so the app's own log lines carry its ids, across awaits too; a route with
+ * `asyncContext: false` only for the handler's synchronous run), one shared 'close' listener.
  */
 export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps): Handler {
   const kitPaths = opts.metricsEndpoint === false ? [HEALTHZ_PATH, READYZ_PATH] : [METRICS_PATH, HEALTHZ_PATH, READYZ_PATH];
   const match = routeMatcher([...kitPaths, ...opts.routes]);
   const isKit = new Set(kitPaths);
   for (const [route, ratio] of Object.entries(opts.traceRatio ?? {})) deps.setRouteRatio(route, ratio);
+  const syncRoutes = asyncContextOff(opts.asyncContext, opts.routes);
   const access = opts.accessLog === false ? undefined : accessLogger(deps.logger, opts.accessLog ?? "info");
   const kit: Handler = (req, res) => serveKitEndpoint(pathOf(req.url), req, res, deps);
   const { duration } = deps.metrics;
+  const metrics = deps.metrics;
+  // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
+  // One function for every response (its request's facts on the response), not a closure per request.
+  function closed(this: ServerResponse): void {
+    const s = (this as ServerResponse & { [SERVED]: Served })[SERVED];
+    const ms = performance.now() - s.start;
+    const status = this.writableFinished ? this.statusCode : 499;
+    metrics.active--;
+    duration.observeIn(duration.series(s.method, s.route, status), ms / 1000);
+    const span = s.span;
+    if (span.isRecording()) {
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    if (access) {
+      const sc = span.spanContext();
+      access({ method: this.req.method ?? "", path: s.path, route: s.route, status, ms: Math.round(ms * 10) / 10, bytes: contentLength(this) }, sc.traceId, sc.spanId, sc.traceFlags);
+    }
+    span.end();
+  }
+  const fail = (res: ServerResponse, span: Span, path: string, route: string, error: unknown) => {
+    span.recordException(error as Error);
+    deps.logger.error({ err: error, path, route }, "request handler failed");
+    if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("internal error\n");
+    else res.destroy();
+  };
   return (req, res) => {
     const start = performance.now();
     const url = req.url ?? "/";
@@ -124,41 +176,39 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     const route = match(path);
     const method = methodLabel(req.method);
     const active = context.active();
+    const headers = req.headers;
     // Nothing to continue without a trace header: skip the propagators' header parsing.
-    const parent = req.headers.traceparent === undefined && req.headers.baggage === undefined ? active : propagation.extract(active, req.headers);
-    const span = deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
-    const ctx = trace.setSpan(parent, span);
-    deps.metrics.active++;
-    // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
-    res.on("close", () => {
-      const ms = performance.now() - start;
-      const status = res.writableFinished ? res.statusCode : 499;
-      deps.metrics.active--;
-      duration.observeIn(duration.series(method, route, status), ms / 1000);
-      if (span.isRecording()) {
-        span.setAttribute("http.response.status_code", status);
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      if (access) {
-        const sc = span.spanContext();
-        access({ method: req.method ?? "", path, route, status, ms: Math.round(ms * 10) / 10, bytes: contentLength(res) }, sc.traceId, sc.spanId, sc.traceFlags);
-      }
-      span.end();
-    });
-    const fail = (error: unknown) => {
-      span.recordException(error as Error);
-      deps.logger.error({ err: error, path, route }, "request handler failed");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("internal error\n");
-      else res.destroy();
-    };
+    const fresh = headers.traceparent === undefined && headers.baggage === undefined;
+    const parent = fresh ? active : propagation.extract(active, headers);
+    // A new trace not kept (most of a route sampled at 1 %): its ids without the SDK's span machinery.
+    const unsampled = fresh && trace.getSpan(active) === undefined ? deps.unsampledRoot(route) : undefined;
+    const span = unsampled
+      ? trace.wrapSpanContext(unsampled)
+      : deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
+    metrics.active++;
+    (res as ServerResponse & { [SERVED]: Served })[SERVED] = { start, method, path, route, span };
+    res.on("close", closed);
+    const handler = isKit.has(route) ? kit : app;
+    const sync = syncRoutes.has(route);
     let result: void | Promise<void>;
     try {
-      result = context.with(ctx, isKit.has(route) ? kit : app, undefined, req, res);
+      result = sync ? runInSpan(span, handler, req, res) : context.with(trace.setSpan(parent, span), handler, undefined, req, res);
     } catch (error) {
-      context.with(ctx, fail, undefined, error);
+      if (sync) runInSpan(span, (e: unknown) => fail(res, span, path, route, e), error, undefined);
+      else context.with(trace.setSpan(parent, span), fail, undefined, res, span, path, route, error);
       return;
     }
     // Only an async handler's promise is waited on (a synchronous one creates none).
-    if (result) result.catch((error: unknown) => context.with(ctx, fail, undefined, error));
+    if (result) result.catch((error: unknown) => context.with(trace.setSpan(parent, span), fail, undefined, res, span, path, route, error));
   };
+}
+
+/** The app's route templates served without the async context (see {@link InstrumentOptions.asyncContext}). */
+function asyncContextOff(option: InstrumentOptions["asyncContext"], routes: readonly string[]): ReadonlySet<string> {
+  if (option === undefined || option === true) return new Set();
+  if (option === false) return new Set(routes);
+  for (const route of Object.keys(option)) {
+    if (!routes.includes(route)) throw new Error(`asyncContext names route "${route}", which is not one of the handler's routes (${routes.join(", ")})`);
+  }
+  return new Set(Object.entries(option).filter(([, on]) => !on).map(([route]) => route));
 }

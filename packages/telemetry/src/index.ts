@@ -121,7 +121,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     http,
     tracer: tracing.tracer,
     traceExporter: tracing.exporter,
-    handler: (app, iopts) => instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks, setRouteRatio: tracing.setRouteRatio }),
+    handler: (app, iopts) => instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks, setRouteRatio: tracing.setRouteRatio, unsampledRoot: tracing.unsampledRoot }),
     listenMetrics(port, host) {
       const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
         const url = req.url ?? "/";

@@ -2,8 +2,8 @@
  * The JSON logger: pino, one JSON object per line on stdout (what Alloy ships to Loki), with the active
  * span's trace and span ids on every line logged inside a span, and secrets redacted by key name.
  */
-import { trace } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger } from "pino";
+import { currentSpan } from "./current.ts";
 import { redactByKey, SECRET_KEY } from "./redact.ts";
 import { stdoutLines } from "./stdout.ts";
 
@@ -57,7 +57,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       // rename their type to "Object".
       serializers: { err: (e: unknown) => e },
       mixin() {
-        const ctx = trace.getActiveSpan()?.spanContext();
+        const ctx = currentSpan()?.spanContext();
         return ctx && ctx.traceId !== INVALID_TRACE_ID ? { trace_id: ctx.traceId, span_id: ctx.spanId, trace_flags: `0${ctx.traceFlags.toString(16)}` } : {};
       },
     },

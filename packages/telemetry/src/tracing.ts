@@ -7,7 +7,7 @@
  * `..._TRACES_ENDPOINT`) is set; that exporter is loaded only then.
  * Which traces are kept is the sampler's decision, see {@link kitSampler}.
  */
-import { context, propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
+import { context, propagation, trace, type Attributes, type Context, type Link, type SpanContext, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, ExportResultCode, hrTimeToMicroseconds, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
@@ -16,9 +16,11 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  RandomIdGenerator,
   SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
+  type IdGenerator,
   type ReadableSpan,
   type Sampler,
   type SamplingResult,
@@ -75,6 +77,8 @@ export interface Tracing {
   readonly exporter: string;
   /** The fraction of new traces kept for requests of a route template (see {@link kitSampler}). */
   setRouteRatio(route: string, ratio: number): void;
+  /** See {@link UnsampledRoot}. */
+  readonly unsampledRoot: UnsampledRoot;
   /** Exports what is buffered, then stops the SDK and releases the global API for a later start. */
   shutdown(): Promise<void>;
 }
@@ -86,6 +90,65 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
   return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
 }
 
+/**
+ * The decision for a new trace (no caller's context) of a route with a ratio, taken without the SDK: the ids
+ * of a trace not kept, for a non-recording span (what the SDK would make of it, less its sampler call, span
+ * object, attributes and end processing: most requests of a route sampled at 1 %); or undefined when the SDK
+ * is to start the span (the route keeps every trace, `OTEL_TRACES_SAMPLER` decides, or the trace is kept; then
+ * the SDK's next root span gets the very trace id decided on, so its sampler agrees).
+ */
+export type UnsampledRoot = (route: string) => SpanContext | undefined;
+
+/** Hex of a uint32, 8 digits. */
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+/** A random uint32 (Math.random, as the SDK's RandomIdGenerator: ids are not secrets). */
+function rand32(): number {
+  return (Math.random() * 0x100000000) >>> 0;
+}
+
+/** The SDK's id generator, but the next root span's trace id can be set beforehand (see {@link UnsampledRoot}). */
+class KitIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  next: string | undefined;
+
+  generateTraceId(): string {
+    const id = this.next;
+    if (id === undefined) return this.random.generateTraceId();
+    this.next = undefined;
+    return id;
+  }
+
+  generateSpanId(): string {
+    return this.random.generateSpanId();
+  }
+}
+
+/**
+ * {@link UnsampledRoot} over the route sampler's ratios. The decision is TraceIdRatioBasedSampler's on the same
+ * trace id (the XOR of its four 32-bit words below ratio × 0xffffffff), so a trace is kept or not exactly as
+ * the SDK would decide it.
+ */
+function unsampledRoot(byRoute: RouteRatioSampler | undefined, ids: KitIdGenerator): UnsampledRoot {
+  return (route) => {
+    const bound = byRoute?.bounds.get(route);
+    if (bound === undefined) return undefined;
+    // Never the invalid all-zero id.
+    const a = rand32() || 1;
+    const b = rand32();
+    const c = rand32();
+    const d = rand32();
+    const traceId = hex8(a) + hex8(b) + hex8(c) + hex8(d);
+    if ((a ^ b ^ c ^ d) >>> 0 < bound) {
+      ids.next = traceId;
+      return undefined;
+    }
+    return { traceId, spanId: hex8(rand32() || 1) + hex8(rand32()), traceFlags: 0 };
+  };
+}
+
 /** The span attribute the kit's server spans carry their route template in. */
 export const ROUTE_ATTRIBUTE = "http.route";
 
@@ -95,8 +158,20 @@ export const ROUTE_ATTRIBUTE = "http.route";
  * kept. Spans not kept still carry their trace and span ids (the log lines of the request show them, with
  * `trace_flags` 00); they are just not exported. A caller's sampled `traceparent` is always followed.
  */
-class RouteRatioSampler implements Sampler {
+export class RouteRatioSampler implements Sampler {
   readonly ratios = new Map<string, Sampler>();
+  /** TraceIdRatioBasedSampler's bound of each ratio: a trace id whose words XOR below it is kept. */
+  readonly bounds = new Map<string, number>();
+
+  setRatio(route: string, ratio: number): void {
+    if (ratio === 1) {
+      this.ratios.delete(route);
+      this.bounds.delete(route);
+    } else {
+      this.ratios.set(route, new TraceIdRatioBasedSampler(ratio));
+      this.bounds.set(route, Math.floor(ratio * 0xffffffff));
+    }
+  }
 
   shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     const route = attributes[ROUTE_ATTRIBUTE];
@@ -173,7 +248,7 @@ class LazyOtlpExporter implements SpanExporter {
  * The SDK registers itself with the global OpenTelemetry API, of which a process has one: a second kit in the
  * same process (tests, an app with two servers) shares the first one's SDK, and the last to shut down stops it.
  */
-let shared: { provider: TracerProvider; processor: BatchSpanProcessor; exporter: string; byRoute?: RouteRatioSampler; refs: number } | undefined;
+let shared: { provider: TracerProvider; processor: BatchSpanProcessor; exporter: string; byRoute?: RouteRatioSampler; unsampledRoot: UnsampledRoot; refs: number } | undefined;
 
 export function startTracing(opts: TracingOptions): Tracing {
   if (!shared) {
@@ -185,13 +260,14 @@ export function startTracing(opts: TracingOptions): Tracing {
     const { sampler, byRoute } = kitSampler(env);
     // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME apply over the kit's; host and process detectors would only add noise.
     const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, ...(opts.version ? { [ATTR_SERVICE_VERSION]: opts.version } : {}) }).merge(detectResources({ detectors: [envDetector] }));
-    const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
+    const ids = new KitIdGenerator();
+    const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor], idGenerator: ids });
     const contextManager = new AsyncLocalStorageContextManager();
     contextManager.enable();
     context.setGlobalContextManager(contextManager);
     propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
     trace.setGlobalTracerProvider(provider);
-    shared = { provider, processor, exporter: url ?? "stdout", ...(byRoute && { byRoute }), refs: 0 };
+    shared = { provider, processor, exporter: url ?? "stdout", ...(byRoute && { byRoute }), unsampledRoot: unsampledRoot(byRoute, ids), refs: 0 };
   }
   const mine = shared;
   mine.refs++;
@@ -199,11 +275,11 @@ export function startTracing(opts: TracingOptions): Tracing {
   return {
     tracer: trace.getTracer(opts.service, opts.version),
     exporter: mine.exporter,
+    unsampledRoot: mine.unsampledRoot,
     setRouteRatio(route, ratio) {
       if (!(ratio >= 0 && ratio <= 1)) throw new Error(`trace ratio of route "${route}" must be between 0 and 1, got ${ratio}`);
       // An operator's OTEL_TRACES_SAMPLER overrides the app's ratios.
-      if (ratio === 1) mine.byRoute?.ratios.delete(route);
-      else mine.byRoute?.ratios.set(route, new TraceIdRatioBasedSampler(ratio));
+      mine.byRoute?.setRatio(route, ratio);
     },
     async shutdown() {
       if (stopped) return;

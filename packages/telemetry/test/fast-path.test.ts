@@ -3,9 +3,10 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
-import { SamplingDecision } from "@opentelemetry/sdk-trace";
+import { SamplingDecision, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
 import { BatchedLines, kitSampler } from "../src/index.ts";
-import { get, kit, listen } from "./helpers.ts";
+import { startTracing } from "../src/tracing.ts";
+import { get, kit, listen, sink } from "./helpers.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -96,4 +97,111 @@ test("a process that logs and exits at once loses no line (the batch is written 
   assert.equal(r.status, 3, r.stderr);
   const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.n), Array.from({ length: 5000 }, (_, i) => i));
+});
+
+test("a new trace of a sampled-down route is decided without the SDK, exactly as TraceIdRatioBasedSampler decides on the same id; a kept one is the SDK's span with that id", async () => {
+  const spans = sink();
+  const tracing = startTracing({ service: "t", env: {}, write: (l) => spans.write(l) });
+  try {
+    tracing.setRouteRatio("/r", 0.3);
+    const reference = new TraceIdRatioBasedSampler(0.3);
+    let notKept = 0;
+    for (let i = 0; i < 4000; i++) {
+      const ids = tracing.unsampledRoot("/r");
+      if (ids) {
+        notKept++;
+        assert.match(`${ids.traceId} ${ids.spanId}`, /^[0-9a-f]{32} [0-9a-f]{16}$/);
+        assert.equal(ids.traceFlags, 0);
+        assert.equal(reference.shouldSample(ROOT_CONTEXT, ids.traceId).decision, SamplingDecision.NOT_RECORD, ids.traceId);
+      } else {
+        // Kept: the SDK's next root span has the trace id decided on, so its sampler keeps it too.
+        const span = tracing.tracer.startSpan("GET /r", { attributes: { "http.route": "/r" } }, ROOT_CONTEXT);
+        assert.ok(span.isRecording());
+        assert.equal(reference.shouldSample(ROOT_CONTEXT, span.spanContext().traceId).decision, SamplingDecision.RECORD_AND_SAMPLED);
+        span.end();
+      }
+    }
+    // 70 % not kept, give or take five standard deviations (about 29 each).
+    assert.ok(notKept > 2650 && notKept < 2950, String(notKept));
+    // A route without a ratio keeps every trace: the SDK decides, and does.
+    assert.equal(tracing.unsampledRoot("/other"), undefined);
+    tracing.setRouteRatio("/r", 1);
+    assert.equal(tracing.unsampledRoot("/r"), undefined);
+  } finally {
+    await tracing.shutdown();
+  }
+  // An operator's OTEL_TRACES_SAMPLER decides every span itself.
+  const overridden = startTracing({ service: "t", env: { OTEL_TRACES_SAMPLER: "always_on" }, write: () => undefined });
+  try {
+    overridden.setRouteRatio("/r", 0);
+    assert.equal(overridden.unsampledRoot("/r"), undefined);
+  } finally {
+    await overridden.shutdown();
+  }
+});
+
+test("asyncContext false: the route's handler runs outside an async context, yet the lines it logs synchronously carry its request's span", async () => {
+  const { t, logs } = kit();
+  let later: Promise<void> = Promise.resolve();
+  const handler = t.handler(
+    (req, res) => {
+      t.logger.info({ path: req.url, in_context: trace.getActiveSpan() !== undefined }, "handled");
+      later = new Promise((done) =>
+        setImmediate(() => {
+          t.logger.info({ path: req.url }, "later");
+          done();
+        }),
+      );
+      res.end("ok");
+    },
+    { routes: ["/static/*", "/*"], asyncContext: { "/static/*": false }, traceRatio: { "/static/*": 0 } },
+  );
+  const srv = await listen(handler);
+  try {
+    await get(srv.port, "/static/a.css");
+    await later;
+    await get(srv.port, "/page");
+    await later;
+    const line = (path: string, msg: string) => logs.lines.find((l) => l.path === path && l.msg === msg)!;
+    for (const path of ["/static/a.css", "/page"]) {
+      const access = line(path, "request");
+      assert.match(access.trace_id, /^[0-9a-f]{32}$/);
+      assert.deepEqual([line(path, "handled").trace_id, line(path, "handled").span_id], [access.trace_id, access.span_id], path);
+    }
+    assert.equal(line("/static/a.css", "handled").in_context, false);
+    assert.equal(line("/page", "handled").in_context, true);
+    // Only the synchronous part: after it, the route without a context has no span; the other keeps it.
+    assert.equal(line("/static/a.css", "later").trace_id, undefined);
+    assert.equal(line("/page", "later").trace_id, line("/page", "request").trace_id);
+    // Outside any request, no ids.
+    t.logger.info("idle");
+    assert.equal(logs.lines.at(-1)!.trace_id, undefined);
+    assert.throws(() => t.handler(() => undefined, { routes: ["/x"], asyncContext: { "/y": false } }), /asyncContext names route "\/y", which is not one of the handler's routes \(\/x\)/);
+  } finally {
+    await srv.close();
+    await t.flush();
+  }
+});
+
+test("asyncContext false: a handler that throws still answers 500 and its error line carries the span", async () => {
+  const { t, logs } = kit();
+  const srv = await listen(
+    t.handler(
+      () => {
+        throw new Error("boom");
+      },
+      { routes: ["/*"], asyncContext: false },
+    ),
+  );
+  try {
+    const r = await get(srv.port, "/x");
+    assert.equal(r.status, 500);
+    const access = logs.lines.find((l) => l.msg === "request")!;
+    const failed = logs.lines.find((l) => l.msg === "request handler failed")!;
+    assert.equal(access.status, 500);
+    assert.deepEqual([failed.trace_id, failed.span_id], [access.trace_id, access.span_id]);
+  } finally {
+    await srv.close();
+    await t.flush();
+  }
 });

@@ -208,6 +208,8 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
       accessLog: opts.accessLog ?? "info",
       metricsEndpoint: opts.metricsEndpoint ?? true,
       traceRatio: { "/*": opts.staticTraceRatio ?? STATIC_TRACE_RATIO },
+      // A static file is answered synchronously and logs nothing after: no async context needed (/status has one).
+      asyncContext: { "/*": false },
     }),
   );
   server.setTimeout(opts.idleTimeoutMs ?? 30_000);
