@@ -16,7 +16,10 @@ import { fileURLToPath } from "node:url";
 
 const SKIP = new Set(["node_modules", ".git", "dist"]);
 
-function walk(root: string, rel: string, hash: ReturnType<typeof createHash>, seen: Set<string>): void {
+/** Files whose content is known without reading them (what a build just wrote or found current), by path. */
+type Known = ReadonlyMap<string, string>;
+
+function walk(root: string, rel: string, hash: ReturnType<typeof createHash>, seen: Set<string>, known: Known = new Map()): void {
   const dir = join(root, rel);
   const real = realpathSync(dir);
   // A linked folder (a scratch checkout links src/) is walked once.
@@ -36,8 +39,14 @@ function walk(root: string, rel: string, hash: ReturnType<typeof createHash>, se
     }
     if (isDir) {
       hash.update(`${path}/\0`);
-      walk(root, path, hash, seen);
+      walk(root, path, hash, seen, known);
     } else if (e.isFile() || e.isSymbolicLink()) {
+      const text = known.get(path);
+      if (text !== undefined) {
+        // The same bytes the file holds, hashed the same way, without reading 18,000 files back.
+        hash.update(`${path}\0${Buffer.byteLength(text)}\0`).update(text);
+        continue;
+      }
       let data: Buffer;
       try {
         data = readFileSync(join(root, path));
@@ -70,15 +79,19 @@ function codeIdentity(hash: ReturnType<typeof createHash>): void {
   hash.update(String(Math.random())); // unknown code: never reuse a record
 }
 
-/** The fingerprint of a build's inputs in `root` with these options, on this day. */
-export function buildFingerprint(root: string, options: Readonly<Record<string, unknown>>, now = new Date()): string {
+/**
+ * The fingerprint of a build's inputs in `root` with these options, on this day. `known` gives the content of
+ * files the caller knows to be on disk exactly so (the rendered trees right after a build wrote or compared
+ * them), which are then not read again.
+ */
+export function buildFingerprint(root: string, options: Readonly<Record<string, unknown>>, now = new Date(), known: Known = new Map()): string {
   const hash = createHash("sha256");
   const env = Object.entries(process.env)
     .filter(([k]) => k === "CI" || k.startsWith("HOMELAB_"))
     .sort(([a], [b]) => (a < b ? -1 : 1));
   hash.update(JSON.stringify({ node: process.version, day: now.toISOString().slice(0, 10), options, env }));
   codeIdentity(hash);
-  walk(root, "", hash, new Set());
+  walk(root, "", hash, new Set(), known);
   return hash.digest("hex");
 }
 

@@ -108,7 +108,8 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
   if (opts.cache !== false) {
     const record = { warnings: result.warnings, summary: text.replace(/^Timing \(ms\):.*$/m, "Timing: as in the full check reused here"), files: result.plan.files.length, at: new Date().toISOString() };
     // After a build the tree is what it wrote, so the inputs are fingerprinted again.
-    recordResult(root, fingerprint ?? buildFingerprint(root, cacheKey), record);
+    // The rendered trees are on disk exactly as planned now (written, or compared equal): not read again.
+    recordResult(root, fingerprint ?? buildFingerprint(root, cacheKey, new Date(), new Map(result.plan.files.map((f) => [f.path, f.content]))), record);
   }
   const secs = ((performance.now() - started) / 1000).toFixed(2);
   console.log(

@@ -22,15 +22,23 @@ export const networkPolicyCoverage: Rule = {
   // A policy defined outside the input could cover the workload: judged only on whole namespaces.
   skip: wholeNamespacesSkipReason,
   check(ctx) {
-    const policies = ofKind(ctx.objects, "NetworkPolicy");
+    // A policy selects pods of its own namespace only: each workload looks at its namespace's policies (in
+    // input order), not at every policy, which made the rule grow with workloads × policies.
+    const policies = new Map<string | undefined, LocatedObject[]>();
+    for (const p of ofKind(ctx.objects, "NetworkPolicy")) {
+      const ns = namespaceOf(p.object);
+      const list = policies.get(ns);
+      if (list) list.push(p);
+      else policies.set(ns, [p]);
+    }
     const out: Violation[] = [];
     for (const lo of ofKind(ctx.objects, ...WORKLOAD_KINDS, "Pod")) {
       const pod = podSpecs(lo)[0];
       if (!pod) continue;
       const ns = namespaceOf(lo.object);
       const isolated = new Set<string>();
-      for (const p of policies) {
-        if (namespaceOf(p.object) === ns && selectorMatches(rec(p.object.spec).podSelector, pod.labels)) for (const d of directions(p)) isolated.add(d);
+      for (const p of policies.get(ns) ?? []) {
+        if (selectorMatches(rec(p.object.spec).podSelector, pod.labels)) for (const d of directions(p)) isolated.add(d);
       }
       const what = lo.object.kind === "Pod" ? "this Pod" : `the pods of this ${lo.object.kind}`;
       const where = `in namespace '${ns ?? "(none)"}'`;
