@@ -63,7 +63,9 @@ describe("hosts/<node>/bootstrap.sh", () => {
     mkdirSync(bin);
     for (const [name, body] of Object.entries(STUBS)) {
       const f = join(bin, name);
-      writeFileSync(f, `#!/usr/bin/env bash\nprintf '%s' ${JSON.stringify(name)} >> "$STUB_LOG"; for a in "$@"; do printf '\\t%s' "$a" >> "$STUB_LOG"; done; printf '\\n' >> "$STUB_LOG"\n${body}\n`);
+      // The line is built first and appended in one write: the two sides of a pipeline (helm template |
+      // kubectl apply) run at the same time, and piecewise appends of theirs would interleave in the log.
+      writeFileSync(f, `#!/usr/bin/env bash\nline=${JSON.stringify(name)}; for a in "$@"; do line+=$'\\t'"$a"; done; printf '%s\\n' "$line" >> "$STUB_LOG"\n${body}\n`);
       chmodSync(f, 0o755);
     }
   });

@@ -11,6 +11,7 @@ import { runInSpan } from "./current.ts";
 import { accessLogger } from "./logger.ts";
 import type { HttpMetrics } from "./metrics.ts";
 import { methodLabel, routeMatcher } from "./routes.ts";
+import type { InFlight } from "./shutdown.ts";
 import type { UnsampledRoot } from "./tracing.ts";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -35,6 +36,8 @@ export interface HttpDeps {
   readonly setRouteRatio: (route: string, ratio: number) => void;
   /** The ids of a new trace of a route that is not kept, decided without the SDK (see tracing.ts). */
   readonly unsampledRoot: UnsampledRoot;
+  /** This handler's responses not yet closed, for the graceful shutdown (see shutdown.ts). */
+  readonly inFlight: InFlight;
 }
 
 export interface InstrumentOptions {
@@ -143,6 +146,7 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
   const kit: Handler = (req, res) => serveKitEndpoint(pathOf(req.url), req, res, deps);
   const { duration } = deps.metrics;
   const metrics = deps.metrics;
+  const inFlight = deps.inFlight;
   // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
   // One function for every response (its request's facts on the response), not a closure per request.
   function closed(this: ServerResponse): void {
@@ -150,6 +154,7 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     const ms = performance.now() - s.start;
     const status = this.writableFinished ? this.statusCode : 499;
     metrics.active--;
+    inFlight.delete(this);
     duration.observeIn(duration.series(s.method, s.route, status), ms / 1000);
     const span = s.span;
     if (span.isRecording()) {
@@ -186,6 +191,7 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
       ? trace.wrapSpanContext(unsampled)
       : deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
     metrics.active++;
+    inFlight.add(res);
     (res as ServerResponse & { [SERVED]: Served })[SERVED] = { start, method, path, route, span };
     res.on("close", closed);
     const handler = isKit.has(route) ? kit : app;

@@ -18,7 +18,7 @@ import type { Registry } from "prom-client";
 import { instrument, serveKitEndpoint, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistry, type HttpMetrics } from "./metrics.ts";
-import { drainer } from "./shutdown.ts";
+import { drainer, InFlight } from "./shutdown.ts";
 import { flushStdout } from "./stdout.ts";
 import { startTracing } from "./tracing.ts";
 
@@ -96,6 +96,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const { registry, http } = createRegistry(opts.service, opts.version);
   const tracing = startTracing({ service: opts.service, version: opts.version, env, write: opts.spanWrite });
   let ready = true;
+  // The responses each handler made by this kit tracks itself, for serve()'s drain.
+  const handlers = new WeakMap<Function, InFlight>();
   const checks: ReadinessCheck[] = [];
   let flushed: Promise<void> | undefined;
   let metricsServer: Server | undefined;
@@ -121,7 +123,12 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     http,
     tracer: tracing.tracer,
     traceExporter: tracing.exporter,
-    handler: (app, iopts) => instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks, setRouteRatio: tracing.setRouteRatio, unsampledRoot: tracing.unsampledRoot }),
+    handler: (app, iopts) => {
+      const inFlight = new InFlight();
+      const h = instrument(app, iopts, { logger, tracer: tracing.tracer, registry, metrics: http, isReady: () => ready, checks, setRouteRatio: tracing.setRouteRatio, unsampledRoot: tracing.unsampledRoot, inFlight });
+      handlers.set(h, inFlight);
+      return h;
+    },
     listenMetrics(port, host) {
       const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
         const url = req.url ?? "/";
@@ -150,7 +157,11 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     flush,
     serve(server, sopts = {}) {
       const grace = sopts.gracePeriodMs ?? (Number(env.SHUTDOWN_GRACE_MS) || 30_000);
-      const { drain, inFlight } = drainer(server, { drainTimeoutMs: Math.max(grace - 5_000, grace / 2) });
+      // A server whose one request listener is this kit's handler: the handler tracks its responses itself
+      // (a handler shared by several servers would make each drain wait for all of their requests).
+      const listeners = server.listeners("request");
+      const tracked = listeners.length === 1 ? handlers.get(listeners[0] as Function) : undefined;
+      const { drain, inFlight } = drainer(server, { drainTimeoutMs: Math.max(grace - 5_000, grace / 2), ...(tracked && { inFlight: tracked }) });
       let stopping: Promise<boolean> | undefined;
       const shutdown = (reason = "shutdown") =>
         (stopping ??= (async () => {

@@ -13,9 +13,37 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Server as NetServer } from "node:net";
 
+/**
+ * The responses of a server not yet closed. Fed by the kit's request handler itself when the server's only
+ * request listener is one (no listener of its own then: a 'request' and a 'close' listener per request cost
+ * on every request), else by listeners the drainer adds.
+ */
+export class InFlight {
+  readonly open = new Set<ServerResponse>();
+  draining = false;
+
+  /** A request arrived; its response is tracked until it closes. */
+  add(res: ServerResponse): void {
+    this.open.add(res);
+    // A request that arrives on a kept-alive connection during the drain is served, and its connection closed.
+    if (this.draining) closeAfter(res);
+  }
+
+  delete(res: ServerResponse): void {
+    this.open.delete(res);
+  }
+}
+
+/** Unanswered responses of a draining server close their connection after them (`Connection: close`). */
+function closeAfter(res: ServerResponse): void {
+  if (!res.headersSent) res.shouldKeepAlive = false;
+}
+
 export interface DrainOptions {
   /** How long requests in flight may take to finish. @default 20_000 ms (leaves room in a 30 s grace period) */
   readonly drainTimeoutMs?: number;
+  /** The server's responses as its request handler tracks them (the kit's does); without it, listeners do. */
+  readonly inFlight?: InFlight;
 }
 
 /**
@@ -24,25 +52,23 @@ export interface DrainOptions {
  */
 export function drainer(server: Server, opts: DrainOptions = {}): { drain: () => Promise<boolean>; inFlight: () => number; draining: () => boolean } {
   const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
-  const open = new Set<ServerResponse>();
-  let draining = false;
-  // Unanswered responses of a draining server close their connection after them (`Connection: close`).
-  const closeAfter = (res: ServerResponse) => {
-    if (!res.headersSent) res.shouldKeepAlive = false;
-  };
-  // One shared listener rather than a closure per request: this runs on every request.
-  function answered(this: ServerResponse) {
-    open.delete(this);
+  let tracked = opts.inFlight;
+  if (!tracked) {
+    const own = (tracked = new InFlight());
+    // One shared listener rather than a closure per request.
+    function answered(this: ServerResponse) {
+      own.delete(this);
+    }
+    server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+      own.add(res);
+      res.on("close", answered);
+    });
   }
-  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-    open.add(res);
-    // A request that arrives on a kept-alive connection during the drain is served, and its connection closed.
-    if (draining) closeAfter(res);
-    res.on("close", answered);
-  });
+  const t = tracked;
+  const open = t.open;
   const drain = () =>
     new Promise<boolean>((resolve) => {
-      draining = true;
+      t.draining = true;
       for (const res of open) closeAfter(res);
       let done = false;
       const finish = (clean: boolean) => {
@@ -62,5 +88,5 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
       // idle ones at once, see above).
       NetServer.prototype.close.call(server, () => finish(true));
     });
-  return { drain, inFlight: () => open.size, draining: () => draining };
+  return { drain, inFlight: () => open.size, draining: () => t.draining };
 }

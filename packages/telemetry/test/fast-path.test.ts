@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
@@ -202,6 +203,54 @@ test("asyncContext false: a handler that throws still answers 500 and its error 
     assert.deepEqual([failed.trace_id, failed.span_id], [access.trace_id, access.span_id]);
   } finally {
     await srv.close();
+    await t.flush();
+  }
+});
+
+function callWith(port: number, path: string, agent: Agent | false): Promise<{ status: number; connection?: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port, path, agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+test("serve(): the kit's handler tracks its own requests (no listeners of the drainer's), and a request answered at once during the drain closes its connection", async () => {
+  const { t } = kit();
+  let release: () => void = () => undefined;
+  const srv = await listen(
+    t.handler(
+      (req, res) => {
+        if (req.url === "/slow") release = () => res.end("slow");
+        else res.end("fast");
+      },
+      { routes: ["/*"] },
+    ),
+  );
+  const serving = t.serve(srv.server, { signals: [], exit: false, gracePeriodMs: 20_000 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    assert.equal(srv.server.listenerCount("request"), 1);
+    // A kept-alive connection, open before the drain begins.
+    assert.equal((await callWith(srv.port, "/a", agent)).connection, "keep-alive");
+    const slow = callWith(srv.port, "/slow", false);
+    while (serving.inFlight() < 1) await new Promise((r) => setTimeout(r, 5));
+    const stopped = serving.shutdown("test");
+    // Answered synchronously, on the kept-alive connection: served, and its connection closed after it.
+    const during = await callWith(srv.port, "/b", agent);
+    assert.deepEqual(during, { status: 200, connection: "close" });
+    release();
+    assert.equal((await slow).status, 200);
+    assert.equal(await stopped, true);
+  } finally {
+    agent.destroy();
+    release();
+    // Whatever failed above, leave nothing listening.
+    srv.server.closeAllConnections();
+    srv.server.close();
     await t.flush();
   }
 });
