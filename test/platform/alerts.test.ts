@@ -4,7 +4,8 @@
  * refuse bad rules by name.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -13,8 +14,8 @@ import { MONITORING, platform } from "../../src/platform/platform.ts";
 import { checkPolicies, modelFromPlatform } from "../../src/policy/index.ts";
 import { render } from "../../src/render/render.ts";
 import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
-import { promtoolCheckRules, promtoolTestRules } from "../../src/validate/promtool.ts";
-import { config, REPO, versions } from "../helpers.ts";
+import { mergeCases, promtoolCheckRules, promtoolTestRules, type PromtoolTestFile } from "../../src/validate/promtool.ts";
+import { config, defaultInputCopy, REPO, versions } from "../helpers.ts";
 
 const p = platform(config(), versions());
 const groups = p.components.flatMap((c) => c.alertGroups);
@@ -228,5 +229,86 @@ describe("policy: alert-unit-tests on the default config", () => {
     // Every alert but AppDown.
     assert.equal(report.violations.length, groups.reduce((n, g) => n + g.rules.length, 0) - 1);
     assert.ok(report.violations.every((v) => v.rule === "alert-unit-tests" && !v.message.includes("AppDown")));
+  });
+});
+
+describe("promtool unit tests merged across groups", () => {
+  // The default config and 50 more apps: every app's group repeats the same template.
+  const apps = [...(defaultInputCopy().apps ?? []), ...Array.from({ length: 50 }, (_, i) => ({ name: `extra-${i}`, image: `git.skypalette.ai/x/app-${i}`, tag: "1.0.0", port: 8080, host: `extra-${i}.skypalette.ai` }))];
+  const big = platform(config({ apps } as never), versions());
+  const bigGroups = big.components.flatMap((c) => c.alertGroups);
+  const appGroup = (name: string) => big.components.find((c) => c.name === name)!.alertGroups[0]!;
+  const testFile = (g: AlertGroup) => ({ test: `${g.name}.test.yaml`, file: promtoolTests(big.ctx, g, `${g.name}.rules.yaml`) as unknown as PromtoolTestFile });
+
+  /** Runs promtool through a wrapper on PATH that notes the files of every `test rules` run. */
+  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[] }> {
+    const dir = mkdtempSync(join(tmpdir(), "promtool-log-"));
+    const real = execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim();
+    writeFileSync(join(dir, "promtool"), `#!/bin/sh\n[ "$1 $2" = "test rules" ] && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && set -- test rules "$@"\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    try {
+      const result = await fn();
+      return { result, files: existsSync(join(dir, "log")) ? readFileSync(join(dir, "log"), "utf8").trim().split("\n") : [] };
+    } finally {
+      process.env.PATH = path;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("each app's cases join one case per alert and outcome, loading every app's rules", () => {
+    const appGroups = apps.map((a) => appGroup(a.name));
+    const { files, rest } = mergeCases(bigGroups.map(testFile));
+    const down = files.find((f) => f.file.tests[0]!.name === "AppDown fires")!;
+    assert.equal(down.tests.length, apps.length);
+    assert.deepEqual(down.file.rule_files, appGroups.map((g) => `${g.name}.rules.yaml`));
+    assert.equal(down.file.tests[0]!.input_series.length, apps.length);
+    assert.equal(down.file.tests[0]!.alert_rule_test[0]!.exp_alerts.length, apps.length);
+    const quiet = files.find((f) => f.file.tests[0]!.name === "AppDown stays quiet")!;
+    assert.deepEqual(quiet.file.tests[0]!.alert_rule_test[0]!.exp_alerts, []);
+    // An app's AppDown cases all left its own file; a case only one group has (the default site's AppStale) stays there.
+    for (const g of appGroups) assert.deepEqual(rest.get(`${g.name}.test.yaml`)!.map((c) => c.name), g.rules.filter((r) => r.alert !== "AppDown").flatMap((r) => [`${r.alert} fires`, `${r.alert} stays quiet`]));
+    assert.ok(appGroups.some((g) => rest.get(`${g.name}.test.yaml`)!.length));
+    const argocd = big.components.find((c) => c.name === "argocd")!.alertGroups[0]!;
+    assert.equal(rest.get(`${argocd.name}.test.yaml`)!.length, argocd.rules.length * 2);
+  });
+
+  it("pass promtool in far fewer files than groups, each group reported as passed", async () => {
+    const { result, files } = await logged(() => promtoolTestRules(big.ctx, bigGroups));
+    assert.equal(result.ok, true, result.output);
+    assert.equal(result.output, bigGroups.map((g) => `Unit Testing:  ${g.name}.test.yaml\n  SUCCESS`).join("\n"));
+    assert.ok(files.some((f) => f.startsWith("Merged-")), files.join(" "));
+    assert.ok(files.length < bigGroups.length / 2, `${files.length} files for ${bigGroups.length} groups`);
+  });
+
+  it("a broken app rule among many is reported under its own group, the others pass", async () => {
+    const victim = appGroup("extra-17");
+    const broken = bigGroups.map((g) => (g === victim ? { ...g, rules: g.rules.map((r) => ({ ...r, expr: `(${r.expr}) and on() vector(0) > 1` })) } : g));
+    const dir = mkdtempSync(join(tmpdir(), "promtool-cache-"));
+    try {
+      const r = await promtoolTestRules(big.ctx, broken, { dir });
+      assert.equal(r.ok, false);
+      // promtool names the file on standard output and the failing case, with its labels, on standard error.
+      assert.match(r.output, new RegExp(`Unit Testing:  ${victim.name}\\.test\\.yaml\\n(?!  SUCCESS)`));
+      assert.match(r.output, /FAILED:\s+name: AppDown fires,[^]*namespace="extra-17"/);
+      assert.doesNotMatch(r.output, /Merged-/);
+      assert.equal((r.output.match(/SUCCESS/g) ?? []).length, bigGroups.length - 1, r.output);
+      // Every other group's pass is kept, the broken one's is not.
+      assert.equal(readdirSync(dir).length, bigGroups.length - 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("two groups with the same series text but other values are not merged, and both pass", async () => {
+    const a = appGroup("extra-3");
+    // The same app's rules in a second group whose "fires" series drops to zero earlier: it fires too.
+    const b: AlertGroup = { ...a, name: `${a.name}-again`, rules: a.rules.map((r) => ({ ...r, tests: { ...r.tests, fires: { ...r.tests.fires, series: r.tests.fires.series.map((s) => ({ ...s, values: s.values === "1x5 0x15" ? "1x3 0x17" : s.values })) } } })) };
+    assert.notDeepEqual(b.rules[0]!.tests.fires.series, a.rules[0]!.tests.fires.series);
+    assert.deepEqual(b.rules[0]!.tests.fires.series.map((s) => s.series), a.rules[0]!.tests.fires.series.map((s) => s.series));
+    assert.deepEqual(mergeCases([a, b].map(testFile)).files, []);
+    const { result, files } = await logged(() => promtoolTestRules(big.ctx, [a, b]));
+    assert.equal(result.ok, true, result.output);
+    assert.deepEqual(files.sort(), [`${a.name}.test.yaml`, `${b.name}.test.yaml`].sort());
   });
 });
