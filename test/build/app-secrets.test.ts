@@ -1,7 +1,6 @@
 /** An app's secrets from the config: declared in one place, rendered through the platform's KSOPS path. */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -9,7 +8,7 @@ import { runBuild } from "../../src/build/pipeline.ts";
 import { formatIssue } from "../../src/errors.ts";
 import { encrypt } from "../../src/secrets/sops.ts";
 import { newKeyFile } from "../secrets/helpers.ts";
-import { REPO, defaultInputCopy } from "../helpers.ts";
+import { defaultInputCopy, scratchProject } from "../helpers.ts";
 
 const NOTES = {
   name: "notes",
@@ -29,16 +28,7 @@ describe("an app's secrets in homelab.config.ts", () => {
   let recipient = "";
   let configCount = 0;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "homelab-app-secrets-"));
-    for (const f of ["versions.yaml", ".sops.yaml"]) cpSync(join(REPO, f), join(dir, f));
-    cpSync(join(REPO, "secrets"), join(dir, "secrets"), { recursive: true });
-    cpSync(join(REPO, "charts"), join(dir, "charts"), { recursive: true });
-    // The host layer's Compose files are validated against the committed Compose schema.
-    cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
-    cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
-    // The host layer checks the Compose file against the schema kept in the repository.
-    cpSync(join(REPO, "schemas"), join(dir, "schemas"), { recursive: true });
-    writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
+    dir = scratchProject("homelab-app-secrets-");
     recipient = (await newKeyFile(dir, "test-only-key.txt")).recipient;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -16,7 +15,7 @@ import { chartImages, readAppVersions, type ContainerImage } from "../../src/pla
 import type { ChartContainer } from "../../src/platform/lib/component.ts";
 import { platform } from "../../src/platform/platform.ts";
 import { lockedDefaults } from "../../src/validate/chart-lock.ts";
-import { CHARTS, config, defaultInputCopy, REPO, versions } from "../helpers.ts";
+import { CHARTS, config, defaultInputCopy, REPO, scratchProject, versions } from "../helpers.ts";
 import { THREE_NODES } from "./render-helpers.ts";
 
 const KPS = join(CHARTS, "kube-prometheus-stack-88.5.3");
@@ -154,13 +153,7 @@ describe("chart images", () => {
 describe("chart images at build time", () => {
   let dir = "";
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "homelab-chart-images-"));
-    for (const f of ["versions.yaml", ".sops.yaml"]) cpSync(join(REPO, f), join(dir, f));
-    for (const d of ["secrets", "charts", "schemas"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
-    mkdirSync(join(dir, "docs"), { recursive: true });
-    cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
-    writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
-    writeFileSync(join(dir, "homelab.config.ts"), `export default ${JSON.stringify(defaultInputCopy())};\n`);
+    dir = scratchProject("homelab-chart-images-", defaultInputCopy());
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

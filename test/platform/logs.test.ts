@@ -3,8 +3,7 @@
  * and the writer of Alloy's configuration syntax.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -19,7 +18,7 @@ import { formatIssue } from "../../src/errors.ts";
 import { checkHelmValues } from "../../src/validate/helm-values.ts";
 import { lockedDefaults } from "../../src/validate/chart-lock.ts";
 import type { Plan } from "../../src/render/render.ts";
-import { config, defaultInputCopy, REPO, versions } from "../helpers.ts";
+import { config, defaultInputCopy, REPO, scratchProject, versions } from "../helpers.ts";
 import { at, find, plan, THREE_NODES } from "./render-helpers.ts";
 
 const p = plan();
@@ -241,13 +240,7 @@ describe("Kubernetes events with several nodes", () => {
   describe("the whole build of the three-node shape", () => {
     let dir = "";
     before(() => {
-      dir = mkdtempSync(join(tmpdir(), "homelab-three-nodes-"));
-      for (const f of ["versions.yaml", ".sops.yaml"]) cpSync(join(REPO, f), join(dir, f));
-      for (const d of ["secrets", "charts", "schemas"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
-      mkdirSync(join(dir, "docs"), { recursive: true });
-      cpSync(join(REPO, "docs", "runbooks"), join(dir, "docs", "runbooks"), { recursive: true });
-      writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
-      writeFileSync(join(dir, "homelab.config.ts"), `export default ${JSON.stringify({ ...defaultInputCopy(), ...THREE_NODES })};\n`);
+      dir = scratchProject("homelab-three-nodes-", { ...defaultInputCopy(), ...THREE_NODES });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
