@@ -121,13 +121,28 @@ function modelSpecifier(apiVersion: string, kind: string): string | undefined {
   return group ? `${pkg}/${group}/${version}/${kind}` : `${pkg}/${version}/${kind}`;
 }
 
+/** A module of validators the repository generates from a CRD: its apiVersion and a validator per kind. */
+interface LocalModels {
+  readonly apiVersion: string;
+  readonly kinds: Readonly<Record<string, SchemaValidateFn>>;
+}
+
 /**
- * CRD groups without published models whose validators the repository generates from the CRDs itself;
- * importing the module registers them ({@link registerSchema}). Loaded only when a build renders the group.
+ * CRD groups without published models whose validators the repository generates from the CRDs itself.
+ * Loaded only when a build renders the group; its kinds are then registered ({@link registerSchema}). The
+ * modules know nothing of this one, so the schema layer has no import circle.
  */
-const LOCAL_MODELS: Readonly<Record<string, () => Promise<unknown>>> = {
-  "velero.io": () => import("./velero/index.ts"),
+const LOCAL_MODELS: Readonly<Record<string, () => Promise<LocalModels>>> = {
+  "velero.io": async () => {
+    const m = await import("./velero/index.ts");
+    return { apiVersion: m.VELERO_API_VERSION, kinds: m.VELERO_KINDS as Record<string, SchemaValidateFn> };
+  },
 };
+
+async function registerLocal(group: string): Promise<void> {
+  const { apiVersion, kinds } = await LOCAL_MODELS[group]!();
+  for (const [kind, fn] of Object.entries(kinds)) registerSchema(apiVersion, kind, fn);
+}
 
 function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -169,7 +184,7 @@ export async function loadSchemas(objs: readonly LocatedObject[]): Promise<void>
     const key = typeKey(object.apiVersion, object.kind);
     if (!registered.has(key) && !modelCache.has(key)) wanted.set(key, { apiVersion: object.apiVersion, kind: object.kind });
   }
-  await Promise.all([...local].map((group) => LOCAL_MODELS[group]!()));
+  await Promise.all([...local].map(registerLocal));
   for (const key of [...wanted.keys()]) if (registered.has(key)) wanted.delete(key);
   await Promise.all(
     [...wanted].map(async ([key, { apiVersion, kind }]) => {

@@ -1,10 +1,10 @@
 /**
- * Velero's object schemas, registered with the schema layer. No Velero models are published, so the
+ * Velero's object schemas, which the schema layer registers when a build renders Velero objects
+ * (kube-schema.ts, LOCAL_MODELS). No Velero models are published, so the
  * validators in `_schemas/` are generated from Velero's own CRDs (`crds/`, copied from the Velero release
  * the pinned chart installs; SOURCE.md says from where and how to regenerate). They are ajv validators of the
  * same kind as the published kubernetes-models ones, so unknown fields are caught the same way.
  */
-import { registerSchema, type SchemaValidateFn } from "../kube-schema.ts";
 import { validate as backup } from "./_schemas/VeleroIoV1Backup.js";
 import { validate as backupStorageLocation } from "./_schemas/VeleroIoV1BackupStorageLocation.js";
 import { validate as restore } from "./_schemas/VeleroIoV1Restore.js";
@@ -14,12 +14,10 @@ import { validate as volumeSnapshotLocation } from "./_schemas/VeleroIoV1VolumeS
 export const VELERO_API_VERSION = "velero.io/v1";
 
 /** The Velero kinds the homelab renders or reads, each namespaced (every Velero object lives in Velero's namespace). */
-export const VELERO_KINDS: Readonly<Record<string, SchemaValidateFn>> = {
-  Backup: backup as SchemaValidateFn,
-  BackupStorageLocation: backupStorageLocation as SchemaValidateFn,
-  Restore: restore as SchemaValidateFn,
-  Schedule: schedule as SchemaValidateFn,
-  VolumeSnapshotLocation: volumeSnapshotLocation as SchemaValidateFn,
-};
-
-for (const [kind, fn] of Object.entries(VELERO_KINDS)) registerSchema(VELERO_API_VERSION, kind, fn);
+export const VELERO_KINDS = {
+  Backup: backup,
+  BackupStorageLocation: backupStorageLocation,
+  Restore: restore,
+  Schedule: schedule,
+  VolumeSnapshotLocation: volumeSnapshotLocation,
+} as const;
