@@ -3,7 +3,7 @@ import { CANARY_NAMESPACE, VELERO_NAMESPACE } from "../../backup/plan.ts";
 import { POLICY_ANNOTATIONS } from "../../policy/annotations.ts";
 import { Component } from "../lib/component.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
-import { deployment, pdb, serviceAccount } from "../lib/workload.ts";
+import { deployment, grantRole, pdb, serviceAccount } from "../lib/workload.ts";
 import { STORAGE_CLASS } from "./local-path-storage.ts";
 
 /** What the restore drill looks for; the same text is in the ConfigMap and, once written, on the volume. */
@@ -94,21 +94,10 @@ export class BackupCanary extends Component {
     this.add(workload);
     this.add(pdb(CANARY.deployment, ns, labels, selector, ctx.shape));
 
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: "restore-drill-reader", namespace: ns, labels },
-      rules: [
-        { apiGroups: [""], resources: ["configmaps"], resourceNames: [CANARY.configMap], verbs: ["get"] },
-        { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [CANARY.deployment], verbs: ["get"] },
-      ],
-    });
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "restore-drill-reader", namespace: ns, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "restore-drill-reader" },
-      subjects: [{ kind: "ServiceAccount", name: CANARY.drillServiceAccount, namespace: VELERO_NAMESPACE }],
-    });
+    const readRules = [
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: [CANARY.configMap], verbs: ["get"] },
+      { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [CANARY.deployment], verbs: ["get"] },
+    ];
+    for (const o of grantRole("restore-drill-reader", ns, labels, readRules, { name: CANARY.drillServiceAccount, namespace: VELERO_NAMESPACE })) this.add(o);
   }
 }

@@ -5,7 +5,7 @@ import type { AlertRule } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { newDashboard, prom, RowBuilder, timeseries, withItems } from "../lib/dashboards.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
-import { deployment, NONROOT_UID } from "../lib/workload.ts";
+import { deployment, grantRole, NONROOT_UID } from "../lib/workload.ts";
 
 export interface LocalPathStorageProps {
   /**
@@ -105,19 +105,8 @@ export class LocalPathStorage extends Component {
       subjects: [{ kind: "ServiceAccount", name: NAME, namespace: ns }],
     });
     // Helper pods only in its own namespace.
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: NAME, namespace: ns, labels },
-      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }],
-    });
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: NAME, namespace: ns, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: NAME },
-      subjects: [{ kind: "ServiceAccount", name: NAME, namespace: ns }],
-    });
+    const podRules = [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }];
+    for (const o of grantRole(NAME, ns, labels, podRules, { name: NAME, namespace: ns })) this.add(o);
 
     const workload = deployment(
       {

@@ -8,7 +8,7 @@ import type { AlertRule, SeriesInput } from "../lib/alerts.ts";
 import { Component } from "../lib/component.ts";
 import { imageRef, type PlatformContext } from "../lib/context.ts";
 import { peer } from "../lib/network.ts";
-import { deployment, secureContainer, service, serviceAccount } from "../lib/workload.ts";
+import { deployment, grantRole, secureContainer, service, serviceAccount } from "../lib/workload.ts";
 import type { VeleroValues } from "../values/velero.ts";
 import { CANARY, canaryMarker } from "./backup-canary.ts";
 
@@ -183,24 +183,13 @@ export class Velero extends Component {
 
     const sa = serviceAccount(DRILL, ns, labels);
     this.add(sa);
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: DRILL, namespace: ns, labels },
-      rules: [
-        { apiGroups: ["velero.io"], resources: ["backups"], verbs: ["list"] },
-        // Create cannot be limited by name; get and delete are needed for the Restore it created.
-        { apiGroups: ["velero.io"], resources: ["restores"], verbs: ["create", "get", "delete"] },
-        { apiGroups: [""], resources: ["configmaps"], resourceNames: [RESULT_CONFIGMAP], verbs: ["get", "patch"] },
-      ],
-    });
-    this.add({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: DRILL, namespace: ns, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: DRILL },
-      subjects: [{ kind: "ServiceAccount", name: DRILL, namespace: ns }],
-    });
+    const drillRules = [
+      { apiGroups: ["velero.io"], resources: ["backups"], verbs: ["list"] },
+      // Create cannot be limited by name; get and delete are needed for the Restore it created.
+      { apiGroups: ["velero.io"], resources: ["restores"], verbs: ["create", "get", "delete"] },
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: [RESULT_CONFIGMAP], verbs: ["get", "patch"] },
+    ];
+    for (const o of grantRole(DRILL, ns, labels, drillRules, { name: DRILL, namespace: ns })) this.add(o);
     // The scratch namespace only: Velero creates it during the restore, the drill deletes it afterwards.
     // Reading the restored canary is granted by the canary's own RoleBinding, restored along with it.
     this.add({

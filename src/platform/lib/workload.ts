@@ -111,6 +111,26 @@ export function serviceAccount(name: string, namespace: string, labels: Record<s
   return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels }, automountServiceAccountToken: false };
 }
 
+/** A Role in `namespace` and the RoleBinding of the same name that grants it to one ServiceAccount (of any namespace). */
+export function grantRole(
+  name: string,
+  namespace: string,
+  labels: Record<string, string>,
+  rules: readonly Record<string, unknown>[],
+  account: { readonly name: string; readonly namespace: string },
+): [K8sObject, K8sObject] {
+  return [
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name, namespace, labels }, rules },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name: account.name, namespace: account.namespace }],
+    },
+  ];
+}
+
 export function pdb(name: string, namespace: string, labels: Record<string, string>, selector: Record<string, string>, shape: Shape): K8sObject {
   return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace, labels }, spec: shape.pdb(selector) };
 }
