@@ -80,9 +80,16 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env):
   });
 }
 
+/** Rule files already written, per platform and group: the rule check and the unit tests read the same file. */
+const RULE_TEXTS = new WeakMap<PlatformContext, WeakMap<AlertGroup, string>>();
+
 /** A group's rule file as promtool reads it; written like the rendered tree (the same writer, the same quoting). */
 function rulesText(ctx: PlatformContext, g: AlertGroup): string {
-  return toYaml({ groups: [ruleGroup(ctx, g)] });
+  let texts = RULE_TEXTS.get(ctx);
+  if (!texts) RULE_TEXTS.set(ctx, (texts = new WeakMap()));
+  let text = texts.get(g);
+  if (text === undefined) texts.set(g, (text = toYaml({ groups: [ruleGroup(ctx, g)] })));
+  return text;
 }
 
 /** `promtool check rules` on every group in one run; promtool names the failing `<group>.rules.yaml`. */
