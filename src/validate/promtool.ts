@@ -137,7 +137,11 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
       writeFileSync(join(dir, rules), ruleText);
       todo.push({ test, testText, file, key });
     }
-    const env = { ...process.env, TMPDIR: join(dir, "tsdb") };
+    // One Go thread per promtool: the build's own process needs the other core meanwhile, and a
+    // single-threaded promtool spent ~25% less CPU on the same tests (no parallel GC workers and idle
+    // threads spinning: 1000 apps' merged cases 8.3 s of CPU, 6.1 s with GOMAXPROCS=1). An operator's own
+    // GOMAXPROCS is kept.
+    const env = { ...process.env, TMPDIR: join(dir, "tsdb"), GOMAXPROCS: process.env.GOMAXPROCS ?? "1" };
     if (todo.length) mkdirSync(env.TMPDIR);
     const runFiles = (files: readonly string[]) => runShared(files, dir, env);
 
