@@ -3,26 +3,13 @@
  * repository (schemas/compose-spec.json, source in schemas/SOURCES.md) and bundled with the CLI: the build
  * reads nothing else, and needs nothing from the checkout it builds.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import composeSpec from "../../schemas/compose-spec.json" with { type: "json" };
+import type { ErrorObject } from "ajv";
 import type { Issue } from "../errors.ts";
+// The schema as Ajv compiles it, compiled ahead of time (scripts/gen-compose-validator.ts): compiling it
+// at each build cost more than the rest of the host layer.
+import { validate } from "./compose-validator.js";
 
 export const COMPOSE_SCHEMA_FILE = "schemas/compose-spec.json";
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  let v = compiled;
-  if (!v) {
-    // The schema names its draft without the trailing `#`, which Ajv does not know as a meta-schema; it
-    // is plain draft-07, so it is compiled without checking it against a meta-schema. Formats such as
-    // `duration` are Compose's own and are checked by the patterns beside them.
-    const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, validateFormats: false, logger: false });
-    v = ajv.compile(composeSpec as object);
-    compiled = v;
-  }
-  return v;
-}
 
 function describe(e: ErrorObject): string {
   if (e.keyword === "additionalProperties") return `unknown key '${String((e.params as { additionalProperty: string }).additionalProperty)}'`;
@@ -32,7 +19,7 @@ function describe(e: ErrorObject): string {
 
 /** Every problem of the document, each named by its JSON path in the file. */
 export function checkCompose(doc: unknown, file: string): Issue[] {
-  const v = validator();
+  const v = validate;
   if (v(doc)) return [];
   const seen = new Set<string>();
   const out: Issue[] = [];

@@ -150,9 +150,45 @@ type Tier = "strong" | "medium";
  * (STRONG_LAST, SENSITIVE_WORD, the `…key` forms). Lines without any are skipped unread.
  */
 const SECRET_NAME_HINT = /pass|pwd|token|secret|key|auth|credential/i;
+const SECRET_NAME_HINTS = new RegExp(SECRET_NAME_HINT.source, "gi");
+
+/**
+ * The lines of `text` (split as `text.split(/\r?\n/)` splits it) in which `re` (global) matches, in
+ * order; a match never spans lines, as none of the hints holds a line break.
+ */
+function linesWith(text: string, re: RegExp): string[] {
+  const out: string[] = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = text.lastIndexOf("\n", m.index) + 1;
+    const nl = text.indexOf("\n", m.index);
+    const end = nl < 0 ? text.length : nl;
+    // `\r\n` ends a line as `\n` does; a lone `\r` stays in it.
+    out.push(text.slice(start, nl > 0 && text.charCodeAt(nl - 1) === 13 && nl - 1 >= start ? nl - 1 : end));
+    if (nl < 0) break;
+    re.lastIndex = nl + 1;
+  }
+  return out;
+}
+
+/**
+ * The tiers of names already judged: the same few hundred keys (name, image, labels, …) come back for
+ * every object, and splitting each into words again was most of the scanner's time on key names.
+ * Bounded, so a file of endless distinct keys cannot grow it without end.
+ */
+const TIERS = new Map<string, Tier | null>();
 
 /** How strongly a key name says its value is a secret, or undefined when it does not. */
 export function secretTier(key: string): Tier | undefined {
+  const known = TIERS.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const tier = tierOf(key);
+  if (TIERS.size >= 10_000) TIERS.clear();
+  TIERS.set(key, tier ?? null);
+  return tier;
+}
+
+function tierOf(key: string): Tier | undefined {
   const w = words(key);
   const last = w[w.length - 1];
   if (!last || w.some((x) => REFERENCE_ANYWHERE.has(x))) return undefined;
@@ -661,8 +697,13 @@ class ObjectWalk {
   /** Text inside a string value (`Structure.embedded`). */
   private embedded(segs: readonly (string | number)[], text: string, value: string, key?: string): void {
     if (!/[:=]|\s-/.test(value)) return;
+    // `assignments` passes over every line without a secret-like name, so only those lines are cut
+    // out: a Grafana dashboard's JSON is thousands of lines, and splitting all of them cost more than
+    // the rest of the walk.
+    const lines = linesWith(value, SECRET_NAME_HINTS);
+    if (lines.length === 0) return;
     const fs = new FileScan(this.file, "");
-    fs.assignments(value.split(/\r?\n/), { kind: key !== undefined && PROSE_KEY.test(key) ? "prose" : "config", at: () => 1 });
+    fs.assignments(lines, { kind: key !== undefined && PROSE_KEY.test(key) ? "prose" : "config", at: () => 1 });
     for (const f of fs.out) this.add(segs, this.line, text, f.rule, f.message);
   }
 
@@ -670,27 +711,37 @@ class ObjectWalk {
    * Walks `v`, which starts on the current line, and leaves the line after it. `lead` is its `"key": `
    * prefix. Below a Secret's data only the token rules run (`checks` false), as in `Structure`.
    */
-  visit(v: unknown, segs: (string | number)[], lead: string, checks = true): void {
+  /**
+   * `segs` is the path so far, shared down the walk (pushed and popped): a finding spells it out when
+   * it is made. `line` is the scalar's line as printed (`lead` and its JSON), when the caller has it.
+   */
+  visit(v: unknown, segs: (string | number)[], lead: string, checks = true, line?: string): void {
     if (Array.isArray(v)) {
       this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
       this.line++;
       v.forEach((it, i) => {
-        const here = [...segs, i];
-        if (!checks) return this.visit(it, here, "", false);
-        if (typeof it === "string") this.embedded(here, JSON.stringify(it), it);
+        segs.push(i);
+        if (!checks) {
+          this.visit(it, segs, "", false);
+          segs.pop();
+          return;
+        }
+        const text = it === null || typeof it !== "object" ? JSON.stringify(it) : undefined;
+        if (typeof it === "string") this.embedded(segs, text!, it);
         // `["--password", "value"]`: a flag and its value as separate arguments.
         const flag = typeof it === "string" ? /^--?([A-Za-z][A-Za-z0-9_.-]*)$/.exec(it) : null;
         const next = v[i + 1];
         if (flag && secretTier(flag[1]!) === "strong" && (next === null || typeof next !== "object")) {
-          this.judged([...segs, i + 1], this.line + 1, JSON.stringify(next), flag[1]!, next);
+          this.judged([...segs.slice(0, -1), i + 1], this.line + 1, JSON.stringify(next), flag[1]!, next);
         }
-        this.visit(it, here, "");
+        this.visit(it, segs, "", true, text);
+        segs.pop();
       });
       if (v.length) this.line++;
       return;
     }
     if (!isPlain(v)) {
-      this.tokens(segs, `${lead}${JSON.stringify(v)}`);
+      this.tokens(segs, line ?? `${lead}${JSON.stringify(v)}`);
       this.line++;
       return;
     }
@@ -698,14 +749,27 @@ class ObjectWalk {
     this.tokens(segs, `${lead}${entries.length ? "{" : "{}"}`);
     this.line++;
     if (!checks) {
-      for (const [key, x] of entries) this.visit(x, [...segs, key], `${JSON.stringify(key)}: `, false);
+      for (const [key, x] of entries) {
+        segs.push(key);
+        this.visit(x, segs, `${JSON.stringify(key)}: `, false);
+        segs.pop();
+      }
       if (entries.length) this.line++;
       return;
     }
     const secret = v.kind === "Secret" && v.apiVersion === "v1";
     const name = typeof v.name === "string" ? v.name : undefined;
     for (const [key, x] of entries) {
-      const here = [...segs, key];
+      segs.push(key);
+      this.entry(segs, key, x, secret, name);
+      segs.pop();
+    }
+    if (entries.length) this.line++;
+  }
+
+  /** One field `key: x` of the map `v`; `here` is its path. */
+  private entry(here: (string | number)[], key: string, x: unknown, secret: boolean, name: string | undefined): void {
+    {
       const head = `${JSON.stringify(key)}: `;
       const scalar = x === null || typeof x !== "object";
       const text = scalar ? head + JSON.stringify(x) : head;
@@ -716,19 +780,22 @@ class ObjectWalk {
         for (const [k, d] of Object.entries(x)) {
           if (d === undefined) continue;
           const dText = `${JSON.stringify(k)}: ${JSON.stringify(d)}`;
+          here.push(k);
           if (!(d === null || d === "" || (typeof d === "string" && isEncryptedValue(d))))
-            this.add([...here, k], this.line, dText, "plaintext-secret-object", `Secret ${key}.${k} is not encrypted; ${plaintextAdvice(this.file)}`);
-          this.visit(d, [...here, k], `${JSON.stringify(k)}: `, false);
+            this.add(here, this.line, dText, "plaintext-secret-object", `Secret ${key}.${k} is not encrypted; ${plaintextAdvice(this.file)}`);
+          this.visit(d, here, `${JSON.stringify(k)}: `, false);
+          here.pop();
         }
         this.line++;
-        continue;
+        return;
       }
       if (key === "value" && name !== undefined) this.judged(here, this.line, text, name, x);
       this.judged(here, this.line, text, key, x);
       if (typeof x === "string") this.embedded(here, text, x, key);
-      this.visit(x, here, head);
+      // The scalar's line is `text`: printing a long string (a dashboard's JSON) twice cost as much as
+      // the checks on it.
+      this.visit(x, here, head, true, scalar ? text : undefined);
     }
-    if (entries.length) this.line++;
   }
 }
 

@@ -8,6 +8,7 @@ import { COMPOSE_SECRET_KEYS, COMPOSE_SECRETS_FILE, composeEnvReferences, compos
 import { checkCompose } from "../../src/host/compose-schema.ts";
 import { checkComposeSecrets } from "../../src/host/hosts.ts";
 import { toYaml } from "../../src/render/render.ts";
+import { COMPOSE_VALIDATOR_FILE, composeValidatorSource } from "../../scripts/gen-compose-validator.ts";
 import { REPO, config, versions } from "../helpers.ts";
 
 type Service = {
@@ -141,6 +142,13 @@ describe("the Compose stack", () => {
 });
 
 describe("the Compose schema check", () => {
+  it("runs the committed validator, which is the schema as Ajv compiles it (rerun scripts/gen-compose-validator.ts when not)", async () => {
+    assert.equal(readFileSync(join(REPO, COMPOSE_VALIDATOR_FILE), "utf8"), await composeValidatorSource());
+    // The check loads no Ajv compiler: only the generated module and Ajv's small runtime helpers.
+    const source = readFileSync(join(REPO, "src/host/compose-schema.ts"), "utf8");
+    assert.doesNotMatch(source, /import \{[^}]*\bAjv\b/);
+  });
+
   const broken = (edit: (s: Stack) => void) => {
     const s = stack();
     edit(s);

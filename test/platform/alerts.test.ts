@@ -241,15 +241,20 @@ describe("promtool unit tests merged across groups", () => {
   const testFile = (g: AlertGroup) => ({ test: `${g.name}.test.yaml`, file: promtoolTests(big.ctx, g, `${g.name}.rules.yaml`) as unknown as PromtoolTestFile });
 
   /** Runs promtool through a wrapper on PATH that notes the files of every `test rules` run. */
-  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[] }> {
+  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[]; gomaxprocs: string[] }> {
     const dir = mkdtempSync(join(tmpdir(), "promtool-log-"));
     const real = execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim();
-    writeFileSync(join(dir, "promtool"), `#!/bin/sh\n[ "$1 $2" = "test rules" ] && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && set -- test rules "$@"\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(dir, "promtool"),
+      `#!/bin/sh\n[ "$1 $2" = "test rules" ] && printf '%s\\n' "\${GOMAXPROCS-unset}" >> '${dir}/env' && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && set -- test rules "$@"\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const path = process.env.PATH;
     process.env.PATH = `${dir}:${path}`;
+    const lines = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8").trim().split("\n") : []);
     try {
       const result = await fn();
-      return { result, files: existsSync(join(dir, "log")) ? readFileSync(join(dir, "log"), "utf8").trim().split("\n") : [] };
+      return { result, files: lines("log"), gomaxprocs: lines("env") };
     } finally {
       process.env.PATH = path;
       rmSync(dir, { recursive: true, force: true });
@@ -274,11 +279,17 @@ describe("promtool unit tests merged across groups", () => {
   });
 
   it("pass promtool in far fewer files than groups, each group reported as passed", async () => {
-    const { result, files } = await logged(() => promtoolTestRules(big.ctx, bigGroups));
+    const own = process.env.GOMAXPROCS;
+    delete process.env.GOMAXPROCS;
+    const { result, files, gomaxprocs } = await logged(() => promtoolTestRules(big.ctx, bigGroups)).finally(() => {
+      if (own !== undefined) process.env.GOMAXPROCS = own;
+    });
     assert.equal(result.ok, true, result.output);
     assert.equal(result.output, bigGroups.map((g) => `Unit Testing:  ${g.name}.test.yaml\n  SUCCESS`).join("\n"));
     assert.ok(files.some((f) => f.startsWith("Merged-")), files.join(" "));
     assert.ok(files.length < bigGroups.length / 2, `${files.length} files for ${bigGroups.length} groups`);
+    // Each promtool runs on one Go thread, leaving the other core to the build (less CPU in all).
+    assert.ok(gomaxprocs.length > 0 && gomaxprocs.every((v) => v === "1"), gomaxprocs.join(" "));
   });
 
   it("a broken app rule among many is reported under its own group, the others pass", async () => {

@@ -57,6 +57,9 @@ describe("chart images", () => {
       ["operator", "quay.io/prometheus-operator/prometheus-operator:v0.93.1"],
       ["grafana", "docker.io/grafana/grafana:13.2.0"],
       ["grafana-sidecars", "quay.io/kiwigrid/k8s-sidecar:2.10.1"],
+      // Two subcharts that run `v<appVersion>`; the parent turns on node-exporter's distroless variant.
+      ["kube-state-metrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"],
+      ["node-exporter", "quay.io/prometheus/node-exporter:v1.12.1-distroless"],
     ]);
     assert.ok(images.every((i) => i.source === "chart default"));
     // The same facts in the locked files: explicit tags where the chart sets them, appVersions where it leaves them empty.
@@ -67,6 +70,24 @@ describe("chart images", () => {
     const grafana = parse(readFileSync(join(KPS, "charts", "grafana", "values.yaml"), "utf8")) as Record<string, any>;
     assert.equal(grafana.image.tag, "");
     assert.equal((parse(readFileSync(join(KPS, "charts", "grafana", "Chart.yaml"), "utf8")) as { appVersion: string }).appVersion, "13.2.0");
+    const ksm = parse(readFileSync(join(KPS, "charts", "kube-state-metrics", "values.yaml"), "utf8")) as Record<string, any>;
+    assert.deepEqual([ksm.image.registry, ksm.image.repository, ksm.image.tag], ["registry.k8s.io", "kube-state-metrics/kube-state-metrics", ""]);
+    assert.equal((parse(readFileSync(join(KPS, "charts", "kube-state-metrics", "Chart.yaml"), "utf8")) as { appVersion: string }).appVersion, "2.20.0");
+    const ne = parse(readFileSync(join(KPS, "charts", "prometheus-node-exporter", "values.yaml"), "utf8")) as Record<string, any>;
+    assert.deepEqual([ne.image.registry, ne.image.repository, ne.image.tag, ne.image.distroless], ["quay.io", "prometheus/node-exporter", "", false]);
+    assert.equal((parse(readFileSync(join(KPS, "charts", "prometheus-node-exporter", "Chart.yaml"), "utf8")) as { appVersion: string }).appVersion, "1.12.1");
+    assert.equal(values["prometheus-node-exporter"].image.distroless, true);
+  });
+
+  it("appends a variant's suffix only when its flag is true, to a set tag too", async () => {
+    const ne = (image: Record<string, unknown>) =>
+      imagesOf({}, "monitoring", (v) => ({ ...v, "prometheus-node-exporter": { ...(v["prometheus-node-exporter"] as object), image } })).then(
+        (r) => r.images.find((i) => i.container === "node-exporter")!.image,
+      );
+    assert.equal(await ne({ distroless: false }), "quay.io/prometheus/node-exporter:v1.12.1");
+    assert.equal(await ne({ tag: "v1.13.0" }), "quay.io/prometheus/node-exporter:v1.13.0-distroless");
+    // Helm's ternary wants a boolean: a string "true" is not the flag.
+    assert.equal(await ne({ distroless: "true" }), "quay.io/prometheus/node-exporter:v1.12.1");
   });
 
   it("composes each chart's own way: a shared block, a registry and namespace, a digest", async () => {
@@ -99,7 +120,11 @@ describe("chart images", () => {
     // With a quorum, redis-ha's Redis takes the image the parent chart sets for it.
     const ha = await imagesOf(THREE_NODES, "argocd");
     assert.deepEqual(ha.problems, []);
-    assert.deepEqual(pairs(ha.images).filter(([c]) => c!.startsWith("redis")), [["redis-ha", "ecr-public.aws.com/docker/library/redis:8.2.3-alpine"]]);
+    assert.deepEqual(pairs(ha.images).filter(([c]) => c!.startsWith("redis")), [
+      ["redis-ha", "ecr-public.aws.com/docker/library/redis:8.2.3-alpine"],
+      // HAProxy's tag is the redis-ha subchart's default; the parent chart moves its repository.
+      ["redis-ha haproxy", "ecr-public.aws.com/docker/library/haproxy:3.3.10-alpine"],
+    ]);
   });
 
   it("lets our values win over the chart's defaults", async () => {
@@ -140,8 +165,8 @@ describe("chart images", () => {
       bad.problems.map((p) => [p.container, p.message]),
       [
         ["prometheus", "chart kube-prometheus-stack, container prometheus: prometheus.prometheusSpec.imag is not an image block of the chart (no map at that path in its values.yaml)"],
-        // The subchart's own defaults are not locked: the parent's block names no repository.
-        ["node-exporter", "chart kube-prometheus-stack, container node-exporter: the image block prometheus-node-exporter.image has no repository (neither ours nor the chart's)"],
+        // The subchart's tag is empty: without `tag: "appVersion"` none is made up.
+        ["node-exporter", "chart kube-prometheus-stack, container node-exporter: the image block prometheus-node-exporter.image has no tag (neither ours nor the chart's)"],
         // An empty tag without `tag: "appVersion"` is not made up.
         ["operator", "chart kube-prometheus-stack, container operator: the image block prometheusOperator.image has no tag (neither ours nor the chart's)"],
         ["grafana", "chart kube-prometheus-stack, container grafana: globl.imageRegistry is not a values path of the chart"],

@@ -149,7 +149,7 @@ describe("scrape(): a monitor and the two policies of every metrics port", () =>
  * the merged values: a pod security context with runAsNonRoot and the RuntimeDefault seccomp profile, and
  * containers without privilege escalation and with every capability dropped. The operator gives the
  * containers it generates (Prometheus, Alertmanager, their config reloaders) that container context itself;
- * kube-state-metrics' subchart defaults are not locked, so only our values are checked there (none override it).
+ * kube-state-metrics is read from its subchart's locked defaults under our values, like Grafana.
  */
 function restrictedGaps(merged: unknown): string[] {
   const gaps: string[] = [];
@@ -175,7 +175,9 @@ function restrictedGaps(merged: unknown): string[] {
     if (at(merged, `${c}.seccompProfile.type`) !== "RuntimeDefault") gaps.push(`${c} seccompProfile`);
   if (at(merged, "grafana.initChownData.enabled") !== false) gaps.push("grafana.initChownData runs as root");
   if (at(merged, "grafana.testFramework.enabled") !== false) gaps.push("grafana.testFramework has no seccomp profile");
-  for (const k of ["securityContext", "containerSecurityContext"]) if (at(values(p), `kube-state-metrics.${k}`) !== undefined) gaps.push(`kube-state-metrics.${k} is overridden by our values`);
+  pod("kube-state-metrics.securityContext");
+  container("kube-state-metrics.containerSecurityContext");
+  if (at(merged, "kube-state-metrics.securityContext.enabled") !== true) gaps.push("kube-state-metrics.securityContext is off");
   // Parts that would add pods of their own with other needs stay off.
   for (const off of ["prometheusOperator.admissionWebhooks.enabled", "crds.upgradeJob.enabled", "windowsMonitoring.enabled", "thanosRuler.enabled"])
     if (at(merged, off) === true) gaps.push(`${off} is on`);
@@ -250,6 +252,8 @@ describe("kube-prometheus-stack", () => {
     assert.deepEqual(restrictedGaps(coalesceValues(merged, { grafana: { initChownData: { enabled: true } } })), ["grafana.initChownData runs as root"]);
     assert.deepEqual(restrictedGaps(coalesceValues(merged, { grafana: { testFramework: { enabled: true } } })), ["grafana.testFramework has no seccomp profile"]);
     assert.deepEqual(restrictedGaps(coalesceValues(merged, { prometheus: { prometheusSpec: { securityContext: { runAsNonRoot: false } } } })), ["prometheus.prometheusSpec.securityContext runAsNonRoot"]);
+    assert.deepEqual(restrictedGaps(coalesceValues(merged, { "kube-state-metrics": { securityContext: { enabled: false } } })), ["kube-state-metrics.securityContext is off"]);
+    assert.deepEqual(restrictedGaps(coalesceValues(merged, { "kube-state-metrics": { containerSecurityContext: { capabilities: { drop: [] } } } })), ["kube-state-metrics.containerSecurityContext capabilities"]);
   });
 
   it("one control-plane node: the quorum etcd alerts are dropped at the rule level; three: they are back", () => {

@@ -29,7 +29,10 @@ const KEYS = ["password", "DB_PASSWORD", "token", "apiKey", "secretKey", "client
 const VALUES = [
   "hunter2", "supersecretpassword", "replace-me", "", "v1", "Secret", "--password", "-p", "s3cr3t-Zq9vXk2LmP8rT4wY", "ghp_" + "a".repeat(36), "AKIAABCDEFGHIJKLMNOP",
   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "postgres://app:Pa55word-x@db:5432/app", "password=hunter2\nuser=admin",
-  "a: b\ntoken: 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "op://vault/item/field", "${DB_PASSWORD}", "ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]", "-----BEGIN PRIVATE KEY-----\n" + "A".repeat(64) + "\n-----END PRIVATE KEY-----",
+  "a: b\ntoken: 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "op://vault/item/field",
+  // Embedded text is read line by line: CRLF and lone CR line ends, hints twice on a line, one late in a long text.
+  "user: x\r\npassword: hunter2\r\n", "a=b\rsecret=s3cr3t-Zq9vXk2LmP8rT4wY", "token=abc key=Zq9vXk2LmP8rT4wYs3cr3t\r", "secretName: db\r\nx: 1\npassword: hunter2\rpassword=hunter3\r\n", "\r\n\n--token s3cr3t-Zq9vXk2LmP8rT4wY\nauth=basic",
+  Array.from({ length: 300 }, (_, i) => `  "panel${i}": {"title": "p", "expr": "rate(x[5m])"},`).join("\n") + '\n  "apiKey": "s3cr3t-Zq9vXk2LmP8rT4wY"\n', "${DB_PASSWORD}", "ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]", "-----BEGIN PRIVATE KEY-----\n" + "A".repeat(64) + "\n-----END PRIVATE KEY-----",
 ];
 
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({

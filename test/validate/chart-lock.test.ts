@@ -36,8 +36,10 @@ describe("the committed chart lock", () => {
     assert.deepEqual([...problems], []);
     assert.deepEqual([...found.keys()].sort(), Object.keys(versions().charts).sort());
     const kps = found.get("kube-prometheus-stack")!;
-    assert.deepEqual(kps.entry.subcharts, { grafana: "12.11.1" });
-    assert.ok(existsSync(join(kps.dir, "charts", "grafana", "values.yaml")));
+    // Exactly the versions the parent's Chart.yaml pins (windows-exporter is pinned by a range: not locked).
+    assert.deepEqual(kps.entry.subcharts, { grafana: "12.11.1", "kube-state-metrics": "8.4.0", "prometheus-node-exporter": "4.56.1" });
+    for (const sub of Object.keys(kps.entry.subcharts!)) assert.ok(existsSync(join(kps.dir, "charts", sub, "values.yaml")), sub);
+    assert.deepEqual(found.get("argo-cd")!.entry.subcharts, { "redis-ha": "4.38.0" });
     // Every entry says where it came from.
     for (const [name, c] of found) assert.ok(c.entry.source !== "", name);
   });

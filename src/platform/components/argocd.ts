@@ -164,8 +164,7 @@ export class ArgoCd extends Component {
         ...(shape.quorum
           ? [
               { name: "redis-ha", values: "redis-ha.redis.resources", replicas: 3, image: "redis-ha.image" },
-              // HAProxy's tag is a default of the redis-ha subchart, which the chart lock does not store: not known here.
-              { name: "redis-ha haproxy", values: "redis-ha.haproxy.resources", replicas: 3 },
+              { name: "redis-ha haproxy", values: "redis-ha.haproxy.resources", replicas: 3, image: "redis-ha.haproxy.image" },
             ]
           : [{ name: "redis", values: "redis.resources", image: "redis.image" }]),
       ],

@@ -118,14 +118,15 @@ export function chartImages(input: ChartImagesInput): { images: ContainerImage[]
     }
     const sub = segs.length > 1 ? input.appVersions.subcharts.get(segs[0]!) : undefined;
     const appVersion = sub ?? input.appVersions.chart;
-    const tag = field("tag") ?? (decl.tag === "appVersion" ? appVersion : undefined);
+    const tag = field("tag") ?? (decl.tag === "appVersion" && appVersion !== undefined ? `${decl.appVersionPrefix ?? ""}${appVersion}` : undefined);
+    const variant = decl.variant !== undefined && read(`${decl.values}.${decl.variant.field}`) === true ? decl.variant.suffix : "";
     const sha = field("sha");
     const digest = field("digest") ?? (sha !== undefined ? (sha.startsWith("sha256:") ? sha : `sha256:${sha}`) : undefined);
     if (tag === undefined && digest === undefined) {
       problem(`the image block ${decl.values} has no tag${decl.tag === "appVersion" ? " and the chart has no appVersion" : ""} (neither ours nor the chart's)`);
       continue;
     }
-    images.push({ container: c.name, image: `${ref}${tag !== undefined ? `:${tag}` : ""}${digest !== undefined ? `@${digest}` : ""}`, source: fromOurs ? "values" : "chart default" });
+    images.push({ container: c.name, image: `${ref}${tag !== undefined ? `:${tag}${variant}` : ""}${digest !== undefined ? `@${digest}` : ""}`, source: fromOurs ? "values" : "chart default" });
   }
   return { images, problems };
 }

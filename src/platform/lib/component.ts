@@ -64,6 +64,10 @@ export interface ChartImage {
   readonly namespace?: string;
   /** `appVersion` when the chart runs its (or the block's subchart's) appVersion for an empty tag. @default an empty tag is an error */
   readonly tag?: "appVersion";
+  /** Put before the appVersion when it stands in for an empty tag (kube-state-metrics and node-exporter run `v<appVersion>`). */
+  readonly appVersionPrefix?: string;
+  /** A boolean field of the block that, when true, appends a suffix to the tag, set or not (node-exporter's `distroless`). */
+  readonly variant?: { readonly field: string; readonly suffix: string };
 }
 
 /** A Service port an Ingress of the component sends traffic to (the pod port NetworkPolicies see). */
