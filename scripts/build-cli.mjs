@@ -10,7 +10,7 @@
  * `npm test` and scripts/run-tests.mjs; `--if-stale` skips the work when the bundle is current.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleIsCurrent } from "../bin/freshness.mjs";
@@ -21,6 +21,78 @@ const DIST = join(ROOT, "dist");
 if (process.argv.includes("--if-stale") && bundleIsCurrent(DIST)) process.exit(0);
 
 const { build } = await import("esbuild");
+
+/**
+ * The published Kubernetes models (kubernetes-models and the CRD model packages the schema layer reads:
+ * src/validate/kube-schema.ts) bundled into dist/models/, one module per kind with the code kinds share
+ * split into common chunks. Node loaded a kind's validators as one ES module per schema: 300 modules for
+ * the kinds of kube-prometheus, 0.2 s of resolving, reading and linking before the first object was
+ * checked. The same code, a few files per kind. re2-wasm is replaced by src/validate/re2-compat.ts.
+ * Rebuilt only when the lockfile or that module changes (dist/models/stamp.json); otherwise the
+ * previous bundle's models are moved into the new one.
+ */
+const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/argo-cd", "@kubernetes-models/cert-manager", "@kubernetes-models/prometheus-operator"];
+const BUNDLED_MODEL_CODE = /^(?:kubernetes-models|@kubernetes-models\/(?:argo-cd|cert-manager|prometheus-operator|apimachinery))(?:\/|$)/;
+const RE2_COMPAT = "src/validate/re2-compat.ts";
+
+async function buildModels(into) {
+  const out = join(into, "models");
+  const stamp = createHash("sha256")
+    .update(readFileSync(join(ROOT, "package-lock.json")))
+    .update(readFileSync(join(ROOT, RE2_COMPAT)))
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest("hex");
+  const previous = join(DIST, "models");
+  try {
+    if (JSON.parse(readFileSync(join(previous, "stamp.json"), "utf8")).stamp === stamp) {
+      renameSync(previous, out);
+      return { inputs: [RE2_COMPAT] };
+    }
+  } catch {
+    // no previous models, or another build took them: build them
+  }
+  const entryPoints = {};
+  for (const pkg of MODEL_PACKAGES) {
+    const root = join(ROOT, "node_modules", pkg);
+    const found = Object.keys(entryPoints).length;
+    const visit = (dir) => {
+      for (const name of readdirSync(dir).sort()) {
+        const f = join(dir, name);
+        if (name === "_schemas" || name === "node_modules") continue;
+        if (statSync(f).isDirectory()) visit(f);
+        // A top-level model (one with apiVersion and kind); files of nested types are reached through them.
+        else if (name.endsWith(".js") && name !== "index.js" && /static\{this\.kind=/.test(readFileSync(f, "utf8"))) entryPoints[`${pkg}/${relative(root, f).slice(0, -3).split("\\").join("/")}`] = f;
+      }
+    };
+    visit(root);
+    if (Object.keys(entryPoints).length === found) throw new Error(`build-cli: no model found in ${pkg} (has its layout changed?)`);
+  }
+  const res = await build({
+    entryPoints,
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    metafile: true,
+    logLevel: "warning",
+    chunkNames: "chunks/[hash]",
+    plugins: [
+      {
+        name: "models-only",
+        setup(b) {
+          b.onResolve({ filter: /^@kubernetes-models\/validate\/runtime\/re2$/ }, () => ({ path: join(ROOT, RE2_COMPAT) }));
+          // Everything but the models' own code stays a package import (one copy of the runtime they share).
+          b.onResolve({ filter: /^[^./]/ }, (a) => (BUNDLED_MODEL_CODE.test(a.path) ? undefined : { external: true }));
+        },
+      },
+    ],
+  });
+  writeFileSync(join(out, "kinds.json"), JSON.stringify(Object.keys(entryPoints).sort()) + "\n");
+  writeFileSync(join(out, "stamp.json"), JSON.stringify({ stamp }) + "\n");
+  return { inputs: Object.keys(res.metafile.inputs).filter((f) => !f.includes("node_modules")) };
+}
 // Build into a fresh folder and swap it in, so a process starting meanwhile never sees half a bundle.
 const staging = join(ROOT, `.dist-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
@@ -39,8 +111,9 @@ const result = await build({
   chunkNames: "chunks/[name]-[hash]",
   // A chunk that uses require() (createRequire) needs no banner: esbuild keeps createRequire as written.
 });
+const models = await buildModels(staging);
 const inputs = {};
-for (const file of Object.keys(result.metafile.inputs)) {
+for (const file of [...Object.keys(result.metafile.inputs), ...models.inputs]) {
   const abs = resolve(ROOT, file);
   // Only our own sources can change under a bundle; node_modules changes with package-lock.json.
   if (relative(ROOT, abs).startsWith("node_modules")) continue;

@@ -14,7 +14,7 @@
  * modules only, so callers await {@link loadSchemas} with the objects before the synchronous
  * {@link validateObjects}; packages with a CommonJS build also load lazily without it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { InternalError, type Issue } from "../errors.ts";
@@ -144,6 +144,47 @@ async function registerLocal(group: string): Promise<void> {
   for (const [kind, fn] of Object.entries(kinds)) registerSchema(apiVersion, kind, fn);
 }
 
+/**
+ * The published models bundled next to the CLI (scripts/build-cli.mjs writes dist/models/: one module per
+ * kind instead of one per schema, re2-wasm replaced by ./re2-compat.ts), when this code runs from that
+ * bundle; undefined when it runs from the sources (tests through tsx), which load node_modules directly.
+ * Both hold the same generated validators (test/validate/model-bundle.test.ts).
+ */
+let bundledModels: { readonly dir: URL; readonly specs: ReadonlySet<string> } | null | undefined;
+
+function modelBundle(): { readonly dir: URL; readonly specs: ReadonlySet<string> } | null {
+  if (bundledModels !== undefined) return bundledModels;
+  bundledModels = null;
+  // The schema layer sits in one of the bundle's chunks (dist/chunks/) or in its entry (dist/).
+  for (const rel of ["../models/", "./models/"]) {
+    const dir = new URL(rel, import.meta.url);
+    let specs: unknown;
+    try {
+      specs = JSON.parse(readFileSync(new URL("kinds.json", dir), "utf8"));
+    } catch {
+      continue;
+    }
+    if (Array.isArray(specs)) bundledModels = { dir, specs: new Set(specs.filter((x): x is string => typeof x === "string")) };
+    break;
+  }
+  return bundledModels;
+}
+
+/** The module of the model `spec`: the bundled one when there is one, else the package's own. */
+async function importModel(spec: string): Promise<Record<string, unknown>> {
+  const bundle = modelBundle();
+  if (bundle?.specs.has(spec)) {
+    try {
+      return (await import(new URL(`${spec}.js`, bundle.dir).href)) as Record<string, unknown>;
+    } catch (err) {
+      // A bundle being replaced under a running process (build-cli moves the models into the new one):
+      // the package has the same model.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return (await import(spec)) as Record<string, unknown>;
+}
+
 function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
@@ -192,7 +233,7 @@ export async function loadSchemas(objs: readonly LocatedObject[]): Promise<void>
       let entry: SchemaEntry | null = null;
       if (spec) {
         try {
-          entry = entryFromModule((await import(spec)) as Record<string, unknown>, apiVersion, kind);
+          entry = entryFromModule(await importModel(spec), apiVersion, kind);
         } catch (err) {
           if (!isNotFound(err)) throw err;
         }
