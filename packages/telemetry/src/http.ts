@@ -4,7 +4,7 @@
  * the `/metrics`, `/healthz` and `/readyz` endpoints.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { runInSpan } from "./current.ts";
@@ -15,6 +15,34 @@ import type { InFlight } from "./shutdown.ts";
 import type { UnsampledRoot } from "./tracing.ts";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** A request a fast path answered itself, between {@link DirectRequests.begin} and {@link DirectRequests.end}. */
+export interface DirectRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly route: string;
+}
+
+/**
+ * For a server that answers some requests without node:http (the site's fast path for static files, on the
+ * raw connection): the same telemetry as the handler gives its own requests. `begin` when a request is
+ * recognised (its span: a caller's trace context is not read, so a fast path must leave requests carrying
+ * one to node:http), `end` once its answer is written: one histogram observation, the span ended, one access
+ * line, exactly as for a request through the handler. `inFlight` is the handler's: the fast path puts its
+ * connections with an answer still being written there and follows the drain.
+ */
+export interface DirectRequests {
+  /** The route template of a path (the query, if left on, is ignored), as the handler labels it. */
+  route(path: string): string;
+  /** `method` is the request's (GET, HEAD: a method the label keeps as it is). */
+  begin(method: string, path: string, route: string): DirectRequest;
+  /** `bytes`: the Content-Length the answer declared (0 for none). */
+  end(request: DirectRequest, status: number, bytes: number): void;
+  readonly inFlight: InFlight;
+}
+
+/** The kit's handler, with what a fast path beside it needs. */
+export type InstrumentedHandler = Handler & { direct: DirectRequests };
 
 /** The kit's own endpoints, matched before the app's routes. */
 export const METRICS_PATH = "/metrics";
@@ -136,7 +164,7 @@ const SERVED = Symbol("kit.served");
  * the span's context (so the app's own log lines carry its ids, across awaits too; a route with
  * `asyncContext: false` only for the handler's synchronous run), one shared 'close' listener.
  */
-export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps): Handler {
+export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps): InstrumentedHandler {
   const kitPaths = opts.metricsEndpoint === false ? [HEALTHZ_PATH, READYZ_PATH] : [METRICS_PATH, HEALTHZ_PATH, READYZ_PATH];
   const match = routeMatcher([...kitPaths, ...opts.routes]);
   const isKit = new Set(kitPaths);
@@ -147,14 +175,10 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
   const { duration } = deps.metrics;
   const metrics = deps.metrics;
   const inFlight = deps.inFlight;
-  // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
-  // One function for every response (its request's facts on the response), not a closure per request.
-  function closed(this: ServerResponse): void {
-    const s = (this as ServerResponse & { [SERVED]: Served })[SERVED];
+  // Everything a request leaves behind once answered: histogram, span status and end, access line.
+  const record = (s: Served, rawMethod: string, status: number, bytes: number): void => {
     const ms = performance.now() - s.start;
-    const status = this.writableFinished ? this.statusCode : 499;
     metrics.active--;
-    inFlight.delete(this);
     duration.observeIn(duration.series(s.method, s.route, status), ms / 1000);
     const span = s.span;
     if (span.isRecording()) {
@@ -163,17 +187,30 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     }
     if (access) {
       const sc = span.spanContext();
-      access({ method: this.req.method ?? "", path: s.path, route: s.route, status, ms: Math.round(ms * 10) / 10, bytes: contentLength(this) }, sc.traceId, sc.spanId, sc.traceFlags);
+      access({ method: rawMethod, path: s.path, route: s.route, status, ms: Math.round(ms * 10) / 10, bytes }, sc.traceId, sc.spanId, sc.traceFlags);
     }
     span.end();
+  };
+  // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
+  // One function for every response (its request's facts on the response), not a closure per request.
+  function closed(this: ServerResponse): void {
+    inFlight.delete(this);
+    record((this as ServerResponse & { [SERVED]: Served })[SERVED], this.req.method ?? "", this.writableFinished ? this.statusCode : 499, contentLength(this));
   }
+  // A new trace not kept (most of a route sampled at 1 %): its ids without the SDK's span machinery.
+  const serverSpan = (method: string, route: string, path: string, parent: Context, fresh: boolean): Span => {
+    const unsampled = fresh && trace.getSpan(parent) === undefined ? deps.unsampledRoot(route) : undefined;
+    return unsampled
+      ? trace.wrapSpanContext(unsampled)
+      : deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
+  };
   const fail = (res: ServerResponse, span: Span, path: string, route: string, error: unknown) => {
     span.recordException(error as Error);
     deps.logger.error({ err: error, path, route }, "request handler failed");
     if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("internal error\n");
     else res.destroy();
   };
-  return (req, res) => {
+  const handler: InstrumentedHandler = (req, res) => {
     const start = performance.now();
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -185,11 +222,7 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     // Nothing to continue without a trace header: skip the propagators' header parsing.
     const fresh = headers.traceparent === undefined && headers.baggage === undefined;
     const parent = fresh ? active : propagation.extract(active, headers);
-    // A new trace not kept (most of a route sampled at 1 %): its ids without the SDK's span machinery.
-    const unsampled = fresh && trace.getSpan(active) === undefined ? deps.unsampledRoot(route) : undefined;
-    const span = unsampled
-      ? trace.wrapSpanContext(unsampled)
-      : deps.tracer.startSpan(`${method} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "http.route": route, "url.path": path } }, parent);
+    const span = serverSpan(method, route, path, parent, fresh);
     metrics.active++;
     inFlight.add(res);
     (res as ServerResponse & { [SERVED]: Served })[SERVED] = { start, method, path, route, span };
@@ -207,6 +240,20 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     // Only an async handler's promise is waited on (a synchronous one creates none).
     if (result) result.catch((error: unknown) => context.with(trace.setSpan(parent, span), fail, undefined, res, span, path, route, error));
   };
+  handler.direct = {
+    route: match,
+    inFlight,
+    begin(method, path, route) {
+      const start = performance.now();
+      const span = serverSpan(method, route, path, context.active(), true);
+      metrics.active++;
+      return { start, method, path, route, span };
+    },
+    end(r, status, bytes) {
+      record(r as Served, r.method, status, bytes);
+    },
+  };
+  return handler;
 }
 
 /** The app's route templates served without the async context (see {@link InstrumentOptions.asyncContext}). */

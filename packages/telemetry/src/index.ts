@@ -15,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import type { Tracer } from "@opentelemetry/api";
 import type { DestinationStream, Logger } from "pino";
 import type { Registry } from "prom-client";
-import { instrument, serveKitEndpoint, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
+import { instrument, serveKitEndpoint, type Handler, type InstrumentedHandler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistry, type HttpMetrics } from "./metrics.ts";
 import { drainer, InFlight } from "./shutdown.ts";
@@ -23,7 +23,8 @@ import { flushStdout } from "./stdout.ts";
 import { startTracing } from "./tracing.ts";
 
 export { DURATION_BUCKETS, DURATION_METRIC, RequestDurationHistogram } from "./metrics.ts";
-export { HEALTHZ_PATH, METRICS_PATH, READYZ_PATH, type Handler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
+export { HEALTHZ_PATH, METRICS_PATH, READYZ_PATH, type DirectRequest, type DirectRequests, type Handler, type InstrumentedHandler, type InstrumentOptions, type ReadinessCheck } from "./http.ts";
+export type { InFlight } from "./shutdown.ts";
 export { REDACTED, SECRET_KEY, redactByKey } from "./redact.ts";
 export { UNMATCHED, methodLabel, routeMatcher } from "./routes.ts";
 export { JsonLineSpanExporter, kitSampler, otlpTracesUrl } from "./tracing.ts";
@@ -73,8 +74,11 @@ export interface Telemetry {
   readonly tracer: Tracer;
   /** `stdout` or the OTLP traces URL spans go to. */
   readonly traceExporter: string;
-  /** Wraps the app's handler: kit endpoints first, then the app, each request measured, traced and logged. */
-  handler(app: Handler, opts: InstrumentOptions): Handler;
+  /**
+   * Wraps the app's handler: kit endpoints first, then the app, each request measured, traced and logged.
+   * Its `direct` gives the same to requests a fast path answers without node:http.
+   */
+  handler(app: Handler, opts: InstrumentOptions): InstrumentedHandler;
   /**
    * Serves `/metrics`, `/healthz` and `/readyz` (nothing else: 404) on a listener of their own, for Prometheus
    * and the kubelet on a port that no Service or Ingress exposes; pair it with `metricsEndpoint: false` in

@@ -20,7 +20,29 @@ import { Server as NetServer } from "node:net";
  */
 export class InFlight {
   readonly open = new Set<ServerResponse>();
+  /**
+   * Connections a fast path serves outside node:http (see {@link DirectRequests}) with an answer still being
+   * written: in flight like an open response.
+   */
+  readonly direct = new Set<object>();
   draining = false;
+  /** Called once when the drain begins, and once when its deadline cuts what is left. */
+  private readonly listeners: ((phase: "drain" | "cut") => void)[] = [];
+
+  /** Requests (responses and fast-path answers) not finished. */
+  get size(): number {
+    return this.open.size + this.direct.size;
+  }
+
+  /** A fast path that serves connections itself follows the drain: answers then close, and at the deadline it cuts. */
+  onDrain(listener: (phase: "drain" | "cut") => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** @internal the drainer's: tells the fast paths. */
+  emit(phase: "drain" | "cut"): void {
+    for (const l of this.listeners) l(phase);
+  }
 
   /** A request arrived; its response is tracked until it closes. */
   add(res: ServerResponse): void {
@@ -70,6 +92,7 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
     new Promise<boolean>((resolve) => {
       t.draining = true;
       for (const res of open) closeAfter(res);
+      t.emit("drain");
       let done = false;
       const finish = (clean: boolean) => {
         if (done) return;
@@ -79,8 +102,9 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
       };
       const timer = setTimeout(() => {
         // Only idle connections left means nothing was cut.
-        const clean = open.size === 0;
+        const clean = t.size === 0;
         server.closeAllConnections();
+        t.emit("cut");
         finish(clean);
       }, drainTimeoutMs);
       timer.unref();
@@ -88,5 +112,5 @@ export function drainer(server: Server, opts: DrainOptions = {}): { drain: () =>
       // idle ones at once, see above).
       NetServer.prototype.close.call(server, () => finish(true));
     });
-  return { drain, inFlight: () => open.size, draining: () => t.draining };
+  return { drain, inFlight: () => t.size, draining: () => t.draining };
 }

@@ -14,7 +14,9 @@ import { fileURLToPath } from "node:url";
 import { createTelemetry, type Handler, type Serving, type Telemetry } from "@sky-palette/telemetry";
 import { UserError } from "../../../../src/errors.ts";
 import { resolvePath, SiteIndex, type SiteFile, type Variant } from "./files.ts";
-import { acceptedEncodings, etagMatches, SECURITY_HEADERS } from "./headers.ts";
+import { buildHeads, encodingCache, isFresh, variantFor, type Heads } from "./answer.ts";
+import { FastPath } from "./fast-path.ts";
+import { SECURITY_HEADERS } from "./headers.ts";
 
 /** Where the generator writes the site (apps/site/dist/public). */
 export const DEFAULT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../dist/public");
@@ -23,6 +25,8 @@ export const DEFAULT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
  * their timing without a span line per file in the logs beside the access line.
  */
 export const STATIC_TRACE_RATIO = 0.01;
+/** The route label of the site's files (and its 404s). */
+export const STATIC_ROUTE = "/*";
 /** The live-status handler's mount point. */
 export const STATUS_PATH = "/status";
 
@@ -59,6 +63,13 @@ export interface SiteServerOptions {
    * port of its own (main.ts, METRICS_PORT): then `/metrics` here is the 404 page. @default true
    */
   readonly metricsEndpoint?: boolean;
+  /**
+   * Plain GETs and HEADs of the site's files answered on the raw connection, without node:http's request and
+   * response objects (fast-path.ts); every other request, and every connection once it sends one, is node:http's.
+   * The answers are the same bytes either way. Off: every request goes through node:http (main.ts:
+   * `SITE_FAST_PATH=off`). @default true
+   */
+  readonly fastPath?: boolean;
   /** How often Node checks connections against the header/request timeouts. @default 1_000 */
   readonly timeoutCheckIntervalMs?: number;
   /** Signals that start the graceful shutdown (and then exit the process); [] in tests. @default ["SIGTERM", "SIGINT"] */
@@ -83,48 +94,6 @@ function plain(res: ServerResponse, req: IncomingMessage, status: number, body: 
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
-/** The security headers as `[name, value, name, value, ...]`, the flat form writeHead takes without copying. */
-const SECURITY_FLAT: readonly string[] = Object.entries(SECURITY_HEADERS).flat();
-
-/**
- * The response heads of one variant of a file, built once: a request only picks one. `ok` for 200, `notModified`
- * for 304 (no body, so no content headers), `notFound` when the file is the 404 page.
- */
-interface Heads {
-  readonly ok: readonly string[];
-  readonly notModified: readonly string[];
-  readonly notFound: readonly string[];
-}
-
-function buildHeads(file: SiteFile, v: Variant): Heads {
-  const head = (cacheControl: string, body: boolean) => {
-    const h = [...SECURITY_FLAT, "cache-control", cacheControl, "etag", v.etag, "last-modified", file.mtime.toUTCString(), "accept-ranges", "none"];
-    if (file.variants.length > 1) h.push("vary", "Accept-Encoding");
-    if (body) {
-      h.push("content-type", file.type, "content-length", String(v.size));
-      if (v.encoding !== "identity") h.push("content-encoding", v.encoding);
-    }
-    return h;
-  };
-  return { ok: head(file.cacheControl, true), notModified: head(file.cacheControl, false), notFound: head("no-cache", true) };
-}
-
-/** The codings an `Accept-Encoding` value accepts, remembered per distinct value (browsers send a handful). */
-function encodingCache(): (header: string | undefined) => { br: boolean; gzip: boolean } {
-  const seen = new Map<string, { br: boolean; gzip: boolean }>();
-  const none = acceptedEncodings(undefined);
-  return (header) => {
-    if (header === undefined) return none;
-    let a = seen.get(header);
-    if (!a) {
-      // Bounded: a client making up a new value per request only ever costs the parse.
-      if (seen.size >= 256) seen.clear();
-      seen.set(header, (a = acceptedEncodings(header)));
-    }
-    return a;
-  };
-}
-
 export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
   const root = resolve(opts.root ?? DEFAULT_ROOT);
   if (!existsSync(join(root, "index.html"))) {
@@ -143,21 +112,10 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
   const accepted = encodingCache();
 
   const sendFile = (req: IncomingMessage, res: ServerResponse, file: SiteFile, status: 200 | 404): void => {
-    const ok = accepted(req.headers["accept-encoding"]);
-    let v = file.variants[0]!;
-    for (const x of file.variants) {
-      if (x.encoding === "identity" || ok[x.encoding]) {
-        v = x;
-        break;
-      }
-    }
+    const v = variantFor(file, accepted(req.headers["accept-encoding"]));
     const head = heads.get(v)!;
     if (status === 200) {
-      const inm = req.headers["if-none-match"];
-      const ims = req.headers["if-modified-since"];
-      // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
-      const fresh = inm !== undefined ? etagMatches(inm, v.etag) : ims !== undefined && Date.parse(ims) >= file.mtime.getTime();
-      if (fresh) {
+      if (isFresh(file, v, req.headers["if-none-match"], req.headers["if-modified-since"])) {
         res.writeHead(304, head.notModified as string[]);
         res.end();
         return;
@@ -195,24 +153,46 @@ export function createSiteServer(opts: SiteServerOptions = {}): SiteServer {
     else plain(res, req, 404, "not found\n");
   };
 
+  const headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
+  const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
+  const checkIntervalMs = opts.timeoutCheckIntervalMs ?? 1_000;
+  const maxHeaderBytes = opts.maxHeaderBytes ?? 16 * 1024;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
+  const handler = telemetry.handler(app, {
+    routes: [STATUS_PATH, `${STATUS_PATH}/*`, STATIC_ROUTE],
+    accessLog: opts.accessLog ?? "info",
+    metricsEndpoint: opts.metricsEndpoint ?? true,
+    traceRatio: { [STATIC_ROUTE]: opts.staticTraceRatio ?? STATIC_TRACE_RATIO },
+    // A static file is answered synchronously and logs nothing after: no async context needed (/status has one).
+    asyncContext: { [STATIC_ROUTE]: false },
+  });
   const server = createServer(
     {
-      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: opts.requestTimeoutMs ?? 30_000,
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
-      connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
-      maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkIntervalMs,
+      maxHeaderSize: maxHeaderBytes,
     },
-    telemetry.handler(app, {
-      routes: [STATUS_PATH, `${STATUS_PATH}/*`, "/*"],
-      accessLog: opts.accessLog ?? "info",
-      metricsEndpoint: opts.metricsEndpoint ?? true,
-      traceRatio: { "/*": opts.staticTraceRatio ?? STATIC_TRACE_RATIO },
-      // A static file is answered synchronously and logs nothing after: no async context needed (/status has one).
-      asyncContext: { "/*": false },
-    }),
+    handler,
   );
-  server.setTimeout(opts.idleTimeoutMs ?? 30_000);
+  server.setTimeout(idleTimeoutMs);
+  if (opts.fastPath ?? true) {
+    new FastPath({
+      server,
+      index,
+      notFound,
+      heads,
+      accepted,
+      direct: handler.direct,
+      route: STATIC_ROUTE,
+      headersTimeoutMs,
+      keepAliveTimeoutMs,
+      idleTimeoutMs,
+      maxHeaderBytes,
+      checkIntervalMs,
+    });
+  }
   const serving = telemetry.serve(server, { signals: opts.signals, ...(opts.gracePeriodMs ? { gracePeriodMs: opts.gracePeriodMs } : {}) });
   return {
     server,
