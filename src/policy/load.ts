@@ -125,6 +125,16 @@ export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
   customTags: (tags) => tags.filter((t) => typeof t === "string" || (t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME")),
 };
 
+/**
+ * Text that may hold an alias: `*` and a name character where a node can start — at a line's first
+ * non-blank, after `- `, `? ` or `:`, after a flow indicator (the parser reads `}*a` as a stray `}` and an
+ * alias). A `*` elsewhere is inside a scalar (PromQL's
+ * `a * b`, a dashboard's JSON in a block scalar), and a document with only such stars (most dashboards
+ * and rules) no longer has its tree walked for aliases. test/robustness/aliases.test.ts holds it to the
+ * parser's own view.
+ */
+export const MAY_HOLD_ALIAS = /(?:^[\uFEFF \t]*|[?\-][ \t]+|:[ \t]*|[[\]{},][ \t]*)\*[^ \t\r\n,[\]{}]/m;
+
 /** The only spellings of a boolean YAML 1.2 agrees with. */
 const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
 
@@ -213,8 +223,8 @@ export function parseManifests(
     }
     // The line of the document's first node, not of its `---` marker or leading comments.
     const line = lineAt((doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? start);
-    // Every alias is written `*name`: a document without a `*` has none to resolve or bound.
-    const aliasProblem = text.slice(start, end).includes("*") ? analyseAliases(doc).problem : undefined;
+    // Every alias is written `*name` where a node starts: a document without one has none to resolve or bound.
+    const aliasProblem = MAY_HOLD_ALIAS.test(text.slice(start, end)) ? analyseAliases(doc).problem : undefined;
     if (aliasProblem) {
       problems.push({ file, document, line: lineAt(aliasProblem.offset), message: aliasProblem.message });
       return;

@@ -351,10 +351,13 @@ function plainCopy(v: unknown): unknown {
   return v;
 }
 
-/** Wraps `root` so that every property read and key enumeration on each object node is recorded. */
-function tracked(root: object): { view: object; access: WeakMap<object, Access> } {
-  const access = new WeakMap<object, Access>();
-  const proxies = new WeakMap<object, object>();
+/**
+ * Wraps `root` so that every property read and key enumeration on each object node is recorded.
+ * Plain maps, not weak ones: the records live only as long as one object's validation.
+ */
+function tracked(root: object): { view: object; access: Map<object, Access> } {
+  const access = new Map<object, Access>();
+  const proxies = new Map<object, object>();
   const wrap = (node: object): object => {
     const existing = proxies.get(node);
     if (existing) return existing;
@@ -403,21 +406,25 @@ function neverRead(key: string): boolean {
  * Nodes it enumerated are maps (labels, data, resource lists); nodes it never touched are
  * free-form (x-kubernetes-preserve-unknown-fields) and are left alone with everything below them.
  */
-function unknownFields(node: unknown, access: WeakMap<object, Access>, path: string, out: string[]): void {
+function unknownFields(node: unknown, access: Map<object, Access>, segs: (string | number)[], out: string[]): void {
   if (Array.isArray(node)) {
-    node.forEach((x, i) => unknownFields(x, access, `${path}/${i}`, out));
+    for (let i = 0; i < node.length; i++) {
+      segs.push(i);
+      unknownFields(node[i], access, segs, out);
+      segs.pop();
+    }
     return;
   }
   if (!isPlainObject(node)) return;
   const rec = access.get(node);
   if (!rec || (rec.gets.size === 0 && !rec.enumerated)) return;
-  for (const [key, value] of Object.entries(node)) {
-    const childPath = `${path}/${escapePointer(key)}`;
+  // The path is shared down the walk (pushed and popped) and spelled out only for an unknown field.
+  for (const key of Object.keys(node)) {
+    segs.push(key);
     if (!rec.enumerated && !rec.gets.has(key)) {
-      if (!neverRead(key)) out.push(childPath);
-      continue;
-    }
-    unknownFields(value, access, childPath, out);
+      if (!neverRead(key)) out.push(segs.map((x) => `/${typeof x === "number" ? x : escapePointer(x)}`).join(""));
+    } else unknownFields(node[key], access, segs, out);
+    segs.pop();
   }
 }
 
@@ -691,7 +698,7 @@ export function validateObjects(objs: readonly LocatedObject[]): Issue[] {
         const { view, access } = tracked(copy);
         for (const e of foldAlternatives(entry.validate(view))) found.push(describeError(e));
         const unknown: string[] = [];
-        unknownFields(copy, access, "", unknown);
+        unknownFields(copy, access, [], unknown);
         for (const path of unknown) found.push({ check: "unknown-field", path, message: "unknown field (not in the schema)" });
         SCHEMA_VERDICTS.set(o, found);
       }

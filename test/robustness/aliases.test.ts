@@ -7,10 +7,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseDocument } from "yaml";
+import fc from "fast-check";
+import { isAlias, parseAllDocuments, parseDocument, visit } from "yaml";
 import { loadVersions } from "../../src/config/load.ts";
 import { analyseAliases, parseYamlFile, YamlInputError } from "../../src/model/yaml-aliases.ts";
-import { parseManifests } from "../../src/policy/load.ts";
+import { KUBECTL_YAML, MAY_HOLD_ALIAS, parseManifests } from "../../src/policy/load.ts";
 import { parseSopsConfig } from "../../src/secrets/config.ts";
 import { SopsFormatError } from "../../src/secrets/errors.ts";
 import { scanFiles } from "../../src/secrets/scan.ts";
@@ -34,6 +35,36 @@ function manyAliases(n = 150): string {
     "data:\n" + Array.from({ length: n }, (_, i) => `  m${i}: &v${i} "${i}"\n  n${i}: *v${i}\n`).join("")
   );
 }
+
+describe("the loader's test for text that may hold an alias", () => {
+  /** The text of each document of `text` in which the parser finds an alias (documents with errors are reported as such, never walked). */
+  const withAlias = (text: string) =>
+    parseAllDocuments(text, KUBECTL_YAML).flatMap((doc) => {
+      let found = false;
+      visit(doc, { Alias: () => ((found = true), visit.BREAK) });
+      // The loader reads the document's text as far as its value ends (range[1]).
+      return found && doc.errors.length === 0 ? [text.slice(doc.range[0], doc.range[1])] : [];
+    });
+  const parsedAlias = (text: string) => withAlias(text).length > 0;
+
+  it("is true for every document in which the parser finds an alias, on generated YAML full of stars", () => {
+    const piece = fc.constantFrom("*a", "&a ", "*", " ", "  ", "\t", "\n", "\r\n", "- ", "? ", ": ", ":", "[", "]", "{", "}", ", ", ",", "a", "b: ", "|\n  ", ">-\n  ", '"', "'", "#", "--- ", "...\n", "x * y", "*.yaml", "\uFEFF", "!t ");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), (parts) => {
+        const text = parts.join("");
+        for (const doc of withAlias(text)) assert.ok(MAY_HOLD_ALIAS.test(doc), JSON.stringify(doc));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it("is false for stars inside scalars: PromQL, a dashboard's JSON in a block scalar", () => {
+    for (const text of ["expr: sum(rate(x[5m])) * 100", 'json: |\n  {"expr": "a\\n  *\\n b"}', "k: a*b"]) {
+      assert.equal(parsedAlias(text), false, text);
+      assert.equal(MAY_HOLD_ALIAS.test(text), false, text);
+    }
+  });
+});
 
 describe("alias expansion is bounded by size", () => {
   it("measures a bomb without expanding it, and names the line", () => {
