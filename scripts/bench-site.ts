@@ -7,7 +7,9 @@
  * (nginx's access log, the server's JSON access line and span; what runs in the cluster), and both quiet.
  * Rounds alternate between the servers so that machine noise hits all alike. Targets: at least 0.8x
  * nginx's requests/s, p99 under 2x nginx's, peak RSS under 100 MiB.
- * The server gets METRICS_PORT as in the cluster (its /metrics on a port of its own). A third server, the
+ * The server gets METRICS_PORT as in the cluster (its /metrics on a port of its own). It runs twice: as
+ * deployed (its fast path on: plain GETs answered without node:http's request objects) and with
+ * SITE_FAST_PATH=off (every request through node:http, the server before the fast path). Another server, the
  * floor (scripts/bench-site-floor.mjs: plain node:http sending the same bytes with the same heads and doing
  * nothing else), runs in the same rounds: it does not make the comparison easier, it shows how much of what
  * is left is Node's HTTP stack rather than the site's server. The load averages before and after are printed:
@@ -191,36 +193,44 @@ export async function benchSite(): Promise<void> {
     );
 
     for (const logging of [true, false]) {
-      const sitePort = await freePort();
-      const out = openSync(join(dir, `site-${logging}.log`), "w");
-      const site = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(bundle, "main.js")], {
-        env: {
-          ...process.env,
-          NODE_ENV: "production",
-          PORT: String(sitePort),
-          // As the cluster runs it (the app's metricsPort): /metrics on a port of its own.
-          METRICS_PORT: String(await freePort()),
-          HOST: "127.0.0.1",
-          SITE_ROOT: root,
-          ...(logging ? {} : { LOG_LEVEL: "warn", OTEL_TRACES_SAMPLER: "always_off" }),
-        },
-        stdio: ["ignore", out, out],
-      });
-      procs.push(site);
+      // The server as deployed (fast path on) and with SITE_FAST_PATH=off (every request through node:http).
+      const startSite = async (fastPath: boolean) => {
+        const port = await freePort();
+        const out = openSync(join(dir, `site-${logging}-${fastPath}.log`), "w");
+        const proc = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(bundle, "main.js")], {
+          env: {
+            ...process.env,
+            NODE_ENV: "production",
+            PORT: String(port),
+            // As the cluster runs it (the app's metricsPort): /metrics on a port of its own.
+            METRICS_PORT: String(await freePort()),
+            HOST: "127.0.0.1",
+            SITE_ROOT: root,
+            SITE_FAST_PATH: fastPath ? "on" : "off",
+            ...(logging ? {} : { LOG_LEVEL: "warn", OTEL_TRACES_SAMPLER: "always_off" }),
+          },
+          stdio: ["ignore", out, out],
+        });
+        procs.push(proc);
+        await waitForPort(port, proc, `site server (fast path ${fastPath ? "on" : "off"})`);
+        return { port, proc };
+      };
+      const { port: sitePort, proc: site } = await startSite(true);
+      const { port: offPort, proc: off } = await startSite(false);
       const nginxPort = await freePort();
       const conf = join(dir, `nginx-${logging}.conf`);
       writeFileSync(conf, nginxConf(dir, root, nginxPort, logging));
       const nginx = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "inherit"] });
       procs.push(nginx);
-      await waitForPort(sitePort, site, "site server");
       await waitForPort(nginxPort, nginx, "nginx");
       // Both must answer every file with 200 and the same bytes, else the comparison means nothing.
       const heads: Record<string, string[]> = {};
       for (const p of paths) {
-        const [a, b] = await Promise.all([fetchBody(sitePort, p), fetchBody(nginxPort, p)]);
+        const [a, b, o] = await Promise.all([fetchBody(sitePort, p), fetchBody(nginxPort, p), fetchBody(offPort, p)]);
         if (a.status !== 200 || b.status !== 200 || a.encoding !== b.encoding || a.bytes !== b.bytes) {
           throw new Error(`${p}: site server ${a.status} ${a.encoding} ${a.bytes} B, nginx ${b.status} ${b.encoding} ${b.bytes} B`);
         }
+        if (o.status !== 200 || JSON.stringify(o) !== JSON.stringify(a)) throw new Error(`${p}: the fast path off answers otherwise than on: ${JSON.stringify(o)}`);
         heads[p] = a.head;
       }
       const headsFile = join(dir, "heads.json");
@@ -240,19 +250,23 @@ export async function benchSite(): Promise<void> {
       }
       // Warm them (the JIT, the page cache) before measuring.
       wrk(sitePort, script, 2);
+      wrk(offPort, script, 2);
       wrk(nginxPort, script, 2);
       wrk(floorPort, script, 2);
-      const runs = { site: [] as Result[], nginx: [] as Result[], floor: [] as Result[] };
+      const runs = { site: [] as Result[], off: [] as Result[], nginx: [] as Result[], floor: [] as Result[] };
       for (let i = 0; i < ROUNDS; i++) {
         runs.nginx.push(wrk(nginxPort, script, SECONDS));
         runs.site.push(wrk(sitePort, script, SECONDS));
+        runs.off.push(wrk(offPort, script, SECONDS));
         runs.floor.push(wrk(floorPort, script, SECONDS));
       }
       const med = (rs: Result[], k: keyof Result) => [...rs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
       const rss = peakRssMiB(site.pid!);
+      const offRss = peakRssMiB(off.pid!);
       const n = { rps: med(runs.nginx, "rps"), p50: med(runs.nginx, "p50ms"), p99: med(runs.nginx, "p99ms") };
       const s = { rps: med(runs.site, "rps"), p50: med(runs.site, "p50ms"), p99: med(runs.site, "p99ms") };
       const f = { rps: med(runs.floor, "rps"), p50: med(runs.floor, "p50ms"), p99: med(runs.floor, "p99ms") };
+      const o = { rps: med(runs.off, "rps"), p50: med(runs.off, "p50ms"), p99: med(runs.off, "p99ms") };
       const errs = (rs: Result[]) => {
         const e = rs.reduce((x, r) => x + r.errors, 0);
         return e ? `   ${e} errors (non-2xx/3xx or socket errors)!` : "";
@@ -260,17 +274,21 @@ export async function benchSite(): Promise<void> {
       console.log(`  ${logging ? "both logging every request (as deployed)" : "both quiet (no access log, no spans)"}`);
       console.log(`    nginx        ${n.rps.toFixed(0).padStart(7)} req/s   p50 ${n.p50.toFixed(2).padStart(6)} ms   p99 ${n.p99.toFixed(2).padStart(6)} ms${errs(runs.nginx)}`);
       console.log(`    site server  ${s.rps.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2).padStart(6)} ms   p99 ${s.p99.toFixed(2).padStart(6)} ms   peak RSS ${rss.toFixed(0)} MiB${errs(runs.site)}`);
+      console.log(`    fast path off${o.rps.toFixed(0).padStart(7)} req/s   p50 ${o.p50.toFixed(2).padStart(6)} ms   p99 ${o.p99.toFixed(2).padStart(6)} ms   peak RSS ${offRss.toFixed(0)} MiB   (SITE_FAST_PATH=off: every request through node:http)${errs(runs.off)}`);
       console.log(`    node:http floor ${f.rps.toFixed(0).padStart(4)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   (the same bytes, nothing else)${errs(runs.floor)}`);
       const tr = s.rps / n.rps;
       const lr = s.p99 / n.p99;
       console.log(
         `    ratios: throughput ${tr.toFixed(2)}x nginx (target >= 0.8x: ${tr >= 0.8 ? "met" : "MISSED"}), p99 ${lr.toFixed(2)}x nginx (target < 2x: ${lr < 2 ? "met" : "MISSED"}), p50 ${(s.p50 / n.p50).toFixed(2)}x; RSS target < 100 MiB: ${rss < 100 ? "met" : "MISSED"}`,
       );
-      console.log(`    floor: ${(f.rps / n.rps).toFixed(2)}x nginx's throughput; site server ${(s.rps / f.rps).toFixed(2)}x the floor's`);
+      console.log(
+        `    fast path off: ${(o.rps / n.rps).toFixed(2)}x nginx's throughput, p99 ${(o.p99 / n.p99).toFixed(2)}x; floor: ${(f.rps / n.rps).toFixed(2)}x nginx's throughput; site server ${(s.rps / f.rps).toFixed(2)}x the floor's, ${(s.rps / o.rps).toFixed(2)}x its own with the fast path off`,
+      );
       site.kill("SIGTERM");
+      off.kill("SIGTERM");
       nginx.kill("SIGQUIT");
       floor.kill("SIGTERM");
-      await Promise.all([site, nginx, floor].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
+      await Promise.all([site, off, nginx, floor].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
     }
     console.log(`  load average (1, 5, 15 min) before: ${loadBefore}, after: ${loadAverage()} (${cpus().length} cores)`);
   } finally {
