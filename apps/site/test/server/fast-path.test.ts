@@ -268,6 +268,28 @@ describe("telemetry and flow control", () => {
   });
 });
 
+test("a client that never reads its fast-path answers is dropped at the idle timeout, as node:http drops one", async () => {
+  const connections = () => new Promise<number>((r) => fast.server.getConnections((_e, n) => r(n)));
+  // Earlier tests' kept-alive connections go at the keep-alive timeout (1 s).
+  for (let i = 0; i < 30 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const before = await connections();
+  assert.equal(before, 0);
+  const s = connect(fast.port, "127.0.0.1");
+  await new Promise((r) => s.once("connect", r));
+  s.pause();
+  s.on("error", () => undefined);
+  s.write(Array.from({ length: 40 }, () => rq("GET", "/mid.bin")).join(""));
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await connections(), before + 1);
+  while ((await connections()) > before && Date.now() - t0 < 8_000) await new Promise((r) => setTimeout(r, 100));
+  const ms = Date.now() - t0;
+  assert.equal(await connections(), before, `still connected after ${ms} ms`);
+  assert.ok(ms >= 2_500, `cut after ${ms} ms: before the idle timeout (3 s), so not by it`);
+  assert.equal(fast.serving.inFlight(), 0);
+  s.destroy();
+});
+
 describe("the recogniser against node:http's parser", () => {
   let node: Server;
   let port: number;
