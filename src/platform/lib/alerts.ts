@@ -9,6 +9,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import type { Issue } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { PlatformContext } from "./context.ts";
+import { querySyntax, syntaxError } from "./query-syntax.ts";
 
 /** `critical` wakes the operator, `warning` waits for the day, `info` only shows in Grafana. */
 export type Severity = "critical" | "warning" | "info";
@@ -129,16 +130,12 @@ export function promtoolTests(ctx: PlatformContext, g: AlertGroup, ruleFile: str
   return { rule_files: [ruleFile], evaluation_interval: "1m", tests };
 }
 
+/** The PromQL parser with its shared verdicts (query-syntax.ts). */
+export const PROMQL = querySyntax(parser, "StringLiteral");
+
 /** Position of the first syntax error in a PromQL expression, or undefined when it parses. */
 export function promqlSyntaxError(expr: string): number | undefined {
-  let at: number | undefined;
-  parser.parse(expr).iterate({
-    enter: (n) => {
-      if (at === undefined && n.type.isError) at = n.from;
-      return at === undefined;
-    },
-  });
-  return at;
+  return syntaxError(PROMQL, expr);
 }
 
 /**

@@ -16,6 +16,7 @@ import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk
 import type { Issue } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import { promqlSyntaxError } from "./alerts.ts";
+import { querySyntax, syntaxError } from "./query-syntax.ts";
 
 export { DashboardBuilder, RowBuilder };
 
@@ -197,16 +198,12 @@ export function expandVariables(expr: string): string {
   return expr.replace(/\$__(rate_interval|interval|range|auto)\b/g, "5m").replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, "$1");
 }
 
+/** The LogQL parser with its shared verdicts (query-syntax.ts). */
+export const LOGQL = querySyntax(logqlParser, "String");
+
 /** Position of the first syntax error in a LogQL expression, or undefined when it parses. */
 export function logqlSyntaxError(expr: string): number | undefined {
-  let at: number | undefined;
-  logqlParser.parse(expr).iterate({
-    enter: (n) => {
-      if (at === undefined && n.type.isError) at = n.from;
-      return at === undefined;
-    },
-  });
-  return at;
+  return syntaxError(LOGQL, expr);
 }
 
 /** How many queries a dashboard runs (rows' nested panels included). */
