@@ -653,6 +653,31 @@ export interface ObjectFinding {
   readonly message: string;
 }
 
+/** `f`, called at most once. */
+function lazy(f: () => string): () => string {
+  let v: string | undefined;
+  return () => (v ??= f());
+}
+
+const defaultRawNeeds = (raw: string, needs: string): boolean => raw.includes(needs);
+
+/**
+ * For a string scalar: whether its JSON line (`"key": "<escaped>"`) can hold a match of the token rule,
+ * read from the string itself, before printing it. A match in the printed line is a match in the
+ * string, since JSON's escapes (`\"`, `\\`, `\n`, `\t`, `\u001b`, …) start with a backslash that no
+ * rule's text holds, with two exceptions the rules below make up for: an escape's last letter may
+ * start a rule's text (`\t` then `k_…` is an ntfy token `tk_…` after a backslash), and a hex digit `e`
+ * may start `eyJ`, which both JWT rules refuse after a letter or digit. Rules not listed need their
+ * `needs` in the string.
+ */
+const RAW_NEEDS: Readonly<Record<string, (raw: string, needs: string) => boolean>> = {
+  // `_` is in nearly every long string; a match needs one of these.
+  "github-token": (raw) => /gh[pousr]_|github_pat_/.test(raw),
+  "ntfy-token": (raw) => raw.includes("tk_") || raw.includes("\tk_"),
+  // A URL with a password has an `@`, which JSON never escapes.
+  "credentials-in-url": (raw) => raw.includes("://") && raw.includes("@"),
+};
+
 const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const pointer = (segs: readonly (string | number)[]) => segs.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
 
@@ -671,12 +696,12 @@ class ObjectWalk {
 
   constructor(private readonly file: string) {}
 
-  private add(segs: readonly (string | number)[], line: number, text: string, rule: string, message: string): void {
+  private add(segs: readonly (string | number)[], line: number, text: string | (() => string), rule: string, message: string): void {
     const path = pointer(segs);
     const id = `${path}\u0000${rule}`;
     if (this.reported.has(id)) return;
     this.reported.add(id);
-    this.out.push({ file: this.file, path, line, text, rule, message });
+    this.out.push({ file: this.file, path, line, text: typeof text === "string" ? text : text(), rule, message });
   }
 
   private tokens(segs: readonly (string | number)[], text: string): void {
@@ -689,13 +714,30 @@ class ObjectWalk {
     }
   }
 
-  private judged(segs: readonly (string | number)[], line: number, text: string, key: string, v: unknown): void {
+  /**
+   * The token rules on a scalar's line, `lead` and the scalar's JSON (`text`, printed only when needed):
+   * a rule whose text cannot be in that line (RAW_NEEDS) is passed over without printing the scalar.
+   */
+  private scalarTokens(segs: readonly (string | number)[], lead: string, v: unknown, text: () => string): void {
+    if (typeof v !== "string") return this.tokens(segs, text());
+    for (const r of TOKEN_RULES) {
+      if (!lead.includes(r.needs) && !(RAW_NEEDS[r.rule] ?? defaultRawNeeds)(v, r.needs)) continue;
+      const t = text();
+      if (!t.includes(r.needs)) continue;
+      const m = r.re.exec(t);
+      if (!m) continue;
+      if (r.rule === "private-key" && !hasKeyMaterial([t], 0, m.index + m[0].length)) continue;
+      this.add(segs, this.line, t, r.rule, `${r.what}: ${redact(m[0])}`);
+    }
+  }
+
+  private judged(segs: readonly (string | number)[], line: number, text: string | (() => string), key: string, v: unknown): void {
     const j = typeof v === "string" || typeof v === "number" ? judge(key, v) : undefined;
     if (j) this.add(segs, line, text, j.rule, j.message);
   }
 
   /** Text inside a string value (`Structure.embedded`). */
-  private embedded(segs: readonly (string | number)[], text: string, value: string, key?: string): void {
+  private embedded(segs: readonly (string | number)[], text: () => string, value: string, key?: string): void {
     if (!/[:=]|\s-/.test(value)) return;
     // `assignments` passes over every line without a secret-like name, so only those lines are cut
     // out: a Grafana dashboard's JSON is thousands of lines, and splitting all of them cost more than
@@ -710,12 +752,10 @@ class ObjectWalk {
   /**
    * Walks `v`, which starts on the current line, and leaves the line after it. `lead` is its `"key": `
    * prefix. Below a Secret's data only the token rules run (`checks` false), as in `Structure`.
-   */
-  /**
    * `segs` is the path so far, shared down the walk (pushed and popped): a finding spells it out when
-   * it is made. `line` is the scalar's line as printed (`lead` and its JSON), when the caller has it.
+   * it is made. `line` gives the scalar's line as printed (`lead` and its JSON), when the caller has it.
    */
-  visit(v: unknown, segs: (string | number)[], lead: string, checks = true, line?: string): void {
+  visit(v: unknown, segs: (string | number)[], lead: string, checks = true, line?: () => string): void {
     if (Array.isArray(v)) {
       this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
       this.line++;
@@ -726,7 +766,7 @@ class ObjectWalk {
           segs.pop();
           return;
         }
-        const text = it === null || typeof it !== "object" ? JSON.stringify(it) : undefined;
+        const text = it === null || typeof it !== "object" ? lazy(() => JSON.stringify(it)) : undefined;
         if (typeof it === "string") this.embedded(segs, text!, it);
         // `["--password", "value"]`: a flag and its value as separate arguments.
         const flag = typeof it === "string" ? /^--?([A-Za-z][A-Za-z0-9_.-]*)$/.exec(it) : null;
@@ -741,7 +781,7 @@ class ObjectWalk {
       return;
     }
     if (!isPlain(v)) {
-      this.tokens(segs, line ?? `${lead}${JSON.stringify(v)}`);
+      this.scalarTokens(segs, lead, v, line ?? (() => `${lead}${JSON.stringify(v)}`));
       this.line++;
       return;
     }
@@ -772,7 +812,8 @@ class ObjectWalk {
     {
       const head = `${JSON.stringify(key)}: `;
       const scalar = x === null || typeof x !== "object";
-      const text = scalar ? head + JSON.stringify(x) : head;
+      // Printed only when a check needs it: most scalars, and a dashboard's JSON, need none.
+      const text = scalar ? lazy(() => head + JSON.stringify(x)) : () => head;
       if (secret && (key === "data" || key === "stringData") && isPlain(x)) {
         // Already reported as a whole; its values are not judged again (`Structure.secretObject`).
         this.tokens(here, `${head}{`);

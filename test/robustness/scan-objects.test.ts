@@ -25,11 +25,16 @@ function same(file: string, value: unknown, waivers: readonly Waiver[] = []): vo
   assert.deepEqual(walked, viaText(file, value, waivers), JSON.stringify(value).slice(0, 400));
 }
 
-const KEYS = ["password", "DB_PASSWORD", "token", "apiKey", "secretKey", "client_secret", "name", "value", "data", "stringData", "kind", "apiVersion", "args", "command", "config.yaml", "description", "url", "TS_KUBE_SECRET", "auth", "x"];
+const KEYS = ["TunnelSecret", "password", "DB_PASSWORD", "token", "apiKey", "secretKey", "client_secret", "name", "value", "data", "stringData", "kind", "apiVersion", "args", "command", "config.yaml", "description", "url", "TS_KUBE_SECRET", "auth", "x"];
 const VALUES = [
   "hunter2", "supersecretpassword", "replace-me", "", "v1", "Secret", "--password", "-p", "s3cr3t-Zq9vXk2LmP8rT4wY", "ghp_" + "a".repeat(36), "AKIAABCDEFGHIJKLMNOP",
   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "postgres://app:Pa55word-x@db:5432/app", "password=hunter2\nuser=admin",
   "a: b\ntoken: 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "op://vault/item/field",
+  // Token rules read the printed line: escapes next to a token (a tab before `k_…` prints as `\tk_…`, a
+  // control character before `eyJ` as `\u001eyJ`), a URL whose password follows an escaped newline, a
+  // token after a newline, and TunnelSecret's match running from the key into the value.
+  "\tk_" + "a1".repeat(15).slice(0, 29), "x\u001eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+  "redis://u\nx:Pa55word-x@db", "see https://example.com/a@b", "\nghp_" + "b".repeat(36), "tk_" + "z9".repeat(15).slice(0, 29), "ZmFrZS10dW5uZWwtc2VjcmV0LWZvci10ZXN0cw==",
   // Embedded text is read line by line: CRLF and lone CR line ends, hints twice on a line, one late in a long text.
   "user: x\r\npassword: hunter2\r\n", "a=b\rsecret=s3cr3t-Zq9vXk2LmP8rT4wY", "token=abc key=Zq9vXk2LmP8rT4wYs3cr3t\r", "secretName: db\r\nx: 1\npassword: hunter2\rpassword=hunter3\r\n", "\r\n\n--token s3cr3t-Zq9vXk2LmP8rT4wY\nauth=basic",
   Array.from({ length: 300 }, (_, i) => `  "panel${i}": {"title": "p", "expr": "rate(x[5m])"},`).join("\n") + '\n  "apiKey": "s3cr3t-Zq9vXk2LmP8rT4wY"\n', "${DB_PASSWORD}", "ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]", "-----BEGIN PRIVATE KEY-----\n" + "A".repeat(64) + "\n-----END PRIVATE KEY-----",
