@@ -11,6 +11,7 @@ import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
 import { LOCK_DIR, lockedDefaults } from "../validate/chart-lock.ts";
 import { checkHelmValues } from "../validate/helm-values.ts";
+import { preparseValues } from "../validate/chart-cache.ts";
 import { chartImages, readAppVersions } from "../platform/lib/chart-images.ts";
 import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
 import { collectSecretFiles } from "../secrets/declared.ts";
@@ -67,6 +68,9 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
     t = now;
   };
 
+  // The locked charts' values (about 1 MB of YAML) are parsed on another thread meanwhile where no parsed
+  // copy is cached yet (a fresh clone): they are needed only by the helm-values step.
+  preparseValues(lockedValuesFiles(inputs.root));
   const config = await loadConfig(inputs.configPath);
   const versions = loadVersions(inputs.versionsPath);
   lap("config");
@@ -204,6 +208,19 @@ async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly 
   // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
   if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });
   return { issues, promtool: tested.ok ? "passed" : "failed" };
+}
+
+/** Every values.yaml of the chart lock: each chart's and its vendored subcharts'. */
+function lockedValuesFiles(root: string): string[] {
+  const out: string[] = [];
+  const values = (dir: string) => {
+    out.push(join(dir, "values.yaml"));
+    const subs = join(dir, "charts");
+    if (existsSync(subs)) for (const s of readdirSync(subs, { withFileTypes: true })) if (s.isDirectory()) out.push(join(subs, s.name, "values.yaml"));
+  };
+  const lock = join(root, LOCK_DIR);
+  if (existsSync(lock)) for (const c of readdirSync(lock, { withFileTypes: true })) if (c.isDirectory() || c.isSymbolicLink()) values(join(lock, c.name));
+  return out;
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

@@ -146,6 +146,10 @@ export async function serveKitEndpoint(path: string, req: IncomingMessage, res: 
 
 /** What the shared 'close' listener needs of a request, kept on its response under one symbol. */
 interface Served {
+  /** Recorded already (a response is recorded once, whichever of its endings comes first). */
+  done: boolean;
+  /** The listener on the connection of a response queued behind another (pipelining), see the handler. */
+  gone?: () => void;
   readonly start: number;
   readonly method: string;
   readonly path: string;
@@ -194,8 +198,12 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
   // 'close' follows 'finish' on every response, and comes alone when the client went away first (499).
   // One function for every response (its request's facts on the response), not a closure per request.
   function closed(this: ServerResponse): void {
+    const s = (this as ServerResponse & { [SERVED]: Served })[SERVED];
+    if (s.done) return;
+    s.done = true;
+    if (s.gone) this.req.socket?.off("close", s.gone);
     inFlight.delete(this);
-    record((this as ServerResponse & { [SERVED]: Served })[SERVED], this.req.method ?? "", this.writableFinished ? this.statusCode : 499, contentLength(this));
+    record(s, this.req.method ?? "", this.writableFinished ? this.statusCode : 499, contentLength(this));
   }
   // A new trace not kept (most of a route sampled at 1 %): its ids without the SDK's span machinery.
   const serverSpan = (method: string, route: string, path: string, parent: Context, fresh: boolean): Span => {
@@ -225,8 +233,15 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
     const span = serverSpan(method, route, path, parent, fresh);
     metrics.active++;
     inFlight.add(res);
-    (res as ServerResponse & { [SERVED]: Served })[SERVED] = { start, method, path, route, span };
+    const served: Served = { done: false, start, method, path, route, span };
+    (res as ServerResponse & { [SERVED]: Served })[SERVED] = served;
     res.on("close", closed);
+    // A response queued behind another on its connection (pipelining) has no socket yet, and node:http never
+    // closes it if the connection goes first: its connection's end is its end then.
+    if (!res.socket && req.socket) {
+      served.gone = () => closed.call(res);
+      req.socket.once("close", served.gone);
+    }
     const handler = isKit.has(route) ? kit : app;
     const sync = syncRoutes.has(route);
     let result: void | Promise<void>;
@@ -247,7 +262,7 @@ export function instrument(app: Handler, opts: InstrumentOptions, deps: HttpDeps
       const start = performance.now();
       const span = serverSpan(method, route, path, context.active(), true);
       metrics.active++;
-      return { start, method, path, route, span };
+      return { done: false, start, method, path, route, span } satisfies Served;
     },
     end(r, status, bytes) {
       record(r as Served, r.method, status, bytes);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { test } from "node:test";
 import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import { SamplingDecision, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
@@ -249,6 +250,29 @@ test("serve(): the kit's handler tracks its own requests (no listeners of the dr
     agent.destroy();
     release();
     // Whatever failed above, leave nothing listening.
+    srv.server.closeAllConnections();
+    srv.server.close();
+    await t.flush();
+  }
+});
+
+test("pipelined requests whose connection closes before their turn are not left in flight (node:http never closes their responses)", async () => {
+  const { t, logs } = kit();
+  const srv = await listen(t.handler((_req, res) => void setTimeout(() => res.end("late"), 100), { routes: ["/*"] }));
+  const serving = t.serve(srv.server, { signals: [], exit: false });
+  try {
+    const s = connect(srv.port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    s.on("error", () => undefined);
+    s.write(Array.from({ length: 5 }, (_, i) => `GET /p${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""));
+    while (serving.inFlight() < 5) await new Promise((r) => setTimeout(r, 5));
+    s.destroy();
+    for (let i = 0; i < 40 && serving.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(serving.inFlight(), 0);
+    assert.equal(t.http.active, 0);
+    const lines = logs.lines.filter((l) => l.msg === "request");
+    assert.deepEqual(lines.map((l) => l.status), [499, 499, 499, 499, 499]);
+  } finally {
     srv.server.closeAllConnections();
     srv.server.close();
     await t.flush();
