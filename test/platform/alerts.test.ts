@@ -241,12 +241,12 @@ describe("promtool unit tests merged across groups", () => {
   const testFile = (g: AlertGroup) => ({ test: `${g.name}.test.yaml`, file: promtoolTests(big.ctx, g, `${g.name}.rules.yaml`) as unknown as PromtoolTestFile });
 
   /** Runs promtool through a wrapper on PATH that notes the files of every `test rules` run. */
-  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[]; gomaxprocs: string[] }> {
+  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[]; gomaxprocs: string[]; runs: string[][] }> {
     const dir = mkdtempSync(join(tmpdir(), "promtool-log-"));
     const real = execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim();
     writeFileSync(
       join(dir, "promtool"),
-      `#!/bin/sh\n[ "$1 $2" = "test rules" ] && printf '%s\\n' "\${GOMAXPROCS-unset}" >> '${dir}/env' && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && set -- test rules "$@"\nexec '${real}' "$@"\n`,
+      `#!/bin/sh\n[ "$1 $2" = "test rules" ] && printf '%s\\n' "\${GOMAXPROCS-unset}" >> '${dir}/env' && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && printf '%s\\n' "$*" >> '${dir}/runs' && set -- test rules "$@"\nexec '${real}' "$@"\n`,
       { mode: 0o755 },
     );
     const path = process.env.PATH;
@@ -254,7 +254,7 @@ describe("promtool unit tests merged across groups", () => {
     const lines = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8").trim().split("\n") : []);
     try {
       const result = await fn();
-      return { result, files: lines("log"), gomaxprocs: lines("env") };
+      return { result, files: lines("log"), gomaxprocs: lines("env"), runs: lines("runs").map((l) => l.split(" ")) };
     } finally {
       process.env.PATH = path;
       rmSync(dir, { recursive: true, force: true });
@@ -281,7 +281,7 @@ describe("promtool unit tests merged across groups", () => {
   it("pass promtool in far fewer files than groups, each group reported as passed", async () => {
     const own = process.env.GOMAXPROCS;
     delete process.env.GOMAXPROCS;
-    const { result, files, gomaxprocs } = await logged(() => promtoolTestRules(big.ctx, bigGroups)).finally(() => {
+    const { result, files, gomaxprocs, runs } = await logged(() => promtoolTestRules(big.ctx, bigGroups)).finally(() => {
       if (own !== undefined) process.env.GOMAXPROCS = own;
     });
     assert.equal(result.ok, true, result.output);
@@ -290,6 +290,9 @@ describe("promtool unit tests merged across groups", () => {
     assert.ok(files.length < bigGroups.length / 2, `${files.length} files for ${bigGroups.length} groups`);
     // Each promtool runs on one Go thread, leaving the other core to the build (less CPU in all).
     assert.ok(gomaxprocs.length > 0 && gomaxprocs.every((v) => v === "1"), gomaxprocs.join(" "));
+    // The merged cases (each loading every app's rules) are the heavy files: each goes to a run of its own.
+    const merged = runs.map((r) => r.filter((f) => f.startsWith("Merged-")).length);
+    assert.ok(runs.length >= 2 && merged.every((n) => n <= 1) && merged.reduce((a, b) => a + b, 0) >= 2, JSON.stringify(runs));
   });
 
   it("a broken app rule among many is reported under its own group, the others pass", async () => {
