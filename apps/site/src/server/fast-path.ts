@@ -45,6 +45,9 @@ export interface FastPathOptions {
   readonly checkIntervalMs: number;
 }
 
+/** Bodies up to this size are sent in one buffer with their head (see FastPath.write). */
+const WHOLE_MAX = 64 * 1024;
+
 /** node:http's answer to a connection that sent no complete head in time. */
 const REQUEST_TIMEOUT = Buffer.from("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n", "latin1");
 
@@ -53,7 +56,7 @@ interface Prepared {
   /** Indexed by {@link Kind}. */
   readonly heads: Buffer[];
   readonly body: Buffer;
-  /** Whole answers (head, Date, Connection, body) of the current second, by kind × 2 + close. */
+  /** Answers (head, Date, Connection, and the body when small) of the current second, by kind × 2 + close. */
   built: (Buffer | undefined)[];
   second: number;
 }
@@ -236,7 +239,7 @@ export class FastPath {
     // llhttp's rule: HTTP/1.1 keeps the connection unless told to close, HTTP/1.0 closes it unless told to keep it.
     const keep = (h.minor === 1 ? h.connection !== "close" : h.connection === "keep-alive") && !o.direct.inFlight.draining;
     const request = o.direct.begin(h.method, path, route);
-    const full = !c.socket.write(this.bytes(p, kind, keep));
+    const full = !this.write(c.socket, p, kind, keep);
     o.direct.end(request, status, status === 304 ? 0 : v.size);
     if (!keep) {
       c.closing = true;
@@ -259,8 +262,13 @@ export class FastPath {
     return p;
   }
 
-  /** The whole answer, made once per second per kind (the Date line changes each second, as node:http's). */
-  private bytes(p: Prepared, kind: Kind, keep: boolean): Buffer {
+  /**
+   * Writes the answer; false when the socket's buffer is full. The head (with its Date line) is made once per
+   * second per kind, as node:http's Date changes each second; for a body up to {@link WHOLE_MAX} the whole
+   * answer is (one buffer, one write), a larger body goes in a second write of the same syscall rather than
+   * being copied (at most a few KiB per kind and second are made then, whatever the site holds in memory).
+   */
+  private write(socket: Socket, p: Prepared, kind: Kind, keep: boolean): boolean {
     const now = Date.now();
     const second = Math.floor(now / 1000);
     if (second !== this.second) {
@@ -272,13 +280,20 @@ export class FastPath {
       p.built = [];
     }
     const slot = kind * 2 + (keep ? 0 : 1);
+    const body = kind === Kind.Ok || kind === Kind.NotFound ? p.body : undefined;
+    const whole = body === undefined || body.length <= WHOLE_MAX;
     let b = p.built[slot];
     if (!b) {
       const parts = [p.heads[kind]!, this.date, keep ? this.keepAlive : this.close];
-      if (kind === Kind.Ok || kind === Kind.NotFound) parts.push(p.body);
+      if (body && whole) parts.push(body);
       b = p.built[slot] = Buffer.concat(parts);
     }
-    return b;
+    if (whole) return socket.write(b);
+    socket.cork();
+    socket.write(b);
+    const ok = socket.write(body);
+    socket.uncork();
+    return ok;
   }
 
   /** node:http takes the connection from here on, starting with `rest` (the bytes not answered). */
