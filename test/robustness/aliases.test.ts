@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { isAlias, parseAllDocuments, parseDocument, visit } from "yaml";
 import { loadVersions } from "../../src/config/load.ts";
 import { analyseAliases, parseYamlFile, YamlInputError } from "../../src/model/yaml-aliases.ts";
-import { KUBECTL_YAML, MAY_HOLD_ALIAS, parseManifests } from "../../src/policy/load.ts";
+import { KUBECTL_YAML, MAY_HOLD_ALIAS, mayHoldAlias, parseManifests } from "../../src/policy/load.ts";
 import { parseSopsConfig } from "../../src/secrets/config.ts";
 import { SopsFormatError } from "../../src/secrets/errors.ts";
 import { scanFiles } from "../../src/secrets/scan.ts";
@@ -52,7 +52,19 @@ describe("the loader's test for text that may hold an alias", () => {
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 14 }), (parts) => {
         const text = parts.join("");
-        for (const doc of withAlias(text)) assert.ok(MAY_HOLD_ALIAS.test(doc), JSON.stringify(doc));
+        for (const doc of withAlias(text)) assert.ok(MAY_HOLD_ALIAS.test(doc) && mayHoldAlias(doc), JSON.stringify(doc));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it("the loader's scan of the stars answers as the expression, on any text and any range of it", () => {
+    const ch = fc.constantFrom("*", "*", "a", " ", "\t", "\n", "\r", "\u2028", "\uFEFF", "-", "?", ":", "[", "]", "{", "}", ",", "#", '"');
+    fc.assert(
+      fc.property(fc.array(ch, { maxLength: 16 }), fc.nat(16), fc.nat(16), (chars, a, b) => {
+        const text = chars.join("");
+        const [start, end] = [Math.min(a, b, text.length), Math.min(Math.max(a, b), text.length)];
+        assert.equal(mayHoldAlias(text, start, end), MAY_HOLD_ALIAS.test(text.slice(start, end)), JSON.stringify([text, start, end]));
       }),
       { numRuns: 20000 },
     );
@@ -62,6 +74,7 @@ describe("the loader's test for text that may hold an alias", () => {
     for (const text of ["expr: sum(rate(x[5m])) * 100", 'json: |\n  {"expr": "a\\n  *\\n b"}', "k: a*b"]) {
       assert.equal(parsedAlias(text), false, text);
       assert.equal(MAY_HOLD_ALIAS.test(text), false, text);
+      assert.equal(mayHoldAlias(text), false, text);
     }
   });
 });
