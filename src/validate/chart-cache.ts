@@ -120,6 +120,8 @@ const PARSED = new URL("../../node_modules/.cache/homelab/values/", import.meta.
  * send back) is missing, and parsed here as usual.
  */
 let preparsed: Promise<Map<string, unknown>> | undefined;
+/** Its worker: not holding the process open by itself (a build that fails early exits at once), only while awaited. */
+let preparser: Worker | undefined;
 
 /**
  * Parses the given values.yaml files that have no parsed JSON yet in a worker thread, so that a build
@@ -129,15 +131,20 @@ let preparsed: Promise<Map<string, unknown>> | undefined;
  * `parseValues` waits for the worker only for a text it was given.
  */
 export function preparseValues(files: readonly string[]): void {
-  preparsed = parseAhead(files);
+  if (!files.length) return;
+  preparsed = parseAhead(files, (w) => {
+    preparser = w;
+    w.unref();
+  });
 }
 
 /** The worker's run: the parsed values of `files` that have no JSON yet, by the sha256 of their text. */
-export function parseAhead(files: readonly string[]): Promise<Map<string, unknown>> {
+export function parseAhead(files: readonly string[], started?: (w: Worker) => void): Promise<Map<string, unknown>> {
   const worker = new Worker(PREPARSE_WORKER, {
     eval: true,
     workerData: { files, parsed: fileURLToPath(PARSED), yaml: fileURLToPath(import.meta.resolve("yaml")) },
   });
+  started?.(worker);
   return new Promise<Map<string, unknown>>((resolve) => {
     worker.once("message", (entries: [string, unknown][]) => resolve(new Map(entries)));
     // A worker that fails costs only the head start: everything is parsed here then.
@@ -179,6 +186,7 @@ async function parseValues(text: string): Promise<unknown> {
     // not parsed before
   }
   // Helm reads values with YAML merge keys enabled.
+  preparser?.ref();
   const ahead = preparsed && take(await preparsed, sha);
   const values: unknown = ahead !== undefined ? ahead : (YAML.parse(text, { merge: true }) ?? {});
   let json: string | undefined;

@@ -18,8 +18,12 @@ const STRINGS = [
   "line\nline", "x\n", "x\n\n", "\nlead", " lead\nx", "trail \nx", "tab\there", "\t", "a\r\nb", "\u0000", "\u0085", "'single'", '"double"', "{a: 1}", "[1]",
   "*alias", "&anchor", "!tag", "%YAML", "@at", "`tick", "|", ">", "a".repeat(300), `${"word ".repeat(60)}end`,
 ];
-// Strings the writer spells itself (a letter, then letters, digits and `. _ / -`) come often.
-const plainLooking = fc.stringMatching(/^[A-Za-z][A-Za-z0-9._/+-]{0,6}$/);
+// Strings the writer spells itself (a letter, then letters, digits and `. _ / -`; or a letter, then printable
+// ASCII as in image references and PromQL) come often, with the pairs and endings that make them quoted.
+const plainLooking = fc.oneof(
+  fc.stringMatching(/^[A-Za-z][A-Za-z0-9._/+-]{0,6}$/),
+  fc.tuple(fc.constantFrom("a", "e", "E", "y", "N", "x"), fc.array(fc.constantFrom("a", "1", " ", ":", "#", "-", "+", "'", '"', "{", "}", "[", "]", ",", "&", "*", "!", "|", ">", "%", "@", "`", "?", "=", "(", ")", "~", "\\"), { maxLength: 8 })).map(([h, t]) => h + t.join("")),
+);
 const tricky = fc.oneof(fc.constantFrom(...STRINGS), plainLooking, fc.string({ maxLength: 10 }), fc.string({ unit: "grapheme", maxLength: 6 }), fc.array(fc.constantFrom("a", "e", "E", "y", "n", "\n", " ", ":", "#", "-", "_", "/", "0", "1", "."), { maxLength: 8 }).map((a) => a.join("")));
 const number = fc.oneof(fc.integer(), fc.double({ noNaN: false }), fc.constantFrom(-0, 0, 1e21, 1.5, -1e-7, 2 ** 53, Number.MAX_VALUE));
 
@@ -65,6 +69,26 @@ describe("fast YAML writer", () => {
     );
     // Only keys the library writes as `? key` (very long or multi-line) go back to it whole.
     assert.ok(handedBack < runs / 20, `${handedBack} of ${runs} documents handed back`);
+  });
+
+  it("spells image references and PromQL expressions itself, the library's way", () => {
+    let asked = 0;
+    const emitter = new YamlEmitter((d) => {
+      asked++;
+      return toYamlReference(d);
+    });
+    const values = [
+      "git.skypalette.ai/bench/app-5:1.0.0",
+      'max by (namespace, deployment) (kube_deployment_status_replicas_available{namespace="x",deployment="x"}) < 1',
+      "App {{ $labels.deployment }} has had no available pod for 5 minutes: its site answers 503.",
+      "a:b",
+      "x #y",
+    ];
+    const d = { spec: { containers: values.map((image) => ({ image })) } };
+    assert.equal(emitter.write(d), toYamlReference(d));
+    // The description (": ") and the last one (" #") are asked about; the others are written without asking.
+    assert.equal(asked, 2);
+    for (const v of ["a: b", "a:", "a ", "e+3", "yes", "On", "a\tb", "é"]) assert.equal(new YamlEmitter(toYamlReference).write({ k: v }), toYamlReference({ k: v }), v);
   });
 
   it("a block literal moves right with its key, in maps and lists, at any depth", () => {

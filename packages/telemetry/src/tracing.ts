@@ -99,9 +99,12 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
  */
 export type UnsampledRoot = (route: string) => SpanContext | undefined;
 
-/** Hex of a uint32, 8 digits. */
+/** Two hex digits per byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Hex of a uint32, 8 digits (by bytes from a table: six of these per request, `toString(16)` showed in profiles). */
 function hex8(n: number): string {
-  return n.toString(16).padStart(8, "0");
+  return HEX[n >>> 24]! + HEX[(n >>> 16) & 255]! + HEX[(n >>> 8) & 255]! + HEX[n & 255]!;
 }
 
 /** A random uint32 (Math.random, as the SDK's RandomIdGenerator: ids are not secrets). */
