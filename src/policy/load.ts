@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { Composer, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
+import { Composer, isMap, isScalar, isSeq, parseAllDocuments, Parser, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
@@ -155,6 +155,43 @@ export function mayHoldAlias(text: string, start = 0, end = text.length): boolea
   return false;
 }
 
+/**
+ * The offsets at which the parser reports each line to start, and the line of an offset, as yaml's
+ * LineCounter answers `linePos(offset).line` (the same binary search over the same offsets). LineCounter
+ * keeps them in a plain array, 8 bytes a line and half as much again while it grows (5–12 MiB for 26 MB
+ * of manifests at the peak of `check`'s memory); here 4 bytes a line in blocks that never move.
+ */
+export class LineStarts {
+  static readonly BLOCK = 1 << 16;
+  private readonly blocks: Int32Array[] = [];
+  private count = 0;
+
+  /** The parser's `onNewLine`: offsets arrive in order. */
+  readonly add = (offset: number): void => {
+    const i = this.count % LineStarts.BLOCK;
+    if (i === 0) this.blocks.push(new Int32Array(LineStarts.BLOCK));
+    this.blocks[this.blocks.length - 1]![i] = offset;
+    this.count++;
+  };
+
+  private at(i: number): number {
+    return this.blocks[Math.floor(i / LineStarts.BLOCK)]![i % LineStarts.BLOCK]!;
+  }
+
+  /** 1-based line of `offset` (0 when no line start was reported at or before it). */
+  lineAt(offset: number): number {
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.at(mid) < offset) low = mid + 1;
+      else high = mid;
+    }
+    if (low < this.count && this.at(low) === offset) return low + 1;
+    return low;
+  }
+}
+
 /** The only spellings of a boolean YAML 1.2 agrees with. */
 const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
 
@@ -225,15 +262,15 @@ export function parseManifests(
   let notManifest: string | undefined;
   const sopsRanges: [number, number][] = [];
   // One line index for the whole file: finding a line by rescanning from the start made big files quadratic.
-  const lc = new LineCounter();
-  const lineAt = (offset: number) => lc.linePos(offset).line;
+  const lc = new LineStarts();
+  const lineAt = (offset: number) => lc.lineAt(offset);
   // Document by document: each syntax tree is dropped once its object is built, so a big file never
   // holds the trees of all its documents at once (they take several times the text's size).
   const composer = new Composer({ ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
   // Only Helm output has `# Source:` comments; other files are not searched for them document by document.
   const helmOutput = text.includes("Source:");
   let i = 0;
-  for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) each(doc, i++);
+  for (const doc of composer.compose(new Parser(lc.add).parse(text))) each(doc, i++);
   function each(doc: Document.Parsed, i: number): void {
     const document = i + 1;
     const [start = 0, end = text.length] = doc.range ?? [];

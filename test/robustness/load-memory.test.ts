@@ -9,8 +9,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { parseAllDocuments } from "yaml";
-import { KUBECTL_YAML, loadManifests, parseManifests } from "../../src/policy/load.ts";
+import fc from "fast-check";
+import { Composer, LineCounter, parseAllDocuments, Parser } from "yaml";
+import { KUBECTL_YAML, LineStarts, loadManifests, parseManifests } from "../../src/policy/load.ts";
 import { REPO } from "../helpers.ts";
 
 const CORPUS = join(REPO, "bench", "corpus", "kube-prometheus-manifests.yaml.gz");
@@ -74,5 +75,39 @@ describe("loaded objects hold their own strings", () => {
     const { bytes, kept, objects } = JSON.parse(res.stdout.trim().split("\n").pop()!) as { bytes: number; kept: number; objects: number };
     assert.equal(objects, 240);
     assert.ok(kept < 3 * bytes, `kept ${(kept / 2 ** 20).toFixed(1)} MiB for ${(bytes / 2 ** 20).toFixed(1)} MiB of text`);
+  });
+});
+
+describe("the loader's line index", () => {
+  /** Both indexes fed by one parse of `text`, and whether they give the same line for every offset. */
+  function agree(text: string): string | undefined {
+    const lc = new LineCounter();
+    const ls = new LineStarts();
+    const both = (offset: number) => {
+      lc.addNewLine(offset);
+      ls.add(offset);
+    };
+    for (const _ of new Composer(KUBECTL_YAML).compose(new Parser(both).parse(text)));
+    for (let o = 0; o <= text.length + 1; o++) if (lc.linePos(o).line !== ls.lineAt(o)) return `offset ${o}: ${lc.linePos(o).line} / ${ls.lineAt(o)}`;
+    return undefined;
+  }
+
+  it("answers as yaml's LineCounter for every offset of the corpus", () => {
+    const corpus = gunzipSync(readFileSync(join(REPO, "bench", "corpus", "kube-prometheus-manifests.yaml.gz"))).toString("utf8");
+    assert.equal(agree(corpus), undefined);
+  });
+
+  it("answers as yaml's LineCounter on generated YAML, malformed included (where the parser skips some line ends)", () => {
+    const piece = fc.constantFrom("a: 1", "\n", "\r\n", "\r", "- ", "|\n  x\n", ">-\n  y\n", '"q\nr"', "'s\n\nt'", "[a,\n b]", "{c: d,\n e: f}", "# c\n", "---\n", "...\n", "  ", "%YAML 1.1\n", "&a ", "*a", "? k\n: v\n", ": ", "\uFEFF");
+    fc.assert(fc.property(fc.array(piece, { maxLength: 12 }), (parts) => assert.equal(agree(parts.join("")), undefined)), { numRuns: 3000 });
+  });
+
+  it("holds more lines than one block", () => {
+    const ls = new LineStarts();
+    for (let i = 0; i < LineStarts.BLOCK * 2 + 5; i++) ls.add(i * 3);
+    assert.equal(ls.lineAt(0), 1);
+    assert.equal(ls.lineAt(LineStarts.BLOCK * 3), LineStarts.BLOCK + 1);
+    assert.equal(ls.lineAt(LineStarts.BLOCK * 3 + 1), LineStarts.BLOCK + 1);
+    assert.equal(ls.lineAt((LineStarts.BLOCK * 2 + 4) * 3 + 2), LineStarts.BLOCK * 2 + 5);
   });
 });
