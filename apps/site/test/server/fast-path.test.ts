@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { INCOMPLETE, OTHER, readHead } from "../../src/server/request-head.ts";
-import { makeSite, raw, start, type Running, type TestSite } from "./helpers.ts";
+import { makeSite, raw, spawnSlowStatus, start, type Running, type TestSite } from "./helpers.ts";
 
 let site: TestSite;
 let fast: Running & { logs: Record<string, any>[] };
@@ -399,24 +399,9 @@ describe("the recogniser against node:http's parser", () => {
 });
 
 test("SIGTERM while fast-path answers are being written: every one arrives whole, the drain is clean, exit 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "slow-status.ts")], {
-    env: { ...process.env, SITE_ROOT: site.root, STATUS_MS: "100" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines: Record<string, any>[] = [];
-  let buf = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const { child, lines, exited, port: listening } = spawnSlowStatus(site.root, 100);
   try {
-    while (!lines.some((l) => l.msg === "listening")) await new Promise((r) => setTimeout(r, 50));
-    const port = lines.find((l) => l.msg === "listening")!.port as number;
+    const port = await listening;
     const size = (await import("node:fs")).statSync(join(site.root, "mid.bin")).size;
     // Four connections, each with six requests pipelined (more than the socket buffers hold), not read yet.
     const socks = await Promise.all(

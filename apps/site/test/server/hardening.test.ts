@@ -4,11 +4,9 @@
  * request bodies, and SIGTERM with requests in flight.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DOTFILE, SECRET, get, makeSite, raw, start, type Running, type TestSite } from "./helpers.ts";
+import { DOTFILE, SECRET, get, makeSite, raw, spawnSlowStatus, start, type Running, type TestSite } from "./helpers.ts";
 
 let site: TestSite;
 let srv: Running;
@@ -183,28 +181,8 @@ describe("oversized and slow clients", () => {
 });
 
 test("SIGTERM with requests in flight: none fails, the server exits 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "slow-status.ts")], {
-    env: { ...process.env, SITE_ROOT: site.root, STATUS_MS: "1500" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines: Record<string, any>[] = [];
-  let buf = "";
-  const seen = (pred: (l: Record<string, any>) => boolean) =>
-    new Promise<void>((resolve) => {
-      const check = () => (lines.some(pred) ? (resolve(), true) : false);
-      if (!check()) child.stdout!.on("data", check);
-    });
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  await seen((l) => l.msg === "listening");
-  const port = lines.find((l) => l.msg === "listening")!.port as number;
+  const { child, lines, exited, port: listening } = spawnSlowStatus(site.root, 1500);
+  const port = await listening;
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const call = (path: string) =>
     new Promise<number>((resolve, reject) => {

@@ -1,4 +1,5 @@
 /** A throw-away site on disk, the site server on an ephemeral port, and clients that send exact bytes. */
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -136,4 +137,36 @@ export function raw(port: number, bytes: string | Buffer | (string | Buffer)[], 
       s.destroy();
     }, opts.timeoutMs ?? 5_000);
   });
+}
+
+/** A server started from the fixture `slow-status.ts` in a child process, with the JSON lines it logs. */
+export interface SlowStatusChild {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, any>[];
+  readonly exited: Promise<number | null>;
+  /** The port it listens on, once it says so. */
+  readonly port: Promise<number>;
+}
+
+export function spawnSlowStatus(root: string, statusMs: number): SlowStatusChild {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "slow-status.ts")], {
+    env: { ...process.env, SITE_ROOT: root, STATUS_MS: String(statusMs) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: Record<string, any>[] = [];
+  let buf = "";
+  const port = new Promise<number>((resolve) => {
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buf.slice(0, i)) as Record<string, any>;
+        lines.push(line);
+        if (line.msg === "listening") resolve(line.port as number);
+        buf = buf.slice(i + 1);
+      }
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, lines, exited, port };
 }
