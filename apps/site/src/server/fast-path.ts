@@ -316,6 +316,8 @@ export class FastPath {
   private sweep(): void {
     const now = Date.now();
     const o = this.o;
+    // A kept-alive connection waits for its next request as long as node:http's would: the keep-alive timeout, else the idle one.
+    const idleAfter = o.keepAliveTimeoutMs || o.idleTimeoutMs;
     for (const c of this.conns) {
       const waited = now - c.since;
       if (o.direct.inFlight.direct.has(c)) {
@@ -325,7 +327,7 @@ export class FastPath {
           c.socket.write(REQUEST_TIMEOUT);
           c.socket.destroy();
         }
-      } else if (waited >= (o.keepAliveTimeoutMs || o.idleTimeoutMs) && (o.keepAliveTimeoutMs || o.idleTimeoutMs) > 0) {
+      } else if (idleAfter > 0 && waited >= idleAfter) {
         c.socket.destroy();
       }
     }
