@@ -103,9 +103,9 @@ describe("fast YAML writer", () => {
     assert.equal(asked, 0);
     // What it leaves to the library: indentation indicators, keep chomping, tabs, carriage returns, quoted words.
     for (const v of [" lead\nx", "\nx", "x\n\n", "x \n", "x\n ", "x\ty\nz", "x\r\ny", "x\n\t", "\u0085x\ny"]) {
-      const before = asked;
+      const was: number = asked;
       assert.equal(emitter.write({ k: v }), toYamlReference({ k: v }), JSON.stringify(v));
-      assert.equal(asked, before + 1, JSON.stringify(v));
+      assert.equal(asked, was + 1, JSON.stringify(v));
     }
   });
 
