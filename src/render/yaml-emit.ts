@@ -9,6 +9,7 @@
  * the reference writer for the whole document. test/render/yaml-emit.test.ts compares both on generated
  * documents and on every rendered file.
  */
+import { needsQuotes } from "../secrets/yaml-scalars.ts";
 
 /** The reference: the `yaml` library's output for a whole document (render.ts's `toYamlReference`). */
 export type ReferenceWriter = (doc: unknown) => string;
@@ -136,6 +137,8 @@ export class YamlEmitter {
   private scalar(v: unknown, col: number): string {
     if (typeof v === "string") {
       if (simple(v) || plainValue(v)) return v;
+      const literal = blockLiteral(v, col);
+      if (literal !== undefined) return literal;
     } else if (typeof v === "number") {
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return String(v);
     } else if (typeof v === "boolean") {
@@ -161,6 +164,35 @@ export class YamlEmitter {
       .map((line, i) => (i === 0 || line === "" ? line : pad + line))
       .join("\n");
   }
+}
+
+/** Characters the library double-quotes a string for (its stringifyString's test), and tabs; only line breaks pass. */
+const NOT_IN_LITERAL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
+const WHITESPACE = new Set([" ", "\n", "\t"]);
+
+/**
+ * A multi-line value the library writes as a block literal, written here the library's way; undefined for
+ * anything else (the reference spells it). In a block map or list, with no line width, the library writes
+ * every multi-line string that it need not double-quote as a literal (`|`): plain style never holds a line
+ * break there, and with line width 0 folding is never chosen (stringifyString: plainString → blockString).
+ * Taken here only in the simple case — a non-space first character (no indentation indicator), no tab,
+ * carriage return or other control character, and either no whitespace at the end (chomping `-`) or one
+ * line break after a non-space (clip, no indicator) — where the library's text is `|` and the chomping
+ * indicator, then every line after one, indented two spaces past the key, and empty lines left empty.
+ * Dashboards' JSON (one per app, each distinct, too long to cache) took most of the time the reference
+ * was asked for.
+ */
+function blockLiteral(v: string, col: number): string | undefined {
+  if (!v.includes("\n") || WHITESPACE.has(v[0]!) || NOT_IN_LITERAL.test(v) || needsQuotes(v)) return undefined;
+  let body = v;
+  let chomp = "-";
+  if (v.endsWith("\n")) {
+    if (v.length < 2 || WHITESPACE.has(v[v.length - 2]!)) return undefined;
+    body = v.slice(0, -1);
+    chomp = "";
+  } else if (WHITESPACE.has(v[v.length - 1]!)) return undefined;
+  const indent = " ".repeat(col + 2);
+  return `|${chomp}\n${indent}${body.replace(/\n+/g, `$&${indent}`)}`;
 }
 
 function isPlainRecord(v: unknown): v is Record<string, unknown> {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   checkDashboards,
+  dashboardConfigMaps,
   DATASOURCES,
   expandVariables,
   logql,
@@ -192,5 +193,17 @@ describe("rendering for Grafana's sidecar", () => {
     assert.deepEqual(JSON.parse(overview.data["homelab-overview.json"]!), q.dashboards.find((d) => d.uid === "homelab-overview")!.json);
     await loadSchemas(cms);
     assert.deepEqual(validateObjects(cms), []);
+  });
+  it("each ConfigMap holds its dashboard's JSON model printed with two spaces, byte for byte, ending in a line break", () => {
+    const q = platform(config(), versions());
+    const plan = render(q);
+    for (const d of q.dashboards) {
+      const cm = plan.objects.find((o) => o.object.metadata.name === `dashboard-${d.uid}`)!.object as unknown as { data: Record<string, string> };
+      assert.equal(cm.data[`${d.uid}.json`], `${JSON.stringify(d.json, null, 2)}\n`, d.uid);
+    }
+    // A model changed after it was built is printed as it is then.
+    const def = { ...q.dashboards[0]!, json: { ...q.dashboards[0]!.json, title: "changed" } } as DashboardDef;
+    const [cm] = dashboardConfigMaps([def], "monitoring", {});
+    assert.equal((cm!.data as Record<string, string>)[`${def.uid}.json`], `${JSON.stringify(def.json, null, 2)}\n`);
   });
 });

@@ -166,6 +166,14 @@ describe("alert-unit-tests", () => {
 });
 
 describe("no-plaintext-secrets beyond objects", () => {
+  it("names every field holding a PEM private-key header, in lists and maps at any depth, in document order", () => {
+    const pem = "-----BEGIN EC PRIVATE KEY-----";
+    const cm = located({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "keys", namespace: "demo" }, data: { "b.pem": pem, "a.txt": "x" }, extra: { list: ["x", { k: pem }, [pem]] } });
+    const paths = run(policyContext({ objects: [cm] }), "no-plaintext-secrets")
+      .violations.filter((v) => v.message.includes("[private-key-header]"))
+      .map((v) => v.path);
+    assert.deepEqual(paths, ["/data/b.pem", "/extra/list/1/k", "/extra/list/2/0"]);
+  });
   it("scans host files and names the line", () => {
     const files = [
       { path: "hosts/box/compose.yaml", content: "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: Xq7#mK2v!Lp9wZ4r\n" },

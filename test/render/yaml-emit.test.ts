@@ -91,6 +91,41 @@ describe("fast YAML writer", () => {
     for (const v of ["a: b", "a:", "a ", "e+3", "yes", "On", "a\tb", "é"]) assert.equal(new YamlEmitter(toYamlReference).write({ k: v }), toYamlReference({ k: v }), v);
   });
 
+  it("writes multi-line values (dashboards' JSON) as the library's block literals without asking it", () => {
+    let asked = 0;
+    const emitter = new YamlEmitter((d) => {
+      asked++;
+      return toYamlReference(d);
+    });
+    const dashboard = JSON.stringify({ title: "x: y", panels: [{ expr: 'up{job="a"} # b', text: "- item\n---\n" }], empty: {} }, null, 2);
+    const d = { data: { "app.json": dashboard, "clip.txt": "a\n\n\nb\n", "deep": [{ x: "p\n  q\nr" }] } };
+    assert.equal(emitter.write(d), toYamlReference(d));
+    assert.equal(asked, 0);
+    // What it leaves to the library: indentation indicators, keep chomping, tabs, carriage returns, quoted words.
+    for (const v of [" lead\nx", "\nx", "x\n\n", "x \n", "x\n ", "x\ty\nz", "x\r\ny", "x\n\t", "\u0085x\ny"]) {
+      const was: number = asked;
+      assert.equal(emitter.write({ k: v }), toYamlReference({ k: v }), JSON.stringify(v));
+      assert.equal(asked, was + 1, JSON.stringify(v));
+    }
+  });
+
+  it("matches the yaml library on generated multi-line values at any depth", () => {
+    const piece = fc.constantFrom("a", "{", "}", '"', ":", " ", "  ", "\n", "\n\n", "#", "-", "---", "...", "|", ">", "%", "'", "\t", "\r", "é", "0", "yes", "~", "?", "[", ",", "&", "*", "!", "@", "`");
+    const multi = fc.array(piece, { minLength: 1, maxLength: 14 }).map((a) => a.join("")).filter((v) => v.includes("\n"));
+    const placed = fc.oneof(
+      multi.map((v) => ({ k: v })),
+      multi.map((v) => ({ a: { b: v } })),
+      multi.map((v) => ({ a: [v, { c: v }] })),
+      multi.map((v) => [[v]]),
+    );
+    fc.assert(
+      fc.property(placed, (d) => {
+        assert.equal(new YamlEmitter(toYamlReference).write(d), toYamlReference(d));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("a block literal moves right with its key, in maps and lists, at any depth", () => {
     const d = { a: { b: [[1, "x\ny"], { c: "m\n\nn\n", d: [" lead\nx"] }], e: "p\nq" }, f: "r\ns" };
     assert.equal(new YamlEmitter(toYamlReference).write(d), toYamlReference(d));

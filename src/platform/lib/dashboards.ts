@@ -163,7 +163,7 @@ export function dashboardConfigMaps(defs: readonly DashboardDef[], namespace: st
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: `dashboard-${d.uid}`, namespace, labels: { ...labels, ...DASHBOARD_LABEL, "homelab/dashboard-owner": d.component } },
-    data: { [`${d.uid}.json`]: JSON.stringify(d.json, null, 2) + "\n" },
+    data: { [`${d.uid}.json`]: (PRINTED.get(d.json) ?? JSON.stringify(d.json, null, 2)) + "\n" },
   }));
 }
 
@@ -177,9 +177,17 @@ export function platformDashboard(builder: DashboardBuilder): DashboardDef {
  * model is taken through JSON once: what is checked is exactly what is rendered.
  */
 export function built(component: string, builder: DashboardBuilder): DashboardDef {
-  const json = JSON.parse(JSON.stringify(builder.build())) as dashboard.Dashboard;
+  // Printed once, as the ConfigMap holds it, and read back: printing the SDK's objects and printing their
+  // JSON copy give the same text (the same own properties in the same order, toJSON applied once), so the
+  // compact round trip and the second printing of every app's dashboard are saved.
+  const text = JSON.stringify(builder.build(), null, 2);
+  const json = JSON.parse(text) as dashboard.Dashboard;
+  PRINTED.set(json, text);
   return { component, uid: json.uid ?? "", title: json.title ?? "", json };
 }
+
+/** The text each built dashboard's JSON was read from (`built`), for its ConfigMap. */
+const PRINTED = new WeakMap<object, string>();
 
 /**
  * The platform step: every dashboard as a ConfigMap in the monitoring component's folder (its

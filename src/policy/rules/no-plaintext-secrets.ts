@@ -99,11 +99,28 @@ function byName(rule: Pick<Rule, "id" | "severity">, objects: readonly LocatedOb
   return out;
 }
 
-function pemPaths(v: unknown, at: (string | number)[]): (string | number)[][] {
-  if (typeof v === "string") return PRIVATE_KEY_PEM.test(v) ? [at] : [];
-  if (Array.isArray(v)) return v.flatMap((x, i) => pemPaths(x, [...at, i]));
-  if (v !== null && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => pemPaths(x, [...at, k]));
-  return [];
+/**
+ * The paths of strings holding a PEM private-key header, in document order. The path so far is shared down
+ * the walk (pushed and popped) and copied only for a hit: a copy and a list per value were most of the
+ * rule's time on a 1000-app build.
+ */
+function pemPaths(v: unknown, at: (string | number)[], out: (string | number)[][] = []): (string | number)[][] {
+  if (typeof v === "string") {
+    if (PRIVATE_KEY_PEM.test(v)) out.push([...at]);
+  } else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      at.push(i);
+      pemPaths(v[i], at, out);
+      at.pop();
+    }
+  } else if (v !== null && typeof v === "object") {
+    for (const k of Object.keys(v)) {
+      at.push(k);
+      pemPaths((v as Record<string, unknown>)[k], at, out);
+      at.pop();
+    }
+  }
+  return out;
 }
 
 /** Several scanner rules often flag the same value (a token that is also high-entropy): report the field once. */
