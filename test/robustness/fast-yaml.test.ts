@@ -178,7 +178,7 @@ describe("the loader's fast reader", () => {
         let text = docs
           .map((d) => {
             const value = d.kind === "ConfigMap" ? { apiVersion: "v1", kind: d.kind, metadata: { name: "x" }, data: d.data } : { apiVersion: "v1", kind: d.kind, items: d.items.map((x) => ({ apiVersion: "v1", kind: "ConfigMap", ...x })) };
-            return stringify(value, { ...opts, defaultKeyType: "PLAIN" } as Parameters<typeof stringify>[1]);
+            return stringify(value, null, { ...opts, defaultKeyType: "PLAIN" } as Parameters<typeof stringify>[2]);
           })
           .join("---\n");
         for (const [at, piece] of cuts) {
