@@ -20,7 +20,7 @@ import { checkPolicies, modelFromPlatform, type PolicyReport } from "../policy/i
 import { loadWaivers, readScanTargets } from "../secrets/scan-inputs.ts";
 import { checkAlertGroups, RUNBOOK_DIR, type AlertGroup } from "../platform/lib/alerts.ts";
 import { checkDashboards, DASHBOARD_LABEL, queryCount } from "../platform/lib/dashboards.ts";
-import { promtoolAvailable, promtoolCheckRules, promtoolTestRules } from "../validate/promtool.ts";
+import { promtoolAvailable, promtoolCheckRules, promtoolTestRules, type TestRulesRun } from "../validate/promtool.ts";
 import { backupCoverageIssues } from "../backup/coverage.ts";
 import { renderHosts } from "../host/hosts.ts";
 
@@ -48,7 +48,14 @@ export interface BuildResult {
   readonly policy: PolicyReport;
   readonly warnings: readonly string[];
   /** The components' alert rules and how far the build could check them. */
-  readonly alerts: { readonly rules: number; readonly tests: number; readonly promtool: "passed" | "failed" | "not found"; readonly rendered: number };
+  readonly alerts: {
+    readonly rules: number;
+    readonly tests: number;
+    readonly promtool: "passed" | "failed" | "not found";
+    readonly rendered: number;
+    /** The groups `promtool test rules` ran, found passed in the cache, or gave their template's verdict (validate/promtool.ts). */
+    readonly groups?: TestRulesRun["groups"];
+  };
   /** The dashboards, their queries (each parsed) and how many ConfigMaps went into the tree. */
   readonly dashboards: { readonly count: number; readonly queries: number; readonly rendered: number };
   /** Milliseconds per phase. */
@@ -180,7 +187,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
 
   const ran = await promtoolRun;
   issues.splice(promtoolAt, 0, ...ran.issues);
-  const alerts = { rules, tests: rules * 2, promtool: ran.promtool, rendered };
+  const alerts = { rules, tests: rules * 2, promtool: ran.promtool, rendered, ...(ran.groups && { groups: ran.groups }) };
   lap("promtool-wait");
 
   return { config, versions, platform: p, plan, issues, policy, alerts, dashboards, warnings, timings, charts, hosts: hosts.summary };
@@ -191,7 +198,7 @@ export async function runBuild(inputs: BuildInputs): Promise<BuildResult> {
  * the build still passes (a laptop may lack it) and says so; HOMELAB_REQUIRE_PROMTOOL=1 makes that an error
  * (the test suite always has it).
  */
-async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly AlertGroup[]): Promise<{ issues: Issue[]; promtool: BuildResult["alerts"]["promtool"] }> {
+async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly AlertGroup[]): Promise<{ issues: Issue[]; promtool: BuildResult["alerts"]["promtool"]; groups?: TestRulesRun["groups"] }> {
   if (!groups.length) return { issues: [], promtool: "passed" };
   if (inputs.promtool === false) return { issues: [], promtool: "not found" };
   if (!promtoolAvailable()) {
@@ -207,7 +214,7 @@ async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly 
   const issues = [...checked];
   // A rule promtool cannot load fails every test of its file: report the rule, not the echo.
   if (!tested.ok && !checked.length) issues.push({ subject: "alert unit tests", path: "", message: `promtool test rules failed:\n${tested.output}`, check: "promtool" });
-  return { issues, promtool: tested.ok ? "passed" : "failed" };
+  return { issues, promtool: tested.ok ? "passed" : "failed", groups: tested.groups };
 }
 
 /** Every values.yaml of the chart lock: each chart's and its vendored subcharts'. */

@@ -4,11 +4,10 @@
  * refuse bad rules by name.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { checkAlertGroups, promqlSyntaxError, promtoolTests, ruleGroup, RUNBOOK_DIR, type AlertGroup, type AlertRule } from "../../src/platform/lib/alerts.ts";
 import { MONITORING, platform } from "../../src/platform/platform.ts";
 import { checkPolicies, modelFromPlatform } from "../../src/policy/index.ts";
@@ -16,6 +15,7 @@ import { render } from "../../src/render/render.ts";
 import { loadSchemas, validateObjects } from "../../src/validate/kube-schema.ts";
 import { mergeCases, promtoolCheckRules, promtoolTestRules, type PromtoolTestFile } from "../../src/validate/promtool.ts";
 import { config, defaultInputCopy, REPO, versions } from "../helpers.ts";
+import { logged } from "./promtool-log.ts";
 
 const p = platform(config(), versions());
 const groups = p.components.flatMap((c) => c.alertGroups);
@@ -233,33 +233,22 @@ describe("policy: alert-unit-tests on the default config", () => {
 });
 
 describe("promtool unit tests merged across groups", () => {
+  // Every group runs here, as it does with the classes off: the merging is what these tests are about
+  // (promtool-classes.test.ts tests groups that share their template's verdict).
+  const own = process.env.HOMELAB_PROMTOOL_EVERY_GROUP;
+  before(() => {
+    process.env.HOMELAB_PROMTOOL_EVERY_GROUP = "1";
+  });
+  after(() => {
+    if (own === undefined) delete process.env.HOMELAB_PROMTOOL_EVERY_GROUP;
+    else process.env.HOMELAB_PROMTOOL_EVERY_GROUP = own;
+  });
   // The default config and 50 more apps: every app's group repeats the same template.
   const apps = [...(defaultInputCopy().apps ?? []), ...Array.from({ length: 50 }, (_, i) => ({ name: `extra-${i}`, image: `git.skypalette.ai/x/app-${i}`, tag: "1.0.0", port: 8080, host: `extra-${i}.skypalette.ai` }))];
   const big = platform(config({ apps } as never), versions());
   const bigGroups = big.components.flatMap((c) => c.alertGroups);
   const appGroup = (name: string) => big.components.find((c) => c.name === name)!.alertGroups[0]!;
   const testFile = (g: AlertGroup) => ({ test: `${g.name}.test.yaml`, file: promtoolTests(big.ctx, g, `${g.name}.rules.yaml`) as unknown as PromtoolTestFile });
-
-  /** Runs promtool through a wrapper on PATH that notes the files of every `test rules` run. */
-  async function logged<T>(fn: () => Promise<T>): Promise<{ result: T; files: string[]; gomaxprocs: string[]; runs: string[][] }> {
-    const dir = mkdtempSync(join(tmpdir(), "promtool-log-"));
-    const real = execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim();
-    writeFileSync(
-      join(dir, "promtool"),
-      `#!/bin/sh\n[ "$1 $2" = "test rules" ] && printf '%s\\n' "\${GOMAXPROCS-unset}" >> '${dir}/env' && shift 2 && printf '%s\\n' "$@" >> '${dir}/log' && printf '%s\\n' "$*" >> '${dir}/runs' && set -- test rules "$@"\nexec '${real}' "$@"\n`,
-      { mode: 0o755 },
-    );
-    const path = process.env.PATH;
-    process.env.PATH = `${dir}:${path}`;
-    const lines = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8").trim().split("\n") : []);
-    try {
-      const result = await fn();
-      return { result, files: lines("log"), gomaxprocs: lines("env"), runs: lines("runs").map((l) => l.split(" ")) };
-    } finally {
-      process.env.PATH = path;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
 
   it("each app's cases join one case per alert and outcome, loading every app's rules", () => {
     const appGroups = apps.map((a) => appGroup(a.name));

@@ -154,12 +154,24 @@ export function summary(r: BuildResult, _check: boolean, _clean: boolean): strin
   w();
   w(`Hosts: ${r.hosts.files} files under hosts/ for ${r.hosts.nodes} node(s); the Compose stack's ${r.hosts.composeServices} services checked against the Compose specification's schema`);
   w(`Validation: ${r.plan.objects.length} objects against Kubernetes/CRD schemas (unknown fields rejected), Helm values of ${r.charts.length}/${r.charts.length} charts: ${r.issues.length} errors, ${r.warnings.length} warnings`);
-  w(`Alert rules: ${r.alerts.rules} with ${r.alerts.tests} promtool test cases, PromQL parsed; promtool check + test rules: ${r.alerts.promtool === "not found" ? "not run (promtool is not on PATH; `npm test` installs and runs it)" : r.alerts.promtool}; ${r.alerts.rendered ? `${r.alerts.rendered} PrometheusRules rendered` : "not rendered until the monitoring component brings the PrometheusRule CRD"}`);
+  w(`Alert rules: ${r.alerts.rules} with ${r.alerts.tests} promtool test cases, PromQL parsed; promtool check + test rules: ${r.alerts.promtool === "not found" ? "not run (promtool is not on PATH; `npm test` installs and runs it)" : `${r.alerts.promtool}${testRulesCounts(r.alerts.groups)}`}; ${r.alerts.rendered ? `${r.alerts.rendered} PrometheusRules rendered` : "not rendered until the monitoring component brings the PrometheusRule CRD"}`);
   w(`Dashboards: ${r.dashboards.count} with ${r.dashboards.queries} queries, PromQL and LogQL parsed; ${r.dashboards.rendered ? `${r.dashboards.rendered} ConfigMaps rendered for Grafana` : "not rendered until the monitoring component brings Grafana"}`);
   w(summaryLine(r.policy).replace(/^policy /, "Policy: "));
   for (const n of r.policy.notes) w(`  not run: ${n.rule}: ${n.message}`);
   w(`Timing (ms): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return lines.join("\n");
+}
+
+/**
+ * How `promtool test rules` covered the groups: those it ran, those whose exact files passed before (the
+ * cache), those that took the verdict of their template's representative (validate/promtool.ts).
+ */
+function testRulesCounts(g: BuildResult["alerts"]["groups"]): string {
+  if (!g) return "";
+  const parts = [`test rules ran ${g.ran} of ${g.total} groups`];
+  if (g.cached) parts.push(`${g.cached} passed before (cache)`);
+  if (g.shared) parts.push(`${g.shared} share a template's verdict`);
+  return ` (${parts.join("; ")})`;
 }
 
 export const build = defineCommand({ spec: BUILD_SPEC, run: (args) => runBuildCommand(buildOptions(args)) });
