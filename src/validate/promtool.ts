@@ -451,20 +451,34 @@ export function templateClass(ctx: PlatformContext, g: AlertGroup, file: Promtoo
   const n = g.component;
   if (!classableName(n)) return undefined;
   const rules = ruleGroup(ctx, g);
-  const ok =
-    shapeOf(rules, { name: "free", rules: [{ alert: "none", expr: "expr", for: "none", labels: { "*": "template" }, annotations: { "*": "template" } }] }, n) &&
-    shapeOf(
-      file,
-      {
-        rule_files: ["free"],
-        evaluation_interval: "none",
-        tests: [{ name: "none", interval: "none", input_series: [{ series: "series", values: "none" }], alert_rule_test: [{ eval_time: "none", alertname: "none", exp_alerts: [{ exp_labels: { "*": "free" }, exp_annotations: { "*": "free" } }] }] }],
-      },
-      n,
-    );
-  if (!ok) return undefined;
-  return JSON.stringify([rules, file], (_k, v: unknown) => (typeof v === "string" ? v.split(n).join(PLACEHOLDER) : v));
+  const json = JSON.stringify([rules, file]);
+  // A placeholder already there (or text that reads like one) keeps the group out.
+  if (json.includes("\\u0000")) return undefined;
+  // Without a backslash, the JSON text's strings are the values verbatim and n (no quote) occurs only inside
+  // them, so replacing it in the text is replacing it in every value and key, as JSON.stringify writes it.
+  const key = json.includes("\\") ? JSON.stringify([rules, file], (_k, v: unknown) => (typeof v === "string" ? v.split(n).join(PLACEHOLDER) : v)) : json.split(n).join("\\u0000");
+  // Eligibility is decided by the key (every check below reads n's places, which the key keeps as
+  // placeholders, and the text around them, which it keeps as is): a class is checked once.
+  let ok = ELIGIBLE.get(key);
+  if (ok === undefined) {
+    ok =
+      shapeOf(rules, { name: "free", rules: [{ alert: "none", expr: "expr", for: "none", labels: { "*": "template" }, annotations: { "*": "template" } }] }, n) &&
+      shapeOf(
+        file,
+        {
+          rule_files: ["free"],
+          evaluation_interval: "none",
+          tests: [{ name: "none", interval: "none", input_series: [{ series: "series", values: "none" }], alert_rule_test: [{ eval_time: "none", alertname: "none", exp_alerts: [{ exp_labels: { "*": "free" }, exp_annotations: { "*": "free" } }] }] }],
+        },
+        n,
+      );
+    if (ELIGIBLE.size < 10_000) ELIGIBLE.set(key, ok);
+  }
+  return ok ? key : undefined;
 }
+
+/** Eligibility by class key (see templateClass). */
+const ELIGIBLE = new Map<string, boolean>();
 
 const PLACEHOLDER = "\u0000";
 
