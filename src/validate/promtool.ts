@@ -416,9 +416,9 @@ function successes(stdout: string): Set<string> {
  * `histogram_quantile` reading `le`, `count_values`, `topk`/`bottomk`/`sort*` ordering by labels), and
  * none adds up floats across series (`sum`, `avg`: promtool adds series in an order that is not even the
  * same from one run to the next, and the rounding follows it). Every template action in a label or
- * annotation is one of `{{ $labels.x }}`, `{{ $value }}`, `{{ .Labels.x }}`, `{{ .Value }}`, with no
- * `[a-z0-9-]` character and no other action right beside it. The test file must have the plain
- * `alert_rule_test` shape that `promtoolTests` writes (only the keys `mergeCases` knows).
+ * annotation is one of `{{ $labels.x }}`, `{{ $value }}`, `{{ .Labels.x }}`, `{{ .Value }}` (no trim
+ * markers), with no `[a-z0-9-]` character and no other action right beside it. The test file must have
+ * the plain `alert_rule_test` shape that `promtoolTests` writes (only the keys `mergeCases` knows).
  *
  * The class key is the canonical JSON of (rule group, test file) with every occurrence of n written as a
  * placeholder P = "\u0000", which no eligible structure contains. Write R(s) for s with n replaced by P
@@ -517,7 +517,8 @@ function shapeOf(v: unknown, shape: Shape, n: string): boolean {
 }
 
 const WORD = /[a-z0-9-]/;
-const ACTION = /^\{\{(?:- )?\s*(?:\$labels\.[A-Za-z_][A-Za-z0-9_]*|\$value|\.Labels\.[A-Za-z_][A-Za-z0-9_]*|\.Value)\s*(?: -)?\}\}$/;
+/** A printing action; no trim markers (`{{- ` would join the printed value to the text before it). */
+const ACTION = /^\{\{\s*(?:\$labels\.[A-Za-z_][A-Za-z0-9_]*|\$value|\.Labels\.[A-Za-z_][A-Za-z0-9_]*|\.Value)\s*\}\}$/;
 
 /** A label or annotation template: only printing actions, none touching a name character, n only in text. */
 function templateOk(v: string, n: string): boolean {

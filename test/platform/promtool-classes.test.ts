@@ -154,6 +154,11 @@ describe("promtool test rules: what could tell two names apart is never classed"
       names: ["qr", "zt", "kt"],
       change: (r, n) => ({ ...r, description: "q{{ $labels.x }}", tests: { ...r.tests, fires: { ...r.tests.fires, annotations: { description: n } } } }),
     },
+    // A trim marker removes the space: "q {{- $labels.x }}" prints "qr" too.
+    "a trim marker": {
+      names: ["qr", "zt", "kt"],
+      change: (r, n) => ({ ...r, description: "q {{- $labels.x }}", tests: { ...r.tests, fires: { ...r.tests.fires, annotations: { description: n } } } }),
+    },
     // Two printed labels side by side: "r" and "r" print the first name, "rr".
     "two printed labels side by side": {
       names: ["rr", "zt", "kt"],
