@@ -205,7 +205,7 @@ describe("promtool test rules: what could tell two names apart is never classed"
  * key, promtool run on each group's own files gives both the same verdict.
  */
 describe("promtool test rules: equal class keys, equal verdicts (property)", () => {
-  const NAMES = ["shop-0", "shop-1", "qr", "zt", "kt", "bab", "b", "x-1", "bench-app-7", "r", "nan", "abc-0", "q"];
+  const NAMES = ["shop-0", "shop-1", "qr", "zt", "kt", "bab", "b", "x-1", "bench-app-7", "r", "nan", "abc-0", "q", "true", "yes", "0x1b"];
   const template = fc.record({
     op: fc.constantFrom("=", "!=", "=~"),
     matcher: fc.constantFrom("name", "name", "other", "suffix"),
