@@ -95,10 +95,14 @@ export function buildFingerprint(root: string, options: Readonly<Record<string, 
   return hash.digest("hex");
 }
 
-function recordPath(root: string): string {
-  // One record per checkout: scratch checkouts may share a linked node_modules.
+/** A file of this checkout's own in node_modules/.cache/homelab/: scratch checkouts may share a linked node_modules. */
+export function checkoutCacheFile(root: string, name: string): string {
   const id = createHash("sha256").update(realpathSync(root)).digest("hex").slice(0, 16);
-  return join(root, "node_modules", ".cache", "homelab", `last-build-${id}.json`);
+  return join(root, "node_modules", ".cache", "homelab", `${name}-${id}.json`);
+}
+
+function recordPath(root: string): string {
+  return checkoutCacheFile(root, "last-build");
 }
 
 /** What a successful run printed, to print again when nothing changed. */

@@ -8,6 +8,7 @@ import { Composer, isMap, isScalar, isSeq, parseAllDocuments, Parser, type Docum
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
+import { fastDocuments, type FastBoolean, type FastDocument } from "./fast-yaml.ts";
 import type { PolicyFile } from "./types.ts";
 
 /** An object with where exactly it came from. */
@@ -255,7 +256,29 @@ function looksLikeObject(v: unknown): v is Record<string, unknown> & { apiVersio
 export function parseManifests(
   text: string,
   file: string,
-): { objects: LoadedObject[]; skipped: number; problems: LoadProblem[]; encrypted?: string; notManifest?: string } {
+): ParsedManifests {
+  // Plain rendered manifests are read without yaml's syntax tree (./fast-yaml.ts); what that reader is not
+  // sure of, every file with a problem and Helm output (its `# Source:` comments) are read by yaml.
+  if (!text.includes("Source:")) {
+    const fast = fastDocuments(text, FAST_OPTIONS);
+    const res = fast && fromFastDocuments(fast, file);
+    if (res) return res;
+  }
+  return parseManifestsByYaml(text, file);
+}
+
+export interface ParsedManifests {
+  objects: LoadedObject[];
+  skipped: number;
+  problems: LoadProblem[];
+  encrypted?: string;
+  notManifest?: string;
+}
+
+/** parseManifests through yaml's parser and syntax tree, for every file (exported for the tests that compare). */
+export function parseManifestsByYaml(text: string, file: string): ParsedManifests {
+  // Only Helm output has `# Source:` comments; other files are not searched for them document by document.
+  const helmOutput = text.includes("Source:");
   const objects: LoadedObject[] = [];
   const problems: LoadProblem[] = [];
   let skipped = 0;
@@ -267,8 +290,6 @@ export function parseManifests(
   // Document by document: each syntax tree is dropped once its object is built, so a big file never
   // holds the trees of all its documents at once (they take several times the text's size).
   const composer = new Composer({ ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
-  // Only Helm output has `# Source:` comments; other files are not searched for them document by document.
-  const helmOutput = text.includes("Source:");
   let i = 0;
   for (const doc of composer.compose(new Parser(lc.add).parse(text))) each(doc, i++);
   function each(doc: Document.Parsed, i: number): void {
@@ -306,30 +327,79 @@ export function parseManifests(
       return;
     }
     const source = helmOutput ? /^#[ \t]*Source:[ \t]*(\S[^\n]*)$/m.exec(text.slice(start, end))?.[1]?.trimEnd() : undefined;
-    const extra = { document, ...(source !== undefined && { source }) };
-    if (!looksLikeObject(value) || isBuildTimeOnly(value.apiVersion)) {
-      skipped++;
-      return;
-    }
-    const why = notAManifest(value.apiVersion, value.kind);
-    if (why !== undefined) {
-      notManifest ??= why;
-      skipped++;
-      return;
-    }
-    if (value.kind.endsWith("List") && Array.isArray(value.items)) {
-      value.items.forEach((item, j) => {
-        if (!looksLikeObject(item)) {
-          problems.push({ file, document, line, message: `item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)` });
-          return;
-        }
-        objects.push({ file, ...withMetadata(item), ...extra, item: j, ...booleansOf(listItemNode(doc, j)) });
-      });
-      return;
-    }
-    objects.push({ file, ...withMetadata(value), ...extra, ...booleansOf(doc.contents) });
+    const taken = take(value, file, { document, ...(source !== undefined && { source }) }, (j) => booleansOf(j === undefined ? doc.contents : listItemNode(doc, j)));
+    if (taken.notManifest !== undefined) notManifest ??= taken.notManifest;
+    if (taken.skipped) skipped++;
+    objects.push(...taken.objects);
+    for (const message of taken.problems ?? []) problems.push({ file, document, line, message });
   }
   return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }), ...(notManifest !== undefined && { notManifest }) };
+}
+
+/** The options yaml reads plain scalars with, for ./fast-yaml.ts (duplicate keys are declined there). */
+const FAST_OPTIONS = { ...KUBECTL_YAML, uniqueKeys: true };
+
+/**
+ * What one document's value holds: its objects (a List's items each), or why it is skipped or broken.
+ * `booleans(j)` are the YAML 1.1-only booleans of the document (`j` undefined) or of item `j` of its list.
+ */
+function take(
+  value: unknown,
+  file: string,
+  extra: { document: number; source?: string },
+  booleans: (j?: number) => { yaml11Booleans?: Yaml11Boolean[] },
+): { objects: LoadedObject[]; skipped?: true; notManifest?: string; problems?: string[] } {
+  if (!looksLikeObject(value) || isBuildTimeOnly(value.apiVersion)) return { objects: [], skipped: true };
+  const why = notAManifest(value.apiVersion, value.kind);
+  if (why !== undefined) return { objects: [], skipped: true, notManifest: why };
+  if (value.kind.endsWith("List") && Array.isArray(value.items)) {
+    const objects: LoadedObject[] = [];
+    const problems: string[] = [];
+    for (const [j, item] of value.items.entries()) {
+      if (!looksLikeObject(item)) problems.push(`item ${j} of the ${value.kind} is not a Kubernetes object (needs apiVersion and kind)`);
+      else objects.push({ file, ...withMetadata(item), ...extra, item: j, ...booleans(j) });
+    }
+    return problems.length ? { objects, problems } : { objects };
+  }
+  return { objects: [{ file, ...withMetadata(value), ...extra, ...booleans() }] };
+}
+
+/**
+ * parseManifests' result from the fast reader's documents, or undefined when a document needs what only
+ * yaml's reading gives (a problem's line, a SOPS document's text range).
+ */
+function fromFastDocuments(docs: readonly FastDocument[], file: string): ParsedManifests | undefined {
+  const objects: LoadedObject[] = [];
+  let skipped = 0;
+  let notManifest: string | undefined;
+  for (const [i, doc] of docs.entries()) {
+    if (doc.value === null) {
+      skipped++;
+      continue;
+    }
+    const value = ownStrings(doc.value);
+    if (isSopsDocument(value)) return undefined;
+    const taken = take(value, file, { document: i + 1 }, (j) => fastBooleans(doc.booleans, j));
+    if (taken.problems) return undefined;
+    if (taken.notManifest !== undefined) notManifest ??= taken.notManifest;
+    if (taken.skipped) skipped++;
+    objects.push(...taken.objects);
+  }
+  return { objects, skipped, problems: [], ...(notManifest !== undefined && { notManifest }) };
+}
+
+/** The fast reader's booleans as booleansOf gives them: of the document, or of item `j` of its `items`. */
+function fastBooleans(all: readonly FastBoolean[], j?: number): { yaml11Booleans?: Yaml11Boolean[] } {
+  const out: Yaml11Boolean[] = [];
+  for (const b of all) {
+    let segs = b.segments;
+    if (j !== undefined) {
+      if (segs[0] !== "items" || segs[1] !== j) continue;
+      segs = segs.slice(2);
+    }
+    out.push({ path: segs.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join(""), text: b.text, value: b.value });
+  }
+  return out.length ? { yaml11Booleans: out } : {};
 }
 
 /**

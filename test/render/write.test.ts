@@ -3,11 +3,12 @@
  * content on disk is already the planned one are carried over as hard links instead of written again.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { diffTree, writeTree } from "../../src/render/write.ts";
+import { diffTree, readTreeRecord, writeTree, writeTreeRecord, type TreeRecord } from "../../src/render/write.ts";
 import type { RenderedFile } from "../../src/render/render.ts";
 
 const dirs: string[] = [];
@@ -70,5 +71,85 @@ describe("writeTree", () => {
     const files: RenderedFile[] = [{ path: "gitops/a/one.yaml", content: "one\n" }];
     writeTree(r, ["gitops"], files, new Set(["gitops/a/one.yaml"]));
     assert.equal(readFileSync(join(r, "gitops/a/one.yaml"), "utf8"), "one\n");
+  });
+});
+
+describe("the tree record: files whose stat the last build recorded are not read back", () => {
+  const files: RenderedFile[] = [
+    { path: "gitops/a/one.yaml", content: "one\n" },
+    { path: "gitops/a/two.yaml", content: "two\n" },
+    { path: "gitops/b/three.yaml", content: "three\n" },
+  ];
+  /**
+   * File times come from a coarse clock (a few milliseconds): an edit right after the recorded stat could
+   * leave it as it was, which is what the racy rule covers. The tests that move the record's time past that
+   * rule wait for the clock to move on before an edit.
+   */
+  const pause = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  /** Moves every file's times `ms` into the past, as if the tree had been written then. */
+  function age(r: string, ms: number): void {
+    const when = new Date(Date.now() - ms);
+    for (const f of files) utimesSync(join(r, f.path), when, when);
+  }
+  function recorded(r: string, madeAgoMs = 0): TreeRecord {
+    const file = join(r, "record.json");
+    writeTreeRecord(file, r, files);
+    const rec = readTreeRecord(file)!;
+    return { ...rec, madeMs: Date.now() - madeAgoMs };
+  }
+
+  it("vouches for every file it recorded, and finds a missing, a stray and an edited file of the same size", () => {
+    const r = root();
+    writeTree(r, ["gitops"], files);
+    // Change times cannot be set: the record is made as if well after they were (not racy).
+    const rec = { ...recorded(r), madeMs: Date.now() + 10_000 };
+    const clean = diffTree(r, ["gitops"], files, rec);
+    assert.deepEqual([clean.added, clean.changed, clean.removed, clean.recorded], [[], [], [], 3]);
+    pause();
+    writeFileSync(join(r, "gitops/a/one.yaml"), "0ne\n");
+    rmSync(join(r, "gitops/a/two.yaml"));
+    writeFileSync(join(r, "gitops/b/stray.yaml"), "x\n");
+    const rec2 = { ...rec, madeMs: Date.now() + 10_000 };
+    const d = diffTree(r, ["gitops"], files, rec2);
+    assert.deepEqual([d.added, d.changed, d.removed, d.recorded], [["gitops/a/two.yaml"], ["gitops/a/one.yaml"], ["gitops/b/stray.yaml"], 1]);
+  });
+
+  it("finds an edit that put the recorded modification time back (the change time moved)", () => {
+    const r = root();
+    writeTree(r, ["gitops"], files);
+    age(r, 60_000);
+    const before = statSync(join(r, "gitops/a/one.yaml"));
+    const rec = { ...recorded(r), madeMs: Date.now() + 10_000 };
+    pause();
+    writeFileSync(join(r, "gitops/a/one.yaml"), "0ne\n");
+    utimesSync(join(r, "gitops/a/one.yaml"), before.atime, before.mtime);
+    assert.deepEqual(diffTree(r, ["gitops"], files, rec).changed, ["gitops/a/one.yaml"]);
+  });
+
+  it("takes a recorded file's content from the record, except a file changed within two seconds of the record (racy): that one is read", () => {
+    const r = root();
+    writeTree(r, ["gitops"], files);
+    // The record claims other content than the disk holds, with the disk's own stat: trusted, it hides the
+    // difference; read, it does not.
+    const claim = (rec: TreeRecord): TreeRecord => {
+      const m = new Map(rec.files);
+      m.set("gitops/a/one.yaml", { ...m.get("gitops/a/one.yaml")!, sha1: createHash("sha1").update("one\n").digest("base64") });
+      return { ...rec, files: m };
+    };
+    const planned = files.map((f) => (f.path === "gitops/a/one.yaml" ? { ...f, content: "one\n" } : f));
+    writeFileSync(join(r, "gitops/a/one.yaml"), "ONE\n");
+    const trusted = claim({ ...recorded(r), madeMs: Date.now() + 10_000 });
+    assert.deepEqual(diffTree(r, ["gitops"], planned, trusted).changed, []);
+    const racy = claim({ ...recorded(r), madeMs: statSync(join(r, "gitops/a/one.yaml")).mtimeMs + 1 });
+    assert.deepEqual(diffTree(r, ["gitops"], planned, racy).changed, ["gitops/a/one.yaml"]);
+  });
+
+  it("reads every file without a record, or with one it cannot read", () => {
+    const r = root();
+    writeTree(r, ["gitops"], files);
+    assert.equal(diffTree(r, ["gitops"], files).recorded, 0);
+    writeFileSync(join(r, "broken.json"), "{");
+    assert.equal(readTreeRecord(join(r, "broken.json")), undefined);
+    assert.equal(readTreeRecord(join(r, "absent.json")), undefined);
   });
 });

@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
-import { buildFingerprint, cachedResult, recordResult } from "../../build/check-cache.ts";
+import { buildFingerprint, cachedResult, checkoutCacheFile, recordResult } from "../../build/check-cache.ts";
 import type { BuildResult } from "../../build/pipeline.ts";
 import { formatIssue } from "../../errors.ts";
 import { formatTable, summaryLine } from "../../policy/format.ts";
 import { describeAdminUi } from "../../platform/lib/access.ts";
-import { diffTree, isClean, writeTree } from "../../render/write.ts";
+import { diffTree, isClean, readTreeRecord, writeTree, writeTreeRecord } from "../../render/write.ts";
 import { LOCK_FILE } from "../../validate/lock-paths.ts";
 import { HOSTS_ROOT } from "../../host/paths.ts";
 import { defineSpec, parseCommandArgs, type ParsedArgs } from "../args.ts";
@@ -89,7 +89,10 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
     return EXIT.failed;
   }
   const managed = [result.config.git.path, ...MANAGED_ROOTS];
-  const diff = diffTree(root, managed, result.plan.files);
+  // What the last build left in the tree: files whose stat it recorded are not read back (render/write.ts).
+  const treeRecord = checkoutCacheFile(root, "tree");
+  const lastTree = readTreeRecord(treeRecord);
+  const diff = diffTree(root, managed, result.plan.files, lastTree);
   if (opts.check) {
     if (!isClean(diff)) {
       console.error("homelab build --check: the committed tree is stale; run `homelab build` and commit:");
@@ -102,7 +105,10 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
   } else if (!isClean(diff)) {
     const changed = new Set([...diff.added, ...diff.changed]);
     writeTree(root, managed, result.plan.files, new Set(result.plan.files.map((f) => f.path).filter((path) => !changed.has(path))));
+    writeTreeRecord(treeRecord, root, result.plan.files);
   }
+  // A tree found current is recorded again only where the record did not vouch for every file already.
+  if (isClean(diff) && !(lastTree && diff.recorded === result.plan.files.length && lastTree.files.size === diff.recorded)) writeTreeRecord(treeRecord, root, result.plan.files, diff.seen);
   const text = summary(result, opts.check, isClean(diff));
   if (!opts.quiet) console.log(text);
   if (opts.cache !== false) {
