@@ -416,9 +416,9 @@ function successes(stdout: string): Set<string> {
  * `histogram_quantile` reading `le`, `count_values`, `topk`/`bottomk`/`sort*` ordering by labels), and
  * none adds up floats across series (`sum`, `avg`: promtool adds series in an order that is not even the
  * same from one run to the next, and the rounding follows it). Every template action in a label or
- * annotation is one of `{{ $labels.x }}`, `{{ $value }}`, `{{ .Labels.x }}`, `{{ .Value }}`, with no
- * `[a-z0-9-]` character and no other action right beside it. The test file must have the plain
- * `alert_rule_test` shape that `promtoolTests` writes (only the keys `mergeCases` knows).
+ * annotation is one of `{{ $labels.x }}`, `{{ $value }}`, `{{ .Labels.x }}`, `{{ .Value }}` (no trim
+ * markers), with no `[a-z0-9-]` character and no other action right beside it. The test file must have
+ * the plain `alert_rule_test` shape that `promtoolTests` writes (only the keys `mergeCases` knows).
  *
  * The class key is the canonical JSON of (rule group, test file) with every occurrence of n written as a
  * placeholder P = "\u0000", which no eligible structure contains. Write R(s) for s with n replaced by P
@@ -451,20 +451,34 @@ export function templateClass(ctx: PlatformContext, g: AlertGroup, file: Promtoo
   const n = g.component;
   if (!classableName(n)) return undefined;
   const rules = ruleGroup(ctx, g);
-  const ok =
-    shapeOf(rules, { name: "free", rules: [{ alert: "none", expr: "expr", for: "none", labels: { "*": "template" }, annotations: { "*": "template" } }] }, n) &&
-    shapeOf(
-      file,
-      {
-        rule_files: ["free"],
-        evaluation_interval: "none",
-        tests: [{ name: "none", interval: "none", input_series: [{ series: "series", values: "none" }], alert_rule_test: [{ eval_time: "none", alertname: "none", exp_alerts: [{ exp_labels: { "*": "free" }, exp_annotations: { "*": "free" } }] }] }],
-      },
-      n,
-    );
-  if (!ok) return undefined;
-  return JSON.stringify([rules, file], (_k, v: unknown) => (typeof v === "string" ? v.split(n).join(PLACEHOLDER) : v));
+  const json = JSON.stringify([rules, file]);
+  // A placeholder already there (or text that reads like one) keeps the group out.
+  if (json.includes("\\u0000")) return undefined;
+  // Without a backslash, the JSON text's strings are the values verbatim and n (no quote) occurs only inside
+  // them, so replacing it in the text is replacing it in every value and key, as JSON.stringify writes it.
+  const key = json.includes("\\") ? JSON.stringify([rules, file], (_k, v: unknown) => (typeof v === "string" ? v.split(n).join(PLACEHOLDER) : v)) : json.split(n).join("\\u0000");
+  // Eligibility is decided by the key (every check below reads n's places, which the key keeps as
+  // placeholders, and the text around them, which it keeps as is): a class is checked once.
+  let ok = ELIGIBLE.get(key);
+  if (ok === undefined) {
+    ok =
+      shapeOf(rules, { name: "free", rules: [{ alert: "none", expr: "expr", for: "none", labels: { "*": "template" }, annotations: { "*": "template" } }] }, n) &&
+      shapeOf(
+        file,
+        {
+          rule_files: ["free"],
+          evaluation_interval: "none",
+          tests: [{ name: "none", interval: "none", input_series: [{ series: "series", values: "none" }], alert_rule_test: [{ eval_time: "none", alertname: "none", exp_alerts: [{ exp_labels: { "*": "free" }, exp_annotations: { "*": "free" } }] }] }],
+        },
+        n,
+      );
+    if (ELIGIBLE.size < 10_000) ELIGIBLE.set(key, ok);
+  }
+  return ok ? key : undefined;
 }
+
+/** Eligibility by class key (see templateClass). */
+const ELIGIBLE = new Map<string, boolean>();
 
 const PLACEHOLDER = "\u0000";
 
@@ -503,7 +517,8 @@ function shapeOf(v: unknown, shape: Shape, n: string): boolean {
 }
 
 const WORD = /[a-z0-9-]/;
-const ACTION = /^\{\{(?:- )?\s*(?:\$labels\.[A-Za-z_][A-Za-z0-9_]*|\$value|\.Labels\.[A-Za-z_][A-Za-z0-9_]*|\.Value)\s*(?: -)?\}\}$/;
+/** A printing action; no trim markers (`{{- ` would join the printed value to the text before it). */
+const ACTION = /^\{\{\s*(?:\$labels\.[A-Za-z_][A-Za-z0-9_]*|\$value|\.Labels\.[A-Za-z_][A-Za-z0-9_]*|\.Value)\s*\}\}$/;
 
 /** A label or annotation template: only printing actions, none touching a name character, n only in text. */
 function templateOk(v: string, n: string): boolean {

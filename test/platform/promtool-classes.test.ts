@@ -154,6 +154,11 @@ describe("promtool test rules: what could tell two names apart is never classed"
       names: ["qr", "zt", "kt"],
       change: (r, n) => ({ ...r, description: "q{{ $labels.x }}", tests: { ...r.tests, fires: { ...r.tests.fires, annotations: { description: n } } } }),
     },
+    // A trim marker removes the space: "q {{- $labels.x }}" prints "qr" too.
+    "a trim marker": {
+      names: ["qr", "zt", "kt"],
+      change: (r, n) => ({ ...r, description: "q {{- $labels.x }}", tests: { ...r.tests, fires: { ...r.tests.fires, annotations: { description: n } } } }),
+    },
     // Two printed labels side by side: "r" and "r" print the first name, "rr".
     "two printed labels side by side": {
       names: ["rr", "zt", "kt"],
@@ -200,7 +205,7 @@ describe("promtool test rules: what could tell two names apart is never classed"
  * key, promtool run on each group's own files gives both the same verdict.
  */
 describe("promtool test rules: equal class keys, equal verdicts (property)", () => {
-  const NAMES = ["shop-0", "shop-1", "qr", "zt", "kt", "bab", "b", "x-1", "bench-app-7", "r", "nan", "abc-0", "q"];
+  const NAMES = ["shop-0", "shop-1", "qr", "zt", "kt", "bab", "b", "x-1", "bench-app-7", "r", "nan", "abc-0", "q", "true", "yes", "0x1b"];
   const template = fc.record({
     op: fc.constantFrom("=", "!=", "=~"),
     matcher: fc.constantFrom("name", "name", "other", "suffix"),
