@@ -294,7 +294,7 @@ class Reader {
     if (c === 34 || c === 39) {
       const close = this.quoteEnd(i, le);
       if (close === -1) throw DECLINE;
-      value = this.quoted(i, close);
+      value = own(this.quoted(i, close));
       rest = close + 1;
     } else if (c === 124 /* | */) {
       return this.literal(i, le, col);
@@ -315,7 +315,8 @@ class Reader {
       // `a: b` on one line and `a:` at the end are maps, not text; tabs are `yaml`'s.
       if (!plainStart(raw) || raw.includes(": ") || raw.charCodeAt(raw.length - 1) === 58 || raw.includes("\t")) throw DECLINE;
       value = this.resolve(raw, false);
-      if (typeof value === "boolean" && !YAML12_BOOLEAN.test(raw)) this.booleans.push({ segments: [...this.segments], text: raw, value });
+      if (typeof value === "string") value = own(value);
+      else if (typeof value === "boolean" && !YAML12_BOOLEAN.test(raw)) this.booleans.push({ segments: [...this.segments], text: raw, value });
       rest = stop;
     }
     // Only blanks and a comment may follow on the line.
@@ -335,40 +336,33 @@ class Reader {
     if (strip) h++;
     while (t.charCodeAt(h) === 32) h++;
     if (h < le) throw DECLINE; // `|+`, an indentation indicator, a comment
-    const parts: string[] = [];
-    let indent = -1;
-    let empty = 0;
-    let q = le + 1;
-    while (q < this.end) {
-      let n = q;
-      while (t.charCodeAt(n) === 32) n++;
-      const c = n < this.end ? t.charCodeAt(n) : 10;
-      if (c === 10 && n === q) {
-        // An empty line: part of the text if more text follows.
-        if (indent === -1) throw DECLINE; // leading empty lines set the indent in ways left to `yaml`
-        empty++;
-        q = n + 1;
-        continue;
-      }
-      if (c === 10) throw DECLINE; // a line of blanks only
-      const ind = n - q;
-      if (indent === -1) {
-        if (ind <= col) throw DECLINE; // an empty block scalar
-        indent = ind;
-      }
-      if (ind < indent) {
-        if (ind > col) throw DECLINE;
-        break;
-      }
-      const e = this.lineEnd(n);
-      for (; empty > 0; empty--) parts.push("");
-      parts.push(t.slice(q + indent, e));
-      q = e + 1;
+    const start = le + 1;
+    let n = start;
+    while (t.charCodeAt(n) === 32) n++;
+    // An empty or blank first line sets the indent in ways left to `yaml`, and so does an empty text.
+    if (n >= this.end || t.charCodeAt(n) === 10) throw DECLINE;
+    const indent = n - start;
+    if (indent <= col) throw DECLINE;
+    // The text runs to the line end before the first line that is neither empty nor indented `indent`
+    // with something on it (a line of blanks only stops it too, and is then declined below).
+    const re = textEnd(indent);
+    re.lastIndex = start;
+    const m = re.exec(t);
+    const stop = m === null || m.index > this.end ? Math.min(t.length, this.end) : m.index;
+    if (stop + 1 < this.end) {
+      // The line that ends the text: blanks only, or indented between the key and the text, is `yaml`'s.
+      let k = stop + 1;
+      while (t.charCodeAt(k) === 32) k++;
+      if (k >= this.end || t.charCodeAt(k) === 10 || k - stop - 1 > col) throw DECLINE;
     }
-    if (indent === -1) throw DECLINE;
-    this.pos = Math.min(q, this.end);
-    const text = parts.join("\n");
-    return strip ? text : text + "\n";
+    // Trailing empty lines are chomped (`|` keeps one line end, `|-` none).
+    let e = stop;
+    while (e > start && t.charCodeAt(e - 1) === 10) e--;
+    this.pos = Math.min(stop + 1, this.end);
+    // Cutting the indentation makes a new string: the value keeps nothing of the file's text.
+    if (strip) return t.slice(start, e).replace(indentOf(indent), "");
+    if (e < t.length) return t.slice(start, e + 1).replace(indentOf(indent), "");
+    return own(t.slice(start, e).replace(indentOf(indent), "") + "\n");
   }
 
   /** `yaml`'s reading of a plain scalar with the YAML 1.1 tags (keys also try the merge key's). */
@@ -384,6 +378,28 @@ class Reader {
     const v = isScalar(res) ? res.value : res;
     return typeof v === "bigint" ? Number(v) : v;
   }
+}
+
+/**
+ * `s` as a string of its own: a slice of the file's text would keep the whole text alive as long as the
+ * value (V8 makes slices of 13 characters or more views into their parent). Prefixing and cutting one
+ * character copies it (the loader's ownStrings does the same for yaml's values).
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (" " + s).slice(1);
+}
+
+const TEXT_END: RegExp[] = [];
+const INDENT: RegExp[] = [];
+
+/** A line end not followed by an empty line or by one indented `n` with something on it. */
+function textEnd(n: number): RegExp {
+  return (TEXT_END[n] ??= new RegExp(`\\n(?!\\n| {${n}} *[^ \\n])`, "g"));
+}
+
+/** `n` blanks at a line's start. */
+function indentOf(n: number): RegExp {
+  return (INDENT[n] ??= new RegExp(`^ {${n}}`, "gm"));
 }
 
 /** Offset of the character `code` in `t` from `from` up to `to` (excluded), or -1: indexOf bounded to a line. */

@@ -377,7 +377,8 @@ function fromFastDocuments(docs: readonly FastDocument[], file: string): ParsedM
       skipped++;
       continue;
     }
-    const value = ownStrings(doc.value);
+    // The fast reader's strings are its own already (no ownStrings walk).
+    const value = doc.value;
     if (isSopsDocument(value)) return undefined;
     const taken = take(value, file, { document: i + 1 }, (j) => fastBooleans(doc.booleans, j));
     if (taken.problems) return undefined;

@@ -679,6 +679,35 @@ const RAW_NEEDS: Readonly<Record<string, (raw: string, needs: string) => boolean
 };
 
 const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Bounded caches for the walk: the same few hundred keys come back in every object. A key's `"key": `
+ * prefix, and whether that prefix holds any token rule's text (when it does not, a rule can only match
+ * in the value, and a map's or list's opening line, `"key": {`, cannot match at all: no rule's text
+ * holds a bracket).
+ */
+const HEADS = new Map<string, string>();
+const HEAD_NEEDS = new Map<string, boolean>();
+
+function headOf(key: string): string {
+  let h = HEADS.get(key);
+  if (h === undefined) {
+    if (HEADS.size >= 10_000) HEADS.clear();
+    h = `${JSON.stringify(key)}: `;
+    HEADS.set(key, h);
+  }
+  return h;
+}
+
+function headNeeds(lead: string): boolean {
+  let n = HEAD_NEEDS.get(lead);
+  if (n === undefined) {
+    if (HEAD_NEEDS.size >= 10_000) HEAD_NEEDS.clear();
+    n = TOKEN_RULES.some((r) => lead.includes(r.needs));
+    HEAD_NEEDS.set(lead, n);
+  }
+  return n;
+}
 const pointer = (segs: readonly (string | number)[]) => segs.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
 
 /**
@@ -720,8 +749,9 @@ class ObjectWalk {
    */
   private scalarTokens(segs: readonly (string | number)[], lead: string, v: unknown, text: () => string): void {
     if (typeof v !== "string") return this.tokens(segs, text());
+    const inLead = headNeeds(lead);
     for (const r of TOKEN_RULES) {
-      if (!lead.includes(r.needs) && !(RAW_NEEDS[r.rule] ?? defaultRawNeeds)(v, r.needs)) continue;
+      if (!(inLead && lead.includes(r.needs)) && !(RAW_NEEDS[r.rule] ?? defaultRawNeeds)(v, r.needs)) continue;
       const t = text();
       if (!t.includes(r.needs)) continue;
       const m = r.re.exec(t);
@@ -757,7 +787,7 @@ class ObjectWalk {
    */
   visit(v: unknown, segs: (string | number)[], lead: string, checks = true, line?: () => string): void {
     if (Array.isArray(v)) {
-      this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
+      if (headNeeds(lead)) this.tokens(segs, `${lead}${v.length ? "[" : "[]"}`);
       this.line++;
       v.forEach((it, i) => {
         segs.push(i);
@@ -786,12 +816,12 @@ class ObjectWalk {
       return;
     }
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-    this.tokens(segs, `${lead}${entries.length ? "{" : "{}"}`);
+    if (headNeeds(lead)) this.tokens(segs, `${lead}${entries.length ? "{" : "{}"}`);
     this.line++;
     if (!checks) {
       for (const [key, x] of entries) {
         segs.push(key);
-        this.visit(x, segs, `${JSON.stringify(key)}: `, false);
+        this.visit(x, segs, headOf(key), false);
         segs.pop();
       }
       if (entries.length) this.line++;
@@ -810,7 +840,7 @@ class ObjectWalk {
   /** One field `key: x` of the map `v`; `here` is its path. */
   private entry(here: (string | number)[], key: string, x: unknown, secret: boolean, name: string | undefined): void {
     {
-      const head = `${JSON.stringify(key)}: `;
+      const head = headOf(key);
       const scalar = x === null || typeof x !== "object";
       // Printed only when a check needs it: most scalars, and a dashboard's JSON, need none.
       const text = scalar ? lazy(() => head + JSON.stringify(x)) : () => head;

@@ -288,3 +288,68 @@ describe("shared helpers", () => {
     assert.equal(pathAtLine("a:\n  b.c/d: 1\n", 2), "/a/b.c~1d");
   });
 });
+
+describe("rules that look within a namespace, indexed by namespace", () => {
+  const MON = { apiVersion: "monitoring.coreos.com/v1" };
+  const workload = (ns: string, app: string) =>
+    located({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: app, namespace: ns },
+      spec: { selector: { matchLabels: { app } }, template: { metadata: { labels: { app } }, spec: { containers: [{ name: "c", image: "x:1", ports: [{ name: "http", containerPort: 80 }] }] } } },
+    });
+  const service = (ns: string, app: string, labels: Record<string, string> = { app }) =>
+    located({ apiVersion: "v1", kind: "Service", metadata: { name: app, namespace: ns, labels }, spec: { selector: { app }, ports: [{ port: 80, targetPort: "http" }] } });
+  const monitor = (kind: "PodMonitor" | "ServiceMonitor", ns: string, app: string, namespaceSelector?: Record<string, unknown>) =>
+    located({ ...MON, kind, metadata: { name: `${app}-${ns}`, namespace: ns }, spec: { selector: { matchLabels: { app } }, ...(namespaceSelector && { namespaceSelector }) } });
+
+  it("scrape-coverage: a monitor covers its own namespace, the namespaces it lists, or every one with any", () => {
+    const objects = [
+      workload("own", "a"),
+      monitor("PodMonitor", "own", "a"),
+      workload("listed", "b"),
+      monitor("PodMonitor", "mon", "b", { matchNames: ["listed", "listed"] }),
+      workload("anywhere", "c"),
+      service("anywhere", "c", { scrape: "c" }),
+      located({ ...MON, kind: "ServiceMonitor", metadata: { name: "all", namespace: "mon" }, spec: { selector: { matchLabels: { scrape: "c" } }, namespaceSelector: { any: true } } }),
+      // Same labels as a covered workload, another namespace: not covered.
+      workload("elsewhere", "a"),
+      workload("elsewhere", "b"),
+      // A Service in another namespace does not bring its monitor here.
+      workload("nosvc", "c"),
+    ];
+    const r = runPolicies(policyContext({ objects, model: { ...MODEL, monitoring: true } as HomelabModel }), { waivers: [], today: TODAY, only: ["scrape-coverage"] });
+    assert.deepEqual(r.violations.map((v) => `${v.subject}`).sort(), ["Deployment elsewhere/a", "Deployment elsewhere/b", "Deployment nosvc/c"]);
+  });
+
+  it("dangling-references: Services, backends, monitors and policy peers are looked for in their own namespace only", () => {
+    const objects = [
+      workload("one", "a"),
+      service("one", "a"),
+      // Selects pods only in namespace two, where none carries app: a; its targetPort name is not judged then.
+      located({ apiVersion: "v1", kind: "Service", metadata: { name: "a", namespace: "two" }, spec: { selector: { app: "a" }, ports: [{ port: 80, targetPort: "nope" }] } }),
+      located({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "i", namespace: "three" }, spec: { rules: [{ http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "a", port: { number: 80 } } } }] } }] } }),
+      monitor("PodMonitor", "two", "a"),
+      monitor("PodMonitor", "mon", "a", { matchNames: ["one"] }),
+      located({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "np", namespace: "two" },
+        spec: {
+          podSelector: { matchLabels: { app: "a" } },
+          ingress: [{ from: [{ podSelector: { matchLabels: { app: "a" } } }, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "one" } }, podSelector: { matchLabels: { app: "a" } } }] }],
+        },
+      }),
+    ];
+    const r = runPolicies(policyContext({ objects, wholeNamespaces: true }), { waivers: [], today: TODAY, only: ["dangling-references"] });
+    assert.deepEqual(
+      r.violations.map((v) => `${v.subject} ${v.path}`).sort(),
+      [
+        "Ingress three/i /spec/rules/0/http/paths/0/backend/service/name",
+        "NetworkPolicy two/np /spec/ingress/0/from/0/podSelector",
+        "NetworkPolicy two/np /spec/podSelector",
+        "PodMonitor two/a-two /spec/selector",
+      ],
+    );
+  });
+});

@@ -82,6 +82,10 @@ describe("the loader's fast reader", () => {
       head + "data:\n  k: |\n\n    leading blank line\n", // leading empty line
       head + "data:\n  k: |\n    a\n   \n    b\n", // a line of blanks inside
       head + "data:\n  k: |\n  empty\n", // an empty block scalar, then a broken line
+      head + "data:\n  k: |\n    a\n      \n    b\n", // a line of blanks deeper than the text
+      head + "data:\n  k: |\n    a\n  \n", // a line of blanks after the text
+      head + "data:\n  k: |\n      a\n     b\n", // a line less indented than the text, deeper than the key
+      head + "data:\n  k: | # comment\n    a\n", // a comment after the header
       head + "data:\n  k: multi\n    line\n", // multi-line plain scalar
       head + 'data:\n  k: "multi\n    line"\n', // multi-line quoted scalar
       head + 'data:\n  k: "\\x41"\n', // a YAML-only escape
@@ -131,6 +135,9 @@ describe("the loader's fast reader", () => {
       "a: 0777\nb: 0x1F\nc: 1_000\nd: 1e3\ne: -.inf\nf: .nan\ng: 1.5\nh: +1\ni: 0b101\nj: 1:30\nk: 2001-12-14\n",
       "a: 'it''s'\nb: \"q\\\"x\\u00e9\\n\"\nc: ''\nd: \"\"\n",
       "a: |\n  line 1\n\n  line 3\n    more\nb: |-\n  x\n\n\nc: 1\n",
+      "a: |\n  # not a comment\n   more\n\n\n# a comment\nb: |-\n    x\n---\nc: |\n  at the end",
+      "a: |\n  text\n---\nb: |-\n  text\n",
+      "a:\n  b: |\n    x\n  c: d\n",
       "a:\n- 1\n- x: 1\n  w: 2\n-\n  z: 3\n- []\n- {}\nb: 2\n",
       "data:\n  - a\n  -   b\n",
       "a:\n  - b: |\n      text\n    c: d\n",

@@ -74,6 +74,22 @@ describe("scanObject", () => {
     );
   });
 
+  it("reads a rule's text in the key itself, on a scalar's line and on a map's or list's opening line", () => {
+    const token = "ghp_" + "a".repeat(36);
+    const tunnel = "ZmFrZS10dW5uZWwtc2VjcmV0LWZvci10ZXN0cw==";
+    const cases: unknown[] = [
+      { apiVersion: "v1", kind: "ConfigMap", data: { TunnelSecret: tunnel } },
+      { apiVersion: "v1", kind: "ConfigMap", data: { [token]: "x" } },
+      { apiVersion: "v1", kind: "ConfigMap", data: { [token]: { a: 1 } } },
+      { apiVersion: "v1", kind: "ConfigMap", data: { [token]: [1, 2] } },
+      { apiVersion: "v1", kind: "ConfigMap", data: { AKIAABCDEFGHIJKLMNOP: {} } },
+    ];
+    for (const obj of cases) {
+      same("keys.yaml", obj);
+      assert.ok(scanObject("keys.yaml", obj)!.length > 0, JSON.stringify(obj));
+    }
+  });
+
   it("applies waivers to the same text", () => {
     const obj = { kind: "ConfigMap", apiVersion: "v1", data: { DB_PASSWORD: "hunter2", token: "s3cr3t-Zq9vXk2LmP8rT4wY" } };
     const waivers: Waiver[] = [{ rule: "literal-password", path: "*.yaml", match: '"DB_PASSWORD": "hunter2"', reason: "a documented example value" }];

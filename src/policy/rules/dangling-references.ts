@@ -21,6 +21,22 @@ function podTemplates(ctx: PolicyContext): PodTemplate[] {
 }
 
 const ns = (o: LocatedObject) => namespaceOf(o.object);
+
+/**
+ * `items` by namespace, each list in input order: the references below are judged within a namespace, and
+ * filtering every pod or Service of the input for each reference grew with apps × apps (a million
+ * comparisons at 1000 apps).
+ */
+function byNamespace<T>(items: readonly T[], nsOf: (x: T) => string | undefined): (n: string | undefined) => readonly T[] {
+  const map = new Map<string | undefined, T[]>();
+  for (const x of items) {
+    const key = nsOf(x);
+    const list = map.get(key);
+    if (list) list.push(x);
+    else map.set(key, [x]);
+  }
+  return (n) => map.get(n) ?? [];
+}
 const nsName = (n: string | undefined) => `'${n ?? "(none)"}'`;
 
 export const danglingReferences: Rule = {
@@ -33,12 +49,13 @@ export const danglingReferences: Rule = {
   check(ctx) {
     const scope = namespaceScope(ctx);
     const pods = podTemplates(ctx);
+    const podsIn = byNamespace(pods, (p) => p.ns);
     const out: Violation[] = [];
-    out.push(...services(this, ctx, scope, pods));
+    out.push(...services(this, ctx, scope, podsIn));
     out.push(...ingresses(this, ctx, scope));
     out.push(...serviceAccounts(this, ctx, scope));
-    out.push(...monitors(this, ctx, scope, pods));
-    out.push(...networkPolicies(this, ctx, scope, pods));
+    out.push(...monitors(this, ctx, scope, podsIn));
+    out.push(...networkPolicies(this, ctx, scope, podsIn));
     out.push(...autoscalers(this, ctx, scope));
     out.push(...claims(this, ctx, scope));
     return out;
@@ -53,13 +70,13 @@ function createdAtRunTime(lo: LocatedObject): boolean {
 }
 
 /** A Service's named targetPort must be a port some selected container declares. (Its selector matching nothing is selector-match's.) */
-function services(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: readonly PodTemplate[]): Violation[] {
+function services(rule: R, ctx: PolicyContext, scope: NamespaceScope, podsIn: (n: string | undefined) => readonly PodTemplate[]): Violation[] {
   const out: Violation[] = [];
   for (const svc of ofKind(ctx.objects, "Service")) {
     if (!scope.whole(ns(svc))) continue;
     const selector = stringMap(rec(svc.object.spec).selector);
     if (Object.keys(selector).length === 0) continue;
-    const selected = pods.filter((p) => p.ns === ns(svc) && mapSelectorMatches(selector, p.labels));
+    const selected = podsIn(ns(svc)).filter((p) => mapSelectorMatches(selector, p.labels));
     // An operator's pods carry ports we cannot see (it writes their containers): not judged.
     if (selected.length === 0 || selected.some((p) => operatorPodLabels(p.owner) !== undefined)) continue;
     const names = new Set(selected.flatMap((p) => podSpecs(p.owner).flatMap((s) => containersOf(s, ["initContainers", "containers"]))).flatMap((c) => arr(c.container.ports).map((x) => str(rec(x).name))));
@@ -74,7 +91,7 @@ function services(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: read
 
 function ingresses(rule: R, ctx: PolicyContext, scope: NamespaceScope): Violation[] {
   const out: Violation[] = [];
-  const services = ofKind(ctx.objects, "Service");
+  const servicesIn = byNamespace(ofKind(ctx.objects, "Service"), ns);
   for (const ing of ofKind(ctx.objects, "Ingress")) {
     if (!scope.whole(ns(ing))) continue;
     const spec = rec(ing.object.spec);
@@ -88,7 +105,7 @@ function ingresses(rule: R, ctx: PolicyContext, scope: NamespaceScope): Violatio
       if (backend.service === undefined) continue;
       const ref = rec(backend.service);
       const name = str(ref.name);
-      const svc = services.find((s) => ns(s) === ns(ing) && s.object.metadata.name === name);
+      const svc = servicesIn(ns(ing)).find((s) => s.object.metadata.name === name);
       if (!svc) {
         out.push(violation(rule, ing, `${path}/service/name`, `backend Service '${name ?? ""}' does not exist in namespace ${nsName(ns(ing))}`));
         continue;
@@ -128,10 +145,10 @@ function monitoredNamespaces(m: LocatedObject, all: readonly (string | undefined
   return names.length ? names : [ns(m)];
 }
 
-function monitors(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: readonly PodTemplate[]): Violation[] {
+function monitors(rule: R, ctx: PolicyContext, scope: NamespaceScope, podsIn: (n: string | undefined) => readonly PodTemplate[]): Violation[] {
   const out: Violation[] = [];
   const all = [...new Set(ctx.objects.map(ns))];
-  const services = ofKind(ctx.objects, "Service");
+  const servicesIn = byNamespace(ofKind(ctx.objects, "Service"), ns);
   for (const m of ofKind(ctx.objects, "ServiceMonitor", "PodMonitor")) {
     if (!m.object.apiVersion.startsWith("monitoring.coreos.com/")) continue;
     const looked = monitoredNamespaces(m, all);
@@ -139,21 +156,21 @@ function monitors(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: read
     const selector = rec(m.object.spec).selector;
     const where = `namespace${looked.length === 1 ? "" : "s"} ${looked.map(nsName).join(", ")}`;
     if (m.object.kind === "ServiceMonitor") {
-      if (!services.some((s) => looked.includes(ns(s)) && selectorMatches(selector, stringMap(s.object.metadata.labels))))
+      if (!looked.some((n) => servicesIn(n).some((s) => selectorMatches(selector, stringMap(s.object.metadata.labels)))))
         out.push(violation(rule, m, "/spec/selector", `selects no Service in ${where}, so nothing is scraped`));
-    } else if (!pods.some((p) => looked.includes(p.ns) && selectorMatches(selector, p.labels))) {
+    } else if (!looked.some((n) => podsIn(n).some((p) => selectorMatches(selector, p.labels)))) {
       out.push(violation(rule, m, "/spec/selector", `selects no pod in ${where}, so nothing is scraped`));
     }
   }
   return out;
 }
 
-function networkPolicies(rule: R, ctx: PolicyContext, scope: NamespaceScope, pods: readonly PodTemplate[]): Violation[] {
+function networkPolicies(rule: R, ctx: PolicyContext, scope: NamespaceScope, podsIn: (n: string | undefined) => readonly PodTemplate[]): Violation[] {
   const out: Violation[] = [];
   for (const np of ofKind(ctx.objects, "NetworkPolicy")) {
     const here = ns(np);
     if (!scope.whole(here) || createdAtRunTime(np)) continue;
-    const local = pods.filter((p) => p.ns === here);
+    const local = podsIn(here);
     const spec = rec(np.object.spec);
     // `podSelector: {}` means the whole namespace, which is never dangling.
     if (!selectorIsEmpty(spec.podSelector) && !local.some((p) => selectorMatches(spec.podSelector, p.labels)))
@@ -166,7 +183,7 @@ function networkPolicies(rule: R, ctx: PolicyContext, scope: NamespaceScope, pod
           // Another namespace is judged when the selector names it by its immutable name label and the input holds it whole.
           const there = peer.namespaceSelector === undefined ? here : namedNamespace(peer.namespaceSelector);
           if (there === null || !scope.whole(there)) return;
-          if (!pods.some((x) => x.ns === there && selectorMatches(peer.podSelector, x.labels)))
+          if (!podsIn(there).some((x) => selectorMatches(peer.podSelector, x.labels)))
             out.push(violation(rule, np, `/spec/${dir}/${i}/${peersKey}/${j}/podSelector`, `${dir} peer's podSelector matches no pod in namespace ${nsName(there)}, so the flow it allows goes nowhere`));
         }),
       );

@@ -5,13 +5,29 @@ import { arr, namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util
 import type { LocatedObject } from "../../model/k8s.ts";
 import type { Rule, Violation } from "../types.ts";
 
-/** Whether a ServiceMonitor/PodMonitor looks into namespace `ns`. */
-function watches(monitor: LocatedObject, ns: string | undefined): boolean {
-  const sel = rec(rec(monitor.object.spec).namespaceSelector);
-  if (sel.any === true) return true;
-  const names = arr(sel.matchNames);
-  if (names.length) return names.includes(ns);
-  return namespaceOf(monitor.object) === ns;
+/**
+ * The ServiceMonitors/PodMonitors that look into a namespace: every namespace (`any`), the listed ones, or
+ * their own. Indexed once: asking each monitor for each workload grew with apps × apps (a million
+ * questions at 1000 apps).
+ */
+function watchers(monitors: readonly LocatedObject[]): (ns: string | undefined) => readonly LocatedObject[] {
+  const everywhere: LocatedObject[] = [];
+  const byNs = new Map<unknown, LocatedObject[]>();
+  for (const m of monitors) {
+    const sel = rec(rec(m.object.spec).namespaceSelector);
+    if (sel.any === true) {
+      everywhere.push(m);
+      continue;
+    }
+    const names = arr(sel.matchNames);
+    // `includes` and a Map key compare alike (SameValueZero).
+    for (const n of names.length ? new Set(names) : [namespaceOf(m.object)]) {
+      const list = byNs.get(n);
+      if (list) list.push(m);
+      else byNs.set(n, [m]);
+    }
+  }
+  return (ns) => [...everywhere, ...(byNs.get(ns) ?? [])];
 }
 
 export const scrapeCoverage: Rule = {
@@ -24,21 +40,26 @@ export const scrapeCoverage: Rule = {
   skip: (ctx) =>
     ctx.model?.monitoring === false ? "skipped: the homelab renders no monitoring stack yet, so nothing could scrape a ServiceMonitor" : undefined,
   check(ctx) {
-    const podMonitors = ofKind(ctx.objects, "PodMonitor");
-    const serviceMonitors = ofKind(ctx.objects, "ServiceMonitor");
-    const services = ofKind(ctx.objects, "Service");
+    const podMonitorsOf = watchers(ofKind(ctx.objects, "PodMonitor"));
+    const serviceMonitorsOf = watchers(ofKind(ctx.objects, "ServiceMonitor"));
+    const servicesIn = new Map<string | undefined, { selector: Record<string, string>; labels: Record<string, string> }[]>();
+    for (const svc of ofKind(ctx.objects, "Service")) {
+      const ns = namespaceOf(svc.object);
+      const entry = { selector: stringMap(rec(svc.object.spec).selector), labels: stringMap(svc.object.metadata.labels) };
+      const list = servicesIn.get(ns);
+      if (list) list.push(entry);
+      else servicesIn.set(ns, [entry]);
+    }
     const out: Violation[] = [];
     for (const lo of ofKind(ctx.objects, ...WORKLOAD_KINDS)) {
       if (exemptionReason(lo.object.metadata.annotations, POLICY_ANNOTATIONS.scrapeExempt)) continue;
       const pod = podSpecs(lo)[0];
       if (!pod) continue;
       const ns = namespaceOf(lo.object);
-      const byPodMonitor = podMonitors.some((m) => watches(m, ns) && selectorMatches(rec(m.object.spec).selector, pod.labels));
-      const byServiceMonitor = services.some((svc) => {
-        const sel = stringMap(rec(svc.object.spec).selector);
-        if (namespaceOf(svc.object) !== ns || Object.keys(sel).length === 0 || !mapSelectorMatches(sel, pod.labels)) return false;
-        const svcLabels = stringMap(svc.object.metadata.labels);
-        return serviceMonitors.some((m) => watches(m, ns) && selectorMatches(rec(m.object.spec).selector, svcLabels));
+      const byPodMonitor = podMonitorsOf(ns).some((m) => selectorMatches(rec(m.object.spec).selector, pod.labels));
+      const byServiceMonitor = (servicesIn.get(ns) ?? []).some((svc) => {
+        if (Object.keys(svc.selector).length === 0 || !mapSelectorMatches(svc.selector, pod.labels)) return false;
+        return serviceMonitorsOf(ns).some((m) => selectorMatches(rec(m.object.spec).selector, svc.labels));
       });
       if (!byPodMonitor && !byServiceMonitor)
         out.push(violation(this, lo, "/spec/template/metadata/labels", `no ServiceMonitor or PodMonitor selects the pods of this ${lo.object.kind}`));
