@@ -2,7 +2,7 @@
  * The composition root. It reads like the architecture picture: GitOps first, then the edge, the platform
  * services and the apps. Each line is one component = one namespace = one ArgoCD Application = one folder.
  */
-import { App } from "cdk8s";
+import { cdk8s } from "./lib/packages.ts";
 import type { HomelabConfig, Versions } from "../config/schema.ts";
 import { ArgoCd } from "./components/argocd.ts";
 import { CertManager } from "./components/cert-manager.ts";
@@ -25,6 +25,9 @@ import { platformDashboard, platformOverview, renderDashboards, type DashboardDe
 import { argoCdKsopsValues } from "./lib/ksops.ts";
 import { UserError } from "../errors.ts";
 import { PROMETHEUS } from "./lib/network.ts";
+
+const { App } = cdk8s;
+type App = InstanceType<typeof App>;
 
 /** The component (and namespace) of the monitoring stack. */
 export const MONITORING = PROMETHEUS.namespace;

@@ -2,7 +2,7 @@
  * Rendering is pure: config in, files out. Nothing here touches the disk, which keeps `--check`, diffs and
  * tests simple; `write.ts` is the only place that writes.
  */
-import { ApiObject, ApiObjectMetadataDefinition, App, Chart, DependencyGraph, ImplicitTokenResolver, LazyResolver, NumberStringUnionResolver } from "cdk8s";
+import { cdk8s } from "../platform/lib/packages.ts";
 import { Document, visit } from "yaml";
 import { needsQuotes } from "../secrets/yaml-scalars.ts";
 import { YamlEmitter } from "./yaml-emit.ts";
@@ -12,6 +12,11 @@ import type { Component } from "../platform/lib/component.ts";
 import type { SecretDecl } from "../secrets/declared.ts";
 import { withSecretChecksums } from "./secret-checksums.ts";
 import { KSOPS_GENERATOR_FILE, ksopsGenerator, kustomizationFor } from "../secrets/ksops.ts";
+
+const { ApiObject, ApiObjectMetadataDefinition, App, Chart, DependencyGraph, ImplicitTokenResolver, LazyResolver, NumberStringUnionResolver } = cdk8s;
+type ApiObject = InstanceType<typeof ApiObject>;
+type App = InstanceType<typeof App>;
+type Chart = InstanceType<typeof Chart>;
 
 export const HEADER = "# Rendered by `homelab build` from homelab.config.ts and versions.yaml. Do not edit: edit the source and rebuild.\n";
 

@@ -2,11 +2,13 @@
  * The root of the GitOps loop: an AppProject that admits only our repository and the pinned chart
  * repositories, and one Application per component (plus the root app itself), ordered by sync waves.
  */
-import { ApiObject, Chart } from "cdk8s";
+import { cdk8s } from "./packages.ts";
 import type { Construct } from "constructs";
 import type { K8sObject } from "../../model/k8s.ts";
 import type { Component } from "./component.ts";
 import type { PlatformContext } from "./context.ts";
+
+const { ApiObject, Chart } = cdk8s;
 
 export const ROOT = "root";
 export const ARGOCD_NAMESPACE = "argocd";

@@ -4,7 +4,7 @@
  * when it is a Helm release, its chart and typed values. The platform turns that into one gitops folder
  * and one Application.
  */
-import { ApiObject, Chart } from "cdk8s";
+import { cdk8s } from "./packages.ts";
 import type { Construct } from "constructs";
 import { UserError } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
@@ -14,6 +14,9 @@ import { prometheusRule, type AlertGroup, type AlertRule } from "./alerts.ts";
 import type { PlatformContext } from "./context.ts";
 import { built, type DashboardBuilder, type DashboardDef } from "./dashboards.ts";
 import { acmeSolverFlow, apiServerFlow, defaultDeny, dnsFlow, INGRESS_CONTROLLER, networkPolicy, peer, PROMETHEUS, type Flow, type Selector } from "./network.ts";
+
+const { ApiObject, Chart } = cdk8s;
+type ApiObject = InstanceType<typeof ApiObject>;
 
 
 /** A Helm chart the component installs through its ArgoCD Application. */

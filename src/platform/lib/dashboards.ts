@@ -6,17 +6,26 @@
  * Prometheus' lezer grammar, LogQL with Grafana's, so a typo fails the build naming the dashboard and panel.
  */
 import { parser as logqlParser } from "@grafana/lezer-logql";
-import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { PanelBuilder as LogsPanel } from "@grafana/grafana-foundation-sdk/logs";
-import { DataqueryBuilder as LokiQuery } from "@grafana/grafana-foundation-sdk/loki";
-import { DataqueryBuilder as PromQuery } from "@grafana/grafana-foundation-sdk/prometheus";
-import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
-import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
+import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { grafana } from "./packages.ts";
 import type { Issue } from "../../errors.ts";
 import type { K8sObject } from "../../model/k8s.ts";
 import { promqlSyntaxError } from "./alerts.ts";
 import { querySyntax, syntaxError } from "./query-syntax.ts";
+
+const { DashboardBuilder, RowBuilder } = grafana.dashboard;
+type DashboardBuilder = InstanceType<typeof DashboardBuilder>;
+type RowBuilder = InstanceType<typeof RowBuilder>;
+const LogsPanel = grafana.logs.PanelBuilder;
+type LogsPanel = InstanceType<typeof LogsPanel>;
+const LokiQuery = grafana.loki.DataqueryBuilder;
+type LokiQuery = InstanceType<typeof LokiQuery>;
+const PromQuery = grafana.prometheus.DataqueryBuilder;
+type PromQuery = InstanceType<typeof PromQuery>;
+const StatPanel = grafana.stat.PanelBuilder;
+type StatPanel = InstanceType<typeof StatPanel>;
+const TimeseriesPanel = grafana.timeseries.PanelBuilder;
+type TimeseriesPanel = InstanceType<typeof TimeseriesPanel>;
 
 export { DashboardBuilder, RowBuilder };
 
