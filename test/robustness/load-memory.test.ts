@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
@@ -56,7 +57,8 @@ describe("loaded objects hold their own strings", () => {
   it("keeps less than 3x the text's size once loaded (the text and its slices are not retained)", () => {
     // Measured in a process of its own, after forced collections: kube-prometheus's manifests twice over.
     const script = `
-      import { readFileSync } from "node:fs";
+      import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
       import { gunzipSync } from "node:zlib";
       import { parseManifests } from ${JSON.stringify(join(REPO, "src", "policy", "load.ts"))};
       const one = gunzipSync(readFileSync(${JSON.stringify(CORPUS)})).toString("utf8");
@@ -109,5 +111,18 @@ describe("the loader's line index", () => {
     assert.equal(ls.lineAt(LineStarts.BLOCK * 3), LineStarts.BLOCK + 1);
     assert.equal(ls.lineAt(LineStarts.BLOCK * 3 + 1), LineStarts.BLOCK + 1);
     assert.equal(ls.lineAt((LineStarts.BLOCK * 2 + 4) * 3 + 2), LineStarts.BLOCK * 2 + 5);
+  });
+});
+
+describe("check's young generation", () => {
+  it("stops growing at 4 MiB on a real input (the corpus), where V8 would double it up to 32 MiB", () => {
+    const dir = mkdtempSync(join(tmpdir(), "young-"));
+    writeFileSync(join(dir, "x.yaml"), gunzipSync(readFileSync(CORPUS)));
+    // Prints the new space's size as the process ends.
+    writeFileSync(join(dir, "probe.mjs"), 'import { getHeapSpaceStatistics } from "node:v8";\nprocess.on("exit", () => process.stderr.write(`new_space=${getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size}\\n`));\n');
+    const res = spawnSync(process.execPath, ["--import", join(dir, "probe.mjs"), join(REPO, "bin", "homelab.mjs"), "check", "x.yaml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    assert.equal(res.status, 1, res.stderr); // the corpus has findings
+    const size = Number(/new_space=(\d+)/.exec(res.stderr)?.[1]);
+    assert.ok(size > 0 && size <= 4 * 1024 * 1024, `new space ${size} bytes`);
   });
 });
