@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { Composer, Parser, stringify, type Document } from "yaml";
 import { fastDocuments } from "../../src/policy/fast-yaml.ts";
@@ -150,6 +152,25 @@ describe("the loader's fast reader", () => {
       "a: e0\nb: E5\nc: .e1\nd: +.5\ne: _1\nf: 0_7\n",
     ];
     for (const text of cases) assert.ok(agrees(text), `not read: ${JSON.stringify(text)}`);
+  });
+
+  it("keeps nothing of the file's text in its values: a 4 MB comment, then short values, holds well under 1 MB", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const big = () =>
+      `# ${"x".repeat(4_000_000)}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: retained-text-probe\n` +
+      "data:\n  literal: |\n    a literal text of some length\n    and a second line\n  stripped: |-\n    a stripped literal text\n" +
+      "  plain: a plain value of some length\n  quoted: 'a quoted value of some length'\n  double: \"a double-quoted value\\t\"\n";
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const docs = fastDocuments(big(), OPTIONS);
+    // A regular expression's last subject stays reachable (RegExp.input) until the next match elsewhere.
+    /x/.exec("x");
+    gc();
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    assert.equal((docs?.[0]?.value?.data as Record<string, string>).literal, "a literal text of some length\nand a second line\n");
+    assert.ok(held < 1_000_000, `${held} bytes held after reading a 4 MB text`);
   });
 
   it("agrees with yaml on generated documents and their mutations", () => {
