@@ -8,11 +8,11 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parser } from "@prometheus-io/lezer-promql";
 import { toYaml } from "../render/render.ts";
 import type { Issue } from "../errors.ts";
 import { scratchBase } from "../secrets/files.ts";
 import type { PlatformContext } from "../platform/lib/context.ts";
-import { parser } from "@prometheus-io/lezer-promql";
 import { promtoolTests, ruleGroup, type AlertGroup } from "../platform/lib/alerts.ts";
 
 export interface ToolRun {
