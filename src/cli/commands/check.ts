@@ -1,11 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { loadConfig, loadVersions } from "../../config/load.ts";
 import { loadSchemas } from "../../validate/kube-schema.ts";
 import { UserError } from "../../errors.ts";
 import { loadWaivers, WAIVERS_FILE } from "../../secrets/scan-inputs.ts";
 import type { Waiver as ScanWaiver } from "../../secrets/scan.ts";
-import { platform } from "../../platform/platform.ts";
 import {
   ALL_RULES,
   DEFAULT_API_CLIENT_ALLOWLIST,
@@ -223,6 +221,9 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
     const report = runPolicies(ctx, { waivers: [], today, only: opts.rules });
     return { ...report, input: { problems: loaded.problems, skipped: loaded.skippedFiles } };
   }
+  // The config loader and the platform (cdk8s, Grafana's SDK, zod: ~0.4 s of module loading) are only needed
+  // here, for the repository's own tree; a check of given paths never loads them.
+  const [{ loadConfig, loadVersions }, { platform }] = await Promise.all([import("../../config/load.ts"), import("../../platform/platform.ts")]);
   const config = await loadConfig(resolve(root, opts.config));
   const versions = loadVersions(resolve(root, opts.versions));
   const tree = config.git.path;
