@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { NothingToCheckError, parseCheckArgs, runCheck } from "../../src/cli/commands/check.ts";
 import { UserError } from "../../src/errors.ts";
@@ -352,5 +353,24 @@ describe("homelab check (the homelab repository)", () => {
     const config = writeRepo("");
     rmSync(join(root, "gitops"), { recursive: true });
     await assert.rejects(runCheck(opts({ config }), root, TODAY), (e: unknown) => e instanceof UserError && e.message === "no rendered tree at gitops/; run `homelab build` first");
+  });
+});
+
+describe("what `homelab check` loads", () => {
+  /** Whether the CLI, run with `args` in `cwd`, had loaded cdk8s (the platform's constructs) when it ended. */
+  function loadsPlatform(args: string[], cwd: string): boolean {
+    const dir = mkdtempSync(join(tmpdir(), "check-loads-"));
+    const probe = join(dir, "probe.mjs");
+    writeFileSync(probe, 'import { createRequire } from "node:module";\nconst cache = createRequire(import.meta.url).cache;\nprocess.on("exit", () => process.stderr.write(`\\ncdk8s=${Object.keys(cache).some((k) => k.includes("/node_modules/cdk8s/"))}\\n`));\n');
+    const res = spawnSync(process.execPath, ["--import", probe, join(REPO, "bin", "homelab.mjs"), "check", ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+    rmSync(dir, { recursive: true, force: true });
+    const m = /cdk8s=(true|false)/.exec(res.stderr);
+    assert.ok(m, res.stderr);
+    return m[1] === "true";
+  }
+
+  it("a check of given paths does not load the platform (cdk8s, Grafana's SDK); the repository's own check does", () => {
+    assert.equal(loadsPlatform([join(CORPUS, "good.yaml")], REPO), false);
+    assert.equal(loadsPlatform([], REPO), true);
   });
 });
