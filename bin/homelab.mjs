@@ -2,7 +2,6 @@
 // Entry point: the bundled CLI in dist/ when it matches the sources on disk, else the sources through the
 // TypeScript loader. A bundle older than a source edit never runs (bin/freshness.mjs); see README "The CLI".
 import { fileURLToPath } from "node:url";
-import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { bundleIsCurrent } from "./freshness.mjs";
 
@@ -20,6 +19,8 @@ setFlagsFromString("--heap-growing-percent=20");
 // `build` keeps the default: its many live objects want the room (a small young generation cost it 30%).
 const CHECK_YOUNG_GENERATION = 4 * 1024 * 1024;
 if (process.argv.slice(2).find((a) => !a.startsWith("-")) === "check") {
+  // Imported here: perf_hooks (about ten internal modules) is only needed for this.
+  const { PerformanceObserver } = await import("node:perf_hooks");
   const young = new PerformanceObserver(() => {
     if ((getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0) < CHECK_YOUNG_GENERATION) return;
     setFlagsFromString("--semi-space-growth-factor=1");
