@@ -78,7 +78,8 @@ export function readHead(s: string, from: number, maxBytes: number, raw?: string
     const name = m[1]!;
     const value = m[2]!;
     raw?.push(name, value);
-    switch (name.toLowerCase()) {
+    const lower = name.toLowerCase();
+    switch (lower) {
       case "host":
         if (host) return OTHER;
         host = true;
@@ -104,7 +105,7 @@ export function readHead(s: string, from: number, maxBytes: number, raw?: string
         ifModifiedSince = value;
         break;
       default:
-        if (NOT_SIMPLE.has(name.toLowerCase())) return OTHER;
+        if (NOT_SIMPLE.has(lower)) return OTHER;
     }
   }
   if (pos !== blank + 2) return OTHER;
