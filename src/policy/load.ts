@@ -8,7 +8,8 @@ import { Composer, isMap, isScalar, isSeq, parseAllDocuments, Parser, type Docum
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
-import { fastDocuments, type FastBoolean, type FastDocument } from "./fast-yaml.ts";
+import { fastDocuments, own, YAML12_BOOLEAN, type FastBoolean, type FastDocument } from "./fast-yaml.ts";
+import { ptr } from "./lib/util.ts";
 import type { PolicyFile } from "./types.ts";
 
 /** An object with where exactly it came from. */
@@ -127,18 +128,13 @@ export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
 };
 
 /**
- * Text that may hold an alias: `*` and a name character where a node can start — at a line's first
+ * Whether text may hold an alias: `*` and a name character where a node can start — at a line's first
  * non-blank, after `- `, `? ` or `:`, after a flow indicator (the parser reads `}*a` as a stray `}` and an
- * alias). A `*` elsewhere is inside a scalar (PromQL's
- * `a * b`, a dashboard's JSON in a block scalar), and a document with only such stars (most dashboards
- * and rules) no longer has its tree walked for aliases. test/robustness/aliases.test.ts holds it to the
- * parser's own view.
- */
-export const MAY_HOLD_ALIAS = /(?:^[\uFEFF \t]*|[?\-][ \t]+|:[ \t]*|[[\]{},][ \t]*)\*[^ \t\r\n,[\]{}]/m;
-
-/**
- * `MAY_HOLD_ALIAS.test(text.slice(start, end))`, looking only at the stars: the regular expression tried
- * every character of a dashboard's megabyte of JSON, and ran interpreted while the process was cold.
+ * alias). A `*` elsewhere is inside a scalar (PromQL's `a * b`, a dashboard's JSON in a block scalar), and a
+ * document with only such stars (most dashboards and rules) does not have its tree walked for aliases.
+ * It looks only at the stars; test/robustness/aliases.test.ts holds it to the regular expression that says
+ * the same (which tried every character of a dashboard's megabyte of JSON, interpreted while the process was
+ * cold) and to the parser's own view.
  */
 export function mayHoldAlias(text: string, start = 0, end = text.length): boolean {
   const blank = (c: string) => c === " " || c === "\t";
@@ -194,7 +190,6 @@ export class LineStarts {
 }
 
 /** The only spellings of a boolean YAML 1.2 agrees with. */
-const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
 
 /**
  * Plain scalars under `node` that are booleans in YAML 1.1 only. Aliases are reported where their anchor is.
@@ -222,7 +217,7 @@ function yaml11Booleans(node: unknown, segments: (string | number)[], out: Yaml1
       segments.pop();
     });
   } else if (isScalar(node) && node.type === "PLAIN" && typeof node.value === "boolean" && !YAML12_BOOLEAN.test(node.source ?? "")) {
-    out.push({ path: segments.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join(""), text: String(node.source), value: node.value });
+    out.push({ path: ptr(...segments), text: String(node.source), value: node.value });
   }
 }
 
@@ -398,7 +393,7 @@ function fastBooleans(all: readonly FastBoolean[], j?: number): { yaml11Booleans
       if (segs[0] !== "items" || segs[1] !== j) continue;
       segs = segs.slice(2);
     }
-    out.push({ path: segs.map((s) => "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")).join(""), text: b.text, value: b.value });
+    out.push({ path: ptr(...segs), text: b.text, value: b.value });
   }
   return out.length ? { yaml11Booleans: out } : {};
 }
@@ -410,9 +405,7 @@ function fastBooleans(all: readonly FastBoolean[], j?: number): { yaml11Booleans
  * retained, 13 MiB with copies). Strings under 13 characters are copies already.
  */
 function ownStrings(v: unknown, seen = new WeakSet<object>()): unknown {
-  // Prefixing and cutting one character makes V8 copy the characters into one flat string of the
-  // value's own (and drops the chain); the cheapest copy measured (5 MiB of strings: 11 ms, 164 ms via JSON).
-  if (typeof v === "string") return v.length < 13 ? v : (" " + v).slice(1);
+  if (typeof v === "string") return own(v);
   if (typeof v !== "object" || v === null || seen.has(v)) return v;
   seen.add(v);
   if (Array.isArray(v)) {

@@ -131,7 +131,7 @@ export function promtoolTests(ctx: PlatformContext, g: AlertGroup, ruleFile: str
 }
 
 /** The PromQL parser with its shared verdicts (query-syntax.ts). */
-export const PROMQL = querySyntax(parser, "StringLiteral");
+const PROMQL = querySyntax(parser, "StringLiteral");
 
 /** Position of the first syntax error in a PromQL expression, or undefined when it parses. */
 export function promqlSyntaxError(expr: string): number | undefined {

@@ -216,7 +216,7 @@ export function expandVariables(expr: string): string {
 }
 
 /** The LogQL parser with its shared verdicts (query-syntax.ts). */
-export const LOGQL = querySyntax(logqlParser, "String");
+const LOGQL = querySyntax(logqlParser, "String");
 
 /** Position of the first syntax error in a LogQL expression, or undefined when it parses. */
 export function logqlSyntaxError(expr: string): number | undefined {

@@ -84,3 +84,19 @@ function escapeRegExp(s: string): string {
 export function ofKind(objects: readonly LocatedObject[], ...kinds: string[]): LocatedObject[] {
   return objects.filter((o) => kinds.includes(o.object.kind));
 }
+
+/**
+ * `items` by namespace, each list in input order, for rules that judge references within a namespace:
+ * filtering every pod or Service of the input for each reference grew with apps × apps (a million
+ * comparisons at 1000 apps).
+ */
+export function byNamespace<T>(items: readonly T[], nsOf: (x: T) => string | undefined): (n: string | undefined) => readonly T[] {
+  const map = new Map<string | undefined, T[]>();
+  for (const x of items) {
+    const key = nsOf(x);
+    const list = map.get(key);
+    if (list) list.push(x);
+    else map.set(key, [x]);
+  }
+  return (n) => map.get(n) ?? [];
+}

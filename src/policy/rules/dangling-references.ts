@@ -3,7 +3,7 @@ import { exemptionReason, POLICY_ANNOTATIONS } from "../annotations.ts";
 import { namespaceScope, wholeNamespacesSkipReason, type NamespaceScope } from "../lib/namespaces.ts";
 import { containersOf, operatorPodLabels, podSpecs, podTemplateLabels } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorIsEmpty, selectorMatches } from "../lib/selectors.ts";
-import { arr, namespaceOf, ofKind, rec, str, stringMap, violation, type Obj } from "../lib/util.ts";
+import { arr, byNamespace, namespaceOf, ofKind, rec, str, stringMap, violation, type Obj } from "../lib/util.ts";
 import type { PolicyContext, Rule, Violation } from "../types.ts";
 
 /** A pod template of the input: its owner, namespace and labels (a template without a spec counts). */
@@ -22,21 +22,6 @@ function podTemplates(ctx: PolicyContext): PodTemplate[] {
 
 const ns = (o: LocatedObject) => namespaceOf(o.object);
 
-/**
- * `items` by namespace, each list in input order: the references below are judged within a namespace, and
- * filtering every pod or Service of the input for each reference grew with apps × apps (a million
- * comparisons at 1000 apps).
- */
-function byNamespace<T>(items: readonly T[], nsOf: (x: T) => string | undefined): (n: string | undefined) => readonly T[] {
-  const map = new Map<string | undefined, T[]>();
-  for (const x of items) {
-    const key = nsOf(x);
-    const list = map.get(key);
-    if (list) list.push(x);
-    else map.set(key, [x]);
-  }
-  return (n) => map.get(n) ?? [];
-}
 const nsName = (n: string | undefined) => `'${n ?? "(none)"}'`;
 
 export const danglingReferences: Rule = {
@@ -50,11 +35,12 @@ export const danglingReferences: Rule = {
     const scope = namespaceScope(ctx);
     const pods = podTemplates(ctx);
     const podsIn = byNamespace(pods, (p) => p.ns);
+    const servicesIn = byNamespace(ofKind(ctx.objects, "Service"), ns);
     const out: Violation[] = [];
     out.push(...services(this, ctx, scope, podsIn));
-    out.push(...ingresses(this, ctx, scope));
+    out.push(...ingresses(this, ctx, scope, servicesIn));
     out.push(...serviceAccounts(this, ctx, scope));
-    out.push(...monitors(this, ctx, scope, podsIn));
+    out.push(...monitors(this, ctx, scope, podsIn, servicesIn));
     out.push(...networkPolicies(this, ctx, scope, podsIn));
     out.push(...autoscalers(this, ctx, scope));
     out.push(...claims(this, ctx, scope));
@@ -89,9 +75,8 @@ function services(rule: R, ctx: PolicyContext, scope: NamespaceScope, podsIn: (n
   return out;
 }
 
-function ingresses(rule: R, ctx: PolicyContext, scope: NamespaceScope): Violation[] {
+function ingresses(rule: R, ctx: PolicyContext, scope: NamespaceScope, servicesIn: (n: string | undefined) => readonly LocatedObject[]): Violation[] {
   const out: Violation[] = [];
-  const servicesIn = byNamespace(ofKind(ctx.objects, "Service"), ns);
   for (const ing of ofKind(ctx.objects, "Ingress")) {
     if (!scope.whole(ns(ing))) continue;
     const spec = rec(ing.object.spec);
@@ -145,10 +130,15 @@ function monitoredNamespaces(m: LocatedObject, all: readonly (string | undefined
   return names.length ? names : [ns(m)];
 }
 
-function monitors(rule: R, ctx: PolicyContext, scope: NamespaceScope, podsIn: (n: string | undefined) => readonly PodTemplate[]): Violation[] {
+function monitors(
+  rule: R,
+  ctx: PolicyContext,
+  scope: NamespaceScope,
+  podsIn: (n: string | undefined) => readonly PodTemplate[],
+  servicesIn: (n: string | undefined) => readonly LocatedObject[],
+): Violation[] {
   const out: Violation[] = [];
   const all = [...new Set(ctx.objects.map(ns))];
-  const servicesIn = byNamespace(ofKind(ctx.objects, "Service"), ns);
   for (const m of ofKind(ctx.objects, "ServiceMonitor", "PodMonitor")) {
     if (!m.object.apiVersion.startsWith("monitoring.coreos.com/")) continue;
     const looked = monitoredNamespaces(m, all);

@@ -1,7 +1,7 @@
 import { exemptionReason, POLICY_ANNOTATIONS } from "../annotations.ts";
 import { podSpecs, WORKLOAD_KINDS } from "../lib/pods.ts";
 import { mapSelectorMatches, selectorMatches } from "../lib/selectors.ts";
-import { arr, namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util.ts";
+import { arr, byNamespace, namespaceOf, ofKind, rec, stringMap, violation } from "../lib/util.ts";
 import type { LocatedObject } from "../../model/k8s.ts";
 import type { Rule, Violation } from "../types.ts";
 
@@ -27,7 +27,12 @@ function watchers(monitors: readonly LocatedObject[]): (ns: string | undefined) 
       else byNs.set(n, [m]);
     }
   }
-  return (ns) => [...everywhere, ...(byNs.get(ns) ?? [])];
+  const seen = new Map<unknown, readonly LocatedObject[]>();
+  return (ns) => {
+    let list = seen.get(ns);
+    if (!list) seen.set(ns, (list = [...everywhere, ...(byNs.get(ns) ?? [])]));
+    return list;
+  };
 }
 
 export const scrapeCoverage: Rule = {
@@ -42,14 +47,10 @@ export const scrapeCoverage: Rule = {
   check(ctx) {
     const podMonitorsOf = watchers(ofKind(ctx.objects, "PodMonitor"));
     const serviceMonitorsOf = watchers(ofKind(ctx.objects, "ServiceMonitor"));
-    const servicesIn = new Map<string | undefined, { selector: Record<string, string>; labels: Record<string, string> }[]>();
-    for (const svc of ofKind(ctx.objects, "Service")) {
-      const ns = namespaceOf(svc.object);
-      const entry = { selector: stringMap(rec(svc.object.spec).selector), labels: stringMap(svc.object.metadata.labels) };
-      const list = servicesIn.get(ns);
-      if (list) list.push(entry);
-      else servicesIn.set(ns, [entry]);
-    }
+    const servicesIn = byNamespace(
+      ofKind(ctx.objects, "Service").map((svc) => ({ ns: namespaceOf(svc.object), selector: stringMap(rec(svc.object.spec).selector), labels: stringMap(svc.object.metadata.labels) })),
+      (s) => s.ns,
+    );
     const out: Violation[] = [];
     for (const lo of ofKind(ctx.objects, ...WORKLOAD_KINDS)) {
       if (exemptionReason(lo.object.metadata.annotations, POLICY_ANNOTATIONS.scrapeExempt)) continue;
@@ -57,7 +58,7 @@ export const scrapeCoverage: Rule = {
       if (!pod) continue;
       const ns = namespaceOf(lo.object);
       const byPodMonitor = podMonitorsOf(ns).some((m) => selectorMatches(rec(m.object.spec).selector, pod.labels));
-      const byServiceMonitor = (servicesIn.get(ns) ?? []).some((svc) => {
+      const byServiceMonitor = servicesIn(ns).some((svc) => {
         if (Object.keys(svc.selector).length === 0 || !mapSelectorMatches(svc.selector, pod.labels)) return false;
         return serviceMonitorsOf(ns).some((m) => selectorMatches(rec(m.object.spec).selector, svc.labels));
       });
