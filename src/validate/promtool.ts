@@ -165,18 +165,18 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
 
     const first = await runGroups(todo);
     let ok = first.ok;
-    const ran = new Set(todo);
-    const verdicts = new Map<GroupTest, boolean>();
+    const failedFirst = new Set<GroupTest>();
     for (const t of todo) {
-      verdicts.set(t, first.passed.has(t));
       if (first.passed.has(t)) recordPass(cache, t.key);
+      else failedFirst.add(t);
       outputs.set(t.test, first.outputs.get(t) ?? passed(t.test));
     }
     // Members of a class whose representative passed (now or in the cache) pass; the others run themselves.
+    // Members never ran in the first round (they are not in todo), so the two rounds ran disjoint groups.
     const again: GroupTest[] = [];
     let shared = 0;
     for (const [rep, ...members] of classes.values()) {
-      const repPassed = verdicts.get(rep!) ?? true;
+      const repPassed = !failedFirst.has(rep!);
       for (const m of members) {
         if (repPassed) {
           shared++;
@@ -188,7 +188,6 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
       const second = await runGroups(again);
       ok &&= second.ok;
       for (const t of again) {
-        ran.add(t);
         if (second.passed.has(t)) recordPass(cache, t.key);
         outputs.set(t.test, second.outputs.get(t) ?? passed(t.test));
       }
@@ -197,7 +196,7 @@ export function promtoolTestRules(ctx: PlatformContext, groups: readonly AlertGr
     return {
       ok,
       output: order.map((t) => outputs.get(t) ?? "").filter(Boolean).join("\n"),
-      groups: { total: groups.length, ran: ran.size, cached, shared },
+      groups: { total: groups.length, ran: todo.length + again.length, cached, shared },
     };
   }, scratchBase());
 }
