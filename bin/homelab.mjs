@@ -11,14 +11,20 @@ import { bundleIsCurrent } from "./freshness.mjs";
 // about 200 MiB in the same time. Read by the collector each time it sizes the heap, so it applies here.
 setFlagsFromString("--heap-growing-percent=20");
 // `check` keeps little of what it allocates, yet V8 doubles its young generation up to 32 MiB on any real
-// input: ~25 MiB over start-up that a 1.3 MB input never repays. Once it has grown to 4 MiB it grows no more
+// input: ~25 MiB over start-up that a 1.3 MB input never repays. Once it has grown to 2 MiB it grows no more
 // (the flag is read at each growth; Node takes the size limit only at start). Measured on kube-prometheus's
 // manifests: 1x 124 → 101 MiB and 20x 208 → 163 MiB at 8 MiB; since the loader reads plain manifests without
-// yaml's syntax trees (a fifth of the garbage), 4 MiB costs no measurable time and 5x peaks at 93 MiB instead
-// of 104 (3 runs each; 10x 114 instead of 106, still far under its limit).
+// yaml's syntax trees (a fifth of the garbage), a small young generation costs no measurable time: 2 MiB peaks
+// 3–5 MiB lower than 4 MiB from 1x to 20x in the same time.
 // `build` keeps the default: its many live objects want the room (a small young generation cost it 30%).
-const CHECK_YOUNG_GENERATION = 4 * 1024 * 1024;
+const CHECK_YOUNG_GENERATION = 2 * 1024 * 1024;
 if (process.argv.slice(2).find((a) => !a.startsWith("-")) === "check") {
+  // V8's bytecode interpreter only, until the input is large (src/cli/commands/check.ts turns the compilers
+  // back on past 8 MiB read). On a few MB of manifests its compilers cost more than they save: TurboFan's
+  // compile zones and machine code took 11 MiB of a 1.3 MB check (75 MiB against 64 without them, in the
+  // same time); from about 10 MB they repay (13 MB: 1.1 s against 1.5 s). Set before the bundle loads, so its
+  // start-up runs interpreted too: a check of one ConfigMap peaks at 59 MiB instead of 65.
+  setFlagsFromString("--max-opt=0");
   // Imported here: perf_hooks (about ten internal modules) is only needed for this.
   const { PerformanceObserver } = await import("node:perf_hooks");
   const young = new PerformanceObserver(() => {

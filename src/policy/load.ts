@@ -617,6 +617,8 @@ export interface LoadOptions {
   readonly displayBase?: string;
   /** Text (or bytes, checked for their encoding like a file's) to read for the path `-`. */
   readonly stdin?: string | Buffer;
+  /** Told the size in bytes of each file as it is read, before it is parsed. */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /**
@@ -678,6 +680,7 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
         continue;
       }
     }
+    opts.onRead?.(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length);
     const decoded = typeof bytes === "string" ? { text: bytes } : decode(bytes);
     // The bytes are not needed once decoded: a big file is not held twice while it is parsed.
     bytes = "";

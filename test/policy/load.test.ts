@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadFiles, loadManifests, ManifestLoadError, parseManifests } from "../../src/policy/index.ts";
@@ -34,6 +34,14 @@ describe("loadManifests", () => {
   it("reads standard input for '-'", () => {
     const r = loadManifests(["-"], { cwd: DIR, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: piped}\n" });
     assert.deepEqual(r.objects.map((o) => [o.file, o.object.metadata.name]), [["<stdin>", "piped"]]);
+  });
+
+  it("tells onRead the size of each file it reads, in reading order", () => {
+    const sizes: number[] = [];
+    const r = loadManifests(["tree/nested", "-"], { cwd: DIR, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: é}\n", onRead: (n) => sizes.push(n) });
+    assert.equal(r.objects.length, 3);
+    const files = ["tree/nested/b.yml", "tree/nested/deeper/object.json"].map((f) => statSync(join(DIR, f)).size);
+    assert.deepEqual(sizes, [...files, 52]); // bytes, not characters: é is two
   });
 
   it("loads a file named twice (directly and through its folder) once", () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -57,7 +57,7 @@ describe("loaded objects hold their own strings", () => {
   it("keeps less than 3x the text's size once loaded (the text and its slices are not retained)", () => {
     // Measured in a process of its own, after forced collections: kube-prometheus's manifests twice over.
     const script = `
-      import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+      import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
       import { gunzipSync } from "node:zlib";
       import { parseManifests } from ${JSON.stringify(join(REPO, "src", "policy", "load.ts"))};
@@ -114,15 +114,41 @@ describe("the loader's line index", () => {
   });
 });
 
-describe("check's young generation", () => {
-  it("stops growing at 4 MiB on a real input (the corpus), where V8 would double it up to 32 MiB", () => {
+describe("check's young generation and compilers (bin/homelab.mjs)", () => {
+  /**
+   * Runs `check` on `copies` copies of the corpus with a probe that reports, as the process ends, the new
+   * space's size and whether V8 still optimises a hot function (%GetOptimizationStatus: bit 4, optimised).
+   */
+  function probe(copies: number): { newSpace: number; optimised: boolean } {
     const dir = mkdtempSync(join(tmpdir(), "young-"));
-    writeFileSync(join(dir, "x.yaml"), gunzipSync(readFileSync(CORPUS)));
-    // Prints the new space's size as the process ends.
-    writeFileSync(join(dir, "probe.mjs"), 'import { getHeapSpaceStatistics } from "node:v8";\nprocess.on("exit", () => process.stderr.write(`new_space=${getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size}\\n`));\n');
-    const res = spawnSync(process.execPath, ["--import", join(dir, "probe.mjs"), join(REPO, "bin", "homelab.mjs"), "check", "x.yaml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    const corpus = gunzipSync(readFileSync(CORPUS)).toString("utf8");
+    writeFileSync(join(dir, "x.yaml"), Array(copies).fill(corpus).join("---\n"));
+    writeFileSync(
+      join(dir, "probe.mjs"),
+      [
+        'import { getHeapSpaceStatistics } from "node:v8";',
+        "process.on(\"exit\", () => {",
+        '  const f = new Function("x", "return x * 2 + 1;");',
+        '  const status = new Function("f", "%PrepareFunctionForOptimization(f); f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3); return %GetOptimizationStatus(f);")(f);',
+        '  process.stderr.write(`new_space=${getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size} status=${status}\\n`);',
+        "});",
+      ].join("\n"),
+    );
+    const res = spawnSync(process.execPath, ["--allow-natives-syntax", "--import", join(dir, "probe.mjs"), join(REPO, "bin", "homelab.mjs"), "check", "x.yaml"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    rmSync(dir, { recursive: true, force: true });
     assert.equal(res.status, 1, res.stderr); // the corpus has findings
-    const size = Number(/new_space=(\d+)/.exec(res.stderr)?.[1]);
-    assert.ok(size > 0 && size <= 4 * 1024 * 1024, `new space ${size} bytes`);
+    const m = /new_space=(\d+) status=(\d+)/.exec(res.stderr);
+    assert.ok(m, res.stderr);
+    return { newSpace: Number(m[1]), optimised: (Number(m[2]) & (1 << 4)) !== 0 };
+  }
+
+  it("on a real input (the corpus, 1.3 MB): the young generation stops at 2 MiB (V8 would double it to 32) and code stays interpreted", () => {
+    const { newSpace, optimised } = probe(1);
+    assert.ok(newSpace > 0 && newSpace <= 2 * 1024 * 1024, `new space ${newSpace} bytes`);
+    assert.equal(optimised, false);
+  });
+
+  it("past 8 MiB of input (7 copies, 9.1 MB) V8 optimises hot code again", () => {
+    assert.equal(probe(7).optimised, true);
   });
 });

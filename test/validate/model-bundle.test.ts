@@ -113,6 +113,9 @@ describe("re2-compat", () => {
     assert.throws(() => new RE2Compat("a", ""), /"u" flag is required/);
     assert.throws(() => new RE2Compat("a", "ug"), /flag "g" is not supported/);
     assert.equal(new RE2Compat("^(?i)(abort|warn)?$", "u").test("ABORT"), true);
+    // Compiled on the first test, not when the model's module loads: a broken pattern is refused there.
+    const broken = new RE2Compat("(abort", "u");
+    assert.throws(() => broken.test("abort"), /missing closing \)|missing argument|parse/i);
   });
 });
 

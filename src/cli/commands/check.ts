@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { loadSchemas } from "../../validate/kube-schema.ts";
 import { UserError } from "../../errors.ts";
 import { loadWaivers, WAIVERS_FILE } from "../../secrets/scan-inputs.ts";
@@ -193,6 +194,22 @@ function scanWaiversFor(opts: CheckOptions, cwd: string, repo: string | undefine
   return repo === undefined ? [] : loadWaivers(repo, WAIVERS_FILE);
 }
 
+/** The input size from which `check` has V8 compile its hot code again (bin/homelab.mjs starts it interpreted). */
+export const COMPILE_FROM_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Counts the bytes read and, once they pass {@link COMPILE_FROM_BYTES}, turns V8's compilers back on:
+ * Sparkplug and TurboFan, which `--max-opt=0` in bin/homelab.mjs turned off with it (Maglev, off by
+ * default in Node 20, stays off). These are V8's defaults, so a process that never turned them off is left as it was.
+ */
+function compilersPastLargeInput(): (bytes: number) => void {
+  let read = 0;
+  return (bytes) => {
+    if (read < COMPILE_FROM_BYTES && read + bytes >= COMPILE_FROM_BYTES) setFlagsFromString("--max-opt=999 --sparkplug --turbofan");
+    read += bytes;
+  };
+}
+
 /** Loads the input the options describe and runs the rules. Exported for tests and the build. */
 export async function runCheck(opts: CheckOptions, root = process.cwd(), today = new Date()): Promise<PolicyReport> {
   if (opts.paths.length) {
@@ -205,6 +222,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
       ...(opts.exclude && { exclude: opts.exclude }),
       ...(repo !== undefined && { displayBase: repo }),
       ...(stdin !== undefined && { stdin }),
+      onRead: compilersPastLargeInput(),
     });
     requireObjects(loaded, opts.paths.map((p) => (p === "-" ? "standard input" : p)).join(", "));
     // The schema rule validates synchronously; the models are ES modules, loaded here.
