@@ -246,7 +246,7 @@ export async function runCheck(opts: CheckOptions, root = process.cwd(), today =
   const versions = loadVersions(resolve(root, opts.versions));
   const tree = config.git.path;
   if (!existsSync(resolve(root, tree))) throw new UserError(`no rendered tree at ${tree}/; run \`homelab build\` first`);
-  const loaded = loadManifests([tree], { cwd: root });
+  const loaded = loadManifests([tree], { cwd: root, onRead: compilersPastLargeInput() });
   requireObjects(loaded, `${tree}/`, "; run `homelab build`");
   await loadSchemas(loaded.objects);
   const ctx = policyContext({
