@@ -34,7 +34,9 @@ const { build } = await import("esbuild");
  * previous bundle's models are moved into the new one.
  */
 const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/argo-cd", "@kubernetes-models/cert-manager", "@kubernetes-models/prometheus-operator"];
-const BUNDLED_MODEL_CODE = /^(?:kubernetes-models|@kubernetes-models\/(?:argo-cd|cert-manager|prometheus-operator|apimachinery))(?:\/|$)/;
+/** Bundled with them: the models' own code, and apimachinery's, which they all import. */
+const BUNDLED_MODEL_PACKAGES = [...MODEL_PACKAGES, "@kubernetes-models/apimachinery"];
+const isBundledModelCode = (spec) => BUNDLED_MODEL_PACKAGES.some((pkg) => spec === pkg || spec.startsWith(`${pkg}/`));
 const RE2_COMPAT = "src/validate/re2-compat.ts";
 
 async function buildModels(into) {
@@ -87,7 +89,7 @@ async function buildModels(into) {
         setup(b) {
           b.onResolve({ filter: /^@kubernetes-models\/validate\/runtime\/re2$/ }, () => ({ path: join(ROOT, RE2_COMPAT) }));
           // Everything but the models' own code stays a package import (one copy of the runtime they share).
-          b.onResolve({ filter: /^[^./]/ }, (a) => (BUNDLED_MODEL_CODE.test(a.path) ? undefined : { external: true }));
+          b.onResolve({ filter: /^[^./]/ }, (a) => (isBundledModelCode(a.path) ? undefined : { external: true }));
         },
       },
     ],
