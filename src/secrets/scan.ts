@@ -63,6 +63,16 @@ interface TokenRule {
   readonly re: RegExp;
   /** Text every match contains: a line without it is not searched (one of these runs per rule and line). */
   readonly needs: string;
+  /**
+   * For a string about to be printed as JSON (`"key": "<escaped>"`, the object walk): whether the printed
+   * line can hold a match, read from the string itself. A match in the printed line is a match in the
+   * string, since JSON's escapes (`\"`, `\\`, `\n`, `\t`, `\u001b`, …) start with a backslash that no
+   * rule's text holds, with two exceptions that ntfy-token below and the JWT rules make up for: an escape's
+   * last letter may start a rule's text (`\t` then `k_…` is `tk_…` after a backslash), and a hex digit `e`
+   * may start `eyJ`, which both JWT rules refuse after a letter or digit.
+   * @default the string holds `needs`
+   */
+  readonly inString?: (raw: string) => boolean;
 }
 
 const PRIVATE_KEY_HEADER = /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----/;
@@ -71,7 +81,8 @@ const PRIVATE_KEY_HEADER = /-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )
 const TOKEN_RULES: readonly TokenRule[] = [
   { rule: "private-key", needs: "-----BEGIN ", what: "a PEM private key", re: PRIVATE_KEY_HEADER },
   { rule: "age-secret-key", needs: "AGE-SECRET-KEY-", what: "an age identity (AGE-SECRET-KEY-1…)", re: /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{20,}/ },
-  { rule: "github-token", needs: "_", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/ },
+  // `_` is in nearly every long string; a match needs one of these.
+  { rule: "github-token", needs: "_", what: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})/, inString: (raw) => /gh[pousr]_|github_pat_/.test(raw) },
   { rule: "gitlab-token", needs: "glpat-", what: "a GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
   { rule: "slack-token", needs: "xox", what: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
   { rule: "slack-webhook", needs: "hooks.slack.com/services/", what: "a Slack webhook URL", re: /hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{16,}/ },
@@ -86,7 +97,7 @@ const TOKEN_RULES: readonly TokenRule[] = [
   { rule: "openai-key", needs: "sk-", what: "an OpenAI API key", re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}/ },
   { rule: "google-api-key", needs: "AIza", what: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
   { rule: "stripe-key", needs: "_live_", what: "a Stripe live key", re: /\b(?:sk|rk)_live_[0-9a-zA-Z]{24,}/ },
-  { rule: "ntfy-token", needs: "tk_", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/ },
+  { rule: "ntfy-token", needs: "tk_", what: "an ntfy access token", re: /\btk_[a-z0-9]{29}\b/, inString: (raw) => raw.includes("tk_") || raw.includes("\tk_") },
   {
     rule: "credentials-in-url", needs: "://",
     what: "a password inside a URL",
@@ -94,8 +105,22 @@ const TOKEN_RULES: readonly TokenRule[] = [
     // The scheme starts where a run of scheme characters starts (so `a.a.a…` is not rescanned from
     // every letter), and no class contains the character that ends it: one pass per URL.
     re: /(?<![\w+.-])[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`$<{]*:(?![$<{*x]+@)[^\s:/@"'`$<{]{2,}@[^\s]/,
+    // A URL with a password has an `@`, which JSON never escapes.
+    inString: (raw) => raw.includes("://") && raw.includes("@"),
   },
 ];
+
+/**
+ * What rule `r` finds in `line` (line `i` of `lines`, when the text has more): its message, or undefined.
+ * A private key's header counts only with key material after it.
+ */
+function tokenFinding(r: TokenRule, line: string, lines?: readonly string[], i = 0): string | undefined {
+  if (!line.includes(r.needs)) return undefined;
+  const m = r.re.exec(line);
+  if (!m) return undefined;
+  if (r.rule === "private-key" && !hasKeyMaterial(lines ?? [line], i, m.index + m[0].length)) return undefined;
+  return `${r.what}: ${redact(m[0])}`;
+}
 
 /** Every rule, for `--help` and the docs. */
 export const SCAN_RULES: readonly { readonly rule: string; readonly what: string }[] = [
@@ -376,11 +401,8 @@ class FileScan {
   tokens(lines: readonly string[] = this.lines): void {
     lines.forEach((l, i) => {
       for (const r of TOKEN_RULES) {
-        if (!l.includes(r.needs)) continue;
-        const m = r.re.exec(l);
-        if (!m) continue;
-        if (r.rule === "private-key" && !hasKeyMaterial(lines, i, m.index + m[0].length)) continue;
-        this.add(i + 1, r.rule, `${r.what}: ${redact(m[0])}`);
+        const found = tokenFinding(r, l, lines, i);
+        if (found) this.add(i + 1, r.rule, found);
       }
     });
   }
@@ -659,25 +681,6 @@ function lazy(f: () => string): () => string {
   return () => (v ??= f());
 }
 
-const defaultRawNeeds = (raw: string, needs: string): boolean => raw.includes(needs);
-
-/**
- * For a string scalar: whether its JSON line (`"key": "<escaped>"`) can hold a match of the token rule,
- * read from the string itself, before printing it. A match in the printed line is a match in the
- * string, since JSON's escapes (`\"`, `\\`, `\n`, `\t`, `\u001b`, …) start with a backslash that no
- * rule's text holds, with two exceptions the rules below make up for: an escape's last letter may
- * start a rule's text (`\t` then `k_…` is an ntfy token `tk_…` after a backslash), and a hex digit `e`
- * may start `eyJ`, which both JWT rules refuse after a letter or digit. Rules not listed need their
- * `needs` in the string.
- */
-const RAW_NEEDS: Readonly<Record<string, (raw: string, needs: string) => boolean>> = {
-  // `_` is in nearly every long string; a match needs one of these.
-  "github-token": (raw) => /gh[pousr]_|github_pat_/.test(raw),
-  "ntfy-token": (raw) => raw.includes("tk_") || raw.includes("\tk_"),
-  // A URL with a password has an `@`, which JSON never escapes.
-  "credentials-in-url": (raw) => raw.includes("://") && raw.includes("@"),
-};
-
 const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
@@ -735,29 +738,23 @@ class ObjectWalk {
 
   private tokens(segs: readonly (string | number)[], text: string): void {
     for (const r of TOKEN_RULES) {
-      if (!text.includes(r.needs)) continue;
-      const m = r.re.exec(text);
-      if (!m) continue;
-      if (r.rule === "private-key" && !hasKeyMaterial([text], 0, m.index + m[0].length)) continue;
-      this.add(segs, this.line, text, r.rule, `${r.what}: ${redact(m[0])}`);
+      const found = tokenFinding(r, text);
+      if (found) this.add(segs, this.line, text, r.rule, found);
     }
   }
 
   /**
    * The token rules on a scalar's line, `lead` and the scalar's JSON (`text`, printed only when needed):
-   * a rule whose text cannot be in that line (RAW_NEEDS) is passed over without printing the scalar.
+   * a rule whose text cannot be in that line (`inString`) is passed over without printing the scalar.
    */
   private scalarTokens(segs: readonly (string | number)[], lead: string, v: unknown, text: () => string): void {
     if (typeof v !== "string") return this.tokens(segs, text());
     const inLead = headNeeds(lead);
     for (const r of TOKEN_RULES) {
-      if (!(inLead && lead.includes(r.needs)) && !(RAW_NEEDS[r.rule] ?? defaultRawNeeds)(v, r.needs)) continue;
+      if (!(inLead && lead.includes(r.needs)) && !(r.inString ? r.inString(v) : v.includes(r.needs))) continue;
       const t = text();
-      if (!t.includes(r.needs)) continue;
-      const m = r.re.exec(t);
-      if (!m) continue;
-      if (r.rule === "private-key" && !hasKeyMaterial([t], 0, m.index + m[0].length)) continue;
-      this.add(segs, this.line, t, r.rule, `${r.what}: ${redact(m[0])}`);
+      const found = tokenFinding(r, t);
+      if (found) this.add(segs, this.line, t, r.rule, found);
     }
   }
 
