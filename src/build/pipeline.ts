@@ -11,7 +11,7 @@ import { platform, type Platform } from "../platform/platform.ts";
 import { render, type Plan } from "../render/render.ts";
 import { LOCK_DIR, lockedDefaults } from "../validate/chart-lock.ts";
 import { checkHelmValues } from "../validate/helm-values.ts";
-import { preparseValues } from "../validate/chart-cache.ts";
+import { chartValuesFiles, preparseValues } from "../validate/chart-cache.ts";
 import { chartImages, readAppVersions } from "../platform/lib/chart-images.ts";
 import { loadSchemas, validateObjects } from "../validate/kube-schema.ts";
 import { collectSecretFiles } from "../secrets/declared.ts";
@@ -219,15 +219,14 @@ async function startPromtool(inputs: BuildInputs, p: Platform, groups: readonly 
 
 /** Every values.yaml of the chart lock: each chart's and its vendored subcharts'. */
 function lockedValuesFiles(root: string): string[] {
-  const out: string[] = [];
-  const values = (dir: string) => {
-    out.push(join(dir, "values.yaml"));
-    const subs = join(dir, "charts");
-    if (existsSync(subs)) for (const s of readdirSync(subs, { withFileTypes: true })) if (s.isDirectory()) out.push(join(subs, s.name, "values.yaml"));
-  };
   const lock = join(root, LOCK_DIR);
-  if (existsSync(lock)) for (const c of readdirSync(lock, { withFileTypes: true })) if (c.isDirectory() || c.isSymbolicLink()) values(join(lock, c.name));
-  return out;
+  if (!existsSync(lock)) return [];
+  return readdirSync(lock, { withFileTypes: true })
+    .filter((c) => c.isDirectory() || c.isSymbolicLink())
+    .flatMap((c) => {
+      const files = chartValuesFiles(join(lock, c.name));
+      return [files.own, ...files.subcharts.map((s) => s.path)];
+    });
 }
 
 /** Encrypted files under secrets/<app>/ that no component declares. */

@@ -8,6 +8,7 @@
  * files of the top-level chart are stored atomically in the first cache directory.
  */
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -214,7 +215,7 @@ async function parseValues(text: string): Promise<unknown> {
 
 /** The defaults stored in one chart folder (a cache entry or a lock entry). */
 export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
-  const valuesPath = join(dir, "values.yaml");
+  const { own: valuesPath, subcharts } = chartValuesFiles(dir);
   let values: unknown = {};
   try {
     values = await parseValues(await readFile(valuesPath, "utf8"));
@@ -225,7 +226,7 @@ export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
   }
   // Helm gives a vendored subchart its own defaults under its name, with the parent's values for that
   // key on top: check keys against the same merge (kube-prometheus-stack's `grafana.*`).
-  values = await withSubchartDefaults(dir, values);
+  values = await withSubchartDefaults(subcharts, values);
   const schemaPath = join(dir, "values.schema.json");
   let schema: unknown;
   try {
@@ -238,17 +239,24 @@ export async function readChartDefaults(dir: string): Promise<ChartDefaults> {
   return schema === undefined ? { values, dir } : { values, schema, dir };
 }
 
-async function withSubchartDefaults(dir: string, values: unknown): Promise<unknown> {
-  let subs: string[];
+/**
+ * The values files of a chart folder (a cache or lock entry): its own values.yaml, and each vendored
+ * subchart's (charts/<name>/values.yaml), in name order. Files may be missing.
+ */
+export function chartValuesFiles(dir: string): { readonly own: string; readonly subcharts: readonly { readonly name: string; readonly path: string }[] } {
+  let names: string[] = [];
   try {
-    subs = (await readdir(join(dir, "charts"), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    names = readdirSync(join(dir, "charts"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch {
-    return values;
+    // no vendored subcharts
   }
+  return { own: join(dir, "values.yaml"), subcharts: names.map((name) => ({ name, path: join(dir, "charts", name, "values.yaml") })) };
+}
+
+async function withSubchartDefaults(subs: ReturnType<typeof chartValuesFiles>["subcharts"], values: unknown): Promise<unknown> {
   if (!isPlainObject(values) || !subs.length) return values;
   const out: Record<string, unknown> = { ...values };
-  for (const sub of subs) {
-    const path = join(dir, "charts", sub, "values.yaml");
+  for (const { name, path } of subs) {
     let subValues: unknown;
     try {
       subValues = await parseValues(await readFile(path, "utf8"));
@@ -256,7 +264,7 @@ async function withSubchartDefaults(dir: string, values: unknown): Promise<unkno
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
       throw new UserError(`chart cache: cannot read ${path}: ${(err as Error).message}`);
     }
-    out[sub] = coalesceValues(subValues, values[sub]);
+    out[name] = coalesceValues(subValues, values[name]);
   }
   return out;
 }
