@@ -95,17 +95,18 @@ export function readTreeRecord(file: string): TreeRecord | undefined {
 }
 
 /**
- * Records the tree as a build left it: `seen` (from `diffTree`) when nothing was written; after a write,
- * every planned file is stat'ed again (a rename or a hard link changes a file's change time). Best effort:
- * without a record the next build reads the tree back, as it always did.
+ * Records the tree as a build left it, from `diff` (the {@link diffTree} that compared it): when the build
+ * wrote nothing, the stats and digests `diff` saw; after a write (`written`), every planned file is stat'ed
+ * again (a rename or a hard link changes a file's change time), and only the contents `diff` did not see
+ * unchanged are hashed. Best effort: without a record the next build reads the tree back, as it always did.
  */
-export function writeTreeRecord(file: string, root: string, files: readonly RenderedFile[], seen?: ReadonlyMap<string, { stat: string; sha1: string }>): void {
+export function writeTreeRecord(file: string, root: string, files: readonly RenderedFile[], diff: Pick<TreeDiffWithRecord, "seen">, written: boolean): void {
   try {
     const out: Record<string, [string, string]> = {};
     for (const f of files) {
-      const known = seen?.get(f.path);
-      if (known) out[f.path] = [known.stat, known.sha1];
-      else if (!seen) out[f.path] = [statKey(statSync(join(root, f.path))), sha1(f.content)];
+      const known = diff.seen.get(f.path);
+      if (written) out[f.path] = [statKey(statSync(join(root, f.path))), known?.sha1 ?? sha1(f.content)];
+      else if (known) out[f.path] = [known.stat, known.sha1];
     }
     mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}`;

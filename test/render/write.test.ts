@@ -93,7 +93,7 @@ describe("the tree record: files whose stat the last build recorded are not read
   }
   function recorded(r: string, madeAgoMs = 0): TreeRecord {
     const file = join(r, "record.json");
-    writeTreeRecord(file, r, files);
+    writeTreeRecord(file, r, files, { seen: new Map() }, true);
     const rec = readTreeRecord(file)!;
     return { ...rec, madeMs: Date.now() - madeAgoMs };
   }
@@ -112,6 +112,23 @@ describe("the tree record: files whose stat the last build recorded are not read
     const rec2 = { ...rec, madeMs: Date.now() + 10_000 };
     const d = diffTree(r, ["gitops"], files, rec2);
     assert.deepEqual([d.added, d.changed, d.removed, d.recorded], [["gitops/a/two.yaml"], ["gitops/a/one.yaml"], ["gitops/b/stray.yaml"], 1]);
+  });
+
+  it("after a write, records every file's new stat with the digests the diff saw (hard-linked files get a new change time)", () => {
+    const r = root();
+    writeTree(r, ["gitops"], files);
+    const before = diffTree(r, ["gitops"], files);
+    assert.equal(before.seen.size, files.length);
+    pause();
+    // The second write links the unchanged files into a fresh tree: their stats move, their contents not.
+    writeTree(r, ["gitops"], files, new Set(files.map((f) => f.path)));
+    const file = join(r, "record.json");
+    writeTreeRecord(file, r, files, before, true);
+    const rec = { ...readTreeRecord(file)!, madeMs: Date.now() + 10_000 };
+    assert.equal(diffTree(r, ["gitops"], files, rec).recorded, files.length);
+    // The stats the diff saw before the write would not have vouched for them.
+    writeTreeRecord(file, r, files, before, false);
+    assert.equal(diffTree(r, ["gitops"], files, { ...readTreeRecord(file)!, madeMs: Date.now() + 10_000 }).recorded, 0);
   });
 
   it("finds an edit that put the recorded modification time back (the change time moved)", () => {

@@ -105,10 +105,10 @@ export async function runBuildCommand(opts: BuildOptions, root = process.cwd()):
   } else if (!isClean(diff)) {
     const changed = new Set([...diff.added, ...diff.changed]);
     writeTree(root, managed, result.plan.files, new Set(result.plan.files.map((f) => f.path).filter((path) => !changed.has(path))));
-    writeTreeRecord(treeRecord, root, result.plan.files);
+    writeTreeRecord(treeRecord, root, result.plan.files, diff, true);
   }
   // A tree found current is recorded again only where the record did not vouch for every file already.
-  if (isClean(diff) && !(lastTree && diff.recorded === result.plan.files.length && lastTree.files.size === diff.recorded)) writeTreeRecord(treeRecord, root, result.plan.files, diff.seen);
+  if (isClean(diff) && !(lastTree && diff.recorded === result.plan.files.length && lastTree.files.size === diff.recorded)) writeTreeRecord(treeRecord, root, result.plan.files, diff, false);
   const text = summary(result, opts.check, isClean(diff));
   if (!opts.quiet) console.log(text);
   if (opts.cache !== false) {
