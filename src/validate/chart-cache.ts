@@ -159,13 +159,15 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { existsSync, readFileSync } = require("node:fs");
 const { join } = require("node:path");
 const { createHash } = require("node:crypto");
-const YAML = require(workerData.yaml);
+// Loaded only for a file without JSON: a build whose values were all parsed before never needs it.
+let YAML;
 const out = [];
 for (const file of workerData.files) {
   let text;
   try { text = readFileSync(file, "utf8"); } catch { continue; }
   const sha = createHash("sha256").update(text).digest("hex");
   if (existsSync(join(workerData.parsed, sha + ".json"))) continue;
+  YAML ??= require(workerData.yaml);
   try { out.push([sha, YAML.parse(text, { merge: true }) ?? {}]); } catch { /* parsed (and reported) by the build */ }
 }
 parentPort.postMessage(out);
