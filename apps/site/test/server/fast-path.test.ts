@@ -369,8 +369,11 @@ describe("the recogniser against node:http's parser", () => {
           return;
         }
         accepted++;
-        assert.equal(r.end, h.length);
-        const n = await parse(h);
+        // A generated value may itself hold a line end ("\r\n"): the head then ends at the first empty line,
+        // before the generator's own, and the rest would be the next request on the connection.
+        assert.ok(r.end === h.length || (r.end < h.length && h.slice(0, r.end).endsWith("\r\n\r\n")), `head ends at ${r.end} of ${JSON.stringify(h)}`);
+        assert.equal(h.indexOf("\r\n\r\n") + 4, r.end, `the first empty line ends the head: ${JSON.stringify(h)}`);
+        const n = await parse(h.slice(0, r.end));
         assert.notEqual(n, "rejected", `node:http refuses ${JSON.stringify(h)}`);
         if (n === "rejected") return;
         assert.deepEqual({ method: r.method, url: r.target, version: `1.${r.minor}`, raw: rawHeaders }, { method: n.method, url: n.url, version: n.version, raw: n.raw }, JSON.stringify(h));
