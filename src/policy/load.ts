@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { Composer, isMap, isScalar, isSeq, parseAllDocuments, Parser, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
+import { Composer, CST, isMap, isScalar, isSeq, parseAllDocuments, Parser, visit, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import { UserError } from "../errors.ts";
 import { isPlainObject, type K8sObject, type LocatedObject } from "../model/k8s.ts";
 import { analyseAliases } from "../model/yaml-aliases.ts";
@@ -286,9 +286,12 @@ export function parseManifestsByYaml(text: string, file: string): ParsedManifest
   // holds the trees of all its documents at once (they take several times the text's size).
   const composer = new Composer({ ...KUBECTL_YAML, uniqueKeys: true, prettyErrors: false });
   let i = 0;
-  for (const doc of composer.compose(new Parser(lc.add).parse(text))) each(doc, i++);
+  const tokens = new Parser(lc.add).parse(text);
+  const quoted = hasLongLine(text) ? new Map<number, string>() : undefined;
+  for (const doc of composer.compose(quoted ? readingLongQuoted(tokens, quoted) : tokens)) each(doc, i++);
   function each(doc: Document.Parsed, i: number): void {
     const document = i + 1;
+    if (quoted?.size) restoreLongQuoted(doc, quoted);
     const [start = 0, end = text.length] = doc.range ?? [];
     if (doc.errors.length) {
       for (const e of doc.errors) problems.push({ file, document, line: lineAt(e.pos[0]), message: e.message.split("\n")[0]! });
@@ -329,6 +332,76 @@ export function parseManifestsByYaml(text: string, file: string): ParsedManifest
     for (const message of taken.problems ?? []) problems.push({ file, document, line, message });
   }
   return { objects, skipped, problems, ...(sopsRanges.length && { encrypted: onlyRanges(text, sopsRanges) }), ...(notManifest !== undefined && { notManifest }) };
+}
+
+/**
+ * yaml reads a double-quoted scalar one character at a time (`res += ch`): a 7 MB quoted string became a
+ * chain of 7 million string pieces, 220 MB, before its first use flattened it. So a long one (on a line longer
+ * than this) on one line with only JSON's escapes is read here, by JSON.parse as ./fast-yaml.ts does, and
+ * handed to the composer as an empty single-quoted scalar; its value is put back on the node once the
+ * document is composed. Other double-quoted scalars (a YAML-only escape, a tab, a line break) are left to yaml.
+ */
+const LONG_QUOTED = 1024;
+
+/** Whether a line of `text` is longer than {@link LONG_QUOTED}: the only place a long quoted scalar fits on one line. */
+function hasLongLine(text: string): boolean {
+  for (let from = 0; from < text.length; ) {
+    const nl = text.indexOf("\n", from);
+    const end = nl === -1 ? text.length : nl;
+    if (end - from > LONG_QUOTED) return true;
+    from = end + 1;
+  }
+  return false;
+}
+
+/** `tokens` with each long single-line double-quoted value read into `values` (by offset) and blanked. */
+function* readingLongQuoted(tokens: Iterable<CST.Token>, values: Map<number, string>): Generator<CST.Token> {
+  for (const token of tokens) {
+    // A walk of its own, not CST.visit: that one recurses, and a line of a million `{` nests that deep.
+    const stack: CST.Token[] = token.type === "document" && token.value ? [token.value] : [];
+    for (let t = stack.pop(); t !== undefined; t = stack.pop()) {
+      if (t.type !== "block-map" && t.type !== "block-seq" && t.type !== "flow-collection") continue;
+      for (const item of t.items) {
+        if ("key" in item && item.key) stack.push(item.key);
+        if (item.value) {
+          readLongQuoted(item, item.value, values);
+          stack.push(item.value);
+        }
+      }
+    }
+    yield token;
+  }
+}
+
+function readLongQuoted(item: CST.CollectionItem, v: CST.Token, values: Map<number, string>): void {
+  if (v.type !== "double-quoted-scalar" || v.source.length <= LONG_QUOTED) return;
+  // A tag (`!!binary "…"`) resolves the text itself: left to yaml.
+  if (item.start.some((t) => t.type === "tag") || item.sep?.some((t) => t.type === "tag")) return;
+  const src = v.source;
+  if (!src.endsWith('"') || src.includes("\n") || src.includes("\r")) return;
+  let value: string;
+  try {
+    value = src.includes("\\") ? (JSON.parse(src) as string) : own(src.slice(1, -1));
+  } catch {
+    return; // an escape JSON does not have, or a control character: yaml reads it (and reports it)
+  }
+  values.set(v.offset, value);
+  v.type = "single-quoted-scalar";
+  v.source = "''";
+}
+
+/** Puts the values {@link readingLongQuoted} read back on the composed scalars. */
+function restoreLongQuoted(doc: Document.Parsed, values: Map<number, string>): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      const at = node.range?.[0];
+      const value = at === undefined ? undefined : values.get(at);
+      if (value === undefined || node.type !== "QUOTE_SINGLE") return;
+      node.value = value;
+      node.type = "QUOTE_DOUBLE";
+      values.delete(at!);
+    },
+  });
 }
 
 /** The options yaml reads plain scalars with, for ./fast-yaml.ts (duplicate keys are declined there). */

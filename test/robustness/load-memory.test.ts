@@ -80,6 +80,61 @@ import { tmpdir } from "node:os";
   });
 });
 
+describe("long double-quoted scalars (read by JSON.parse, not character by character)", () => {
+  // A value long enough to be read ahead, from pieces that cover JSON's escapes, YAML-only escapes (left to
+  // yaml), raw tabs (JSON.parse refuses them), non-ASCII, quotes and backslashes.
+  const piece = fc.constantFrom("a", "Z", "9", " ", ":", "#", "'", "{", "é", "\u{1F600}", "\\\"", "\\\\", "\\/", "\\n", "\\t", "\\u00e9", "\\ud83d\\ude00", "\\x41", "\\e", "\\N", "\\ ", "\t", "\\q");
+  const long = fc.array(piece, { minLength: 1, maxLength: 40 }).map((parts) => parts.join("").repeat(Math.ceil(1100 / Math.max(1, parts.join("").length))));
+  const doc = fc.record({ body: long, style: fc.constantFrom("block", "flow", "seq", "alias", "tag", "key") }).map(({ body, style }) => {
+    const q = `"${body}"`;
+    const head = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: q, namespace: x}\n";
+    if (style === "block") return `${head}data:\n  blob: ${q}\n  other: "short"\n`;
+    if (style === "flow") return `${head}data: {blob: ${q}, other: x}\n`;
+    if (style === "seq") return `${head}data:\n  list:\n  - ${q}\n  - [${q}, 1]\n`;
+    if (style === "alias") return `${head}data:\n  a: &x ${q}\n  b: *x\n`;
+    if (style === "tag") return `${head}data:\n  a: !!str ${q}\n`;
+    return `${head}data:\n  ${q}: v\n`;
+  });
+
+  it("read to exactly the values and problems the yaml library reads, in every place a scalar can be", () => {
+    let readAhead = 0;
+    fc.assert(
+      fc.property(doc, (text) => {
+        const loaded = parseManifests(text, "q.yaml");
+        const docs = parseAllDocuments(text, { ...KUBECTL_YAML, uniqueKeys: true });
+        const errors = docs.flatMap((d) => d.errors);
+        if (errors.length) {
+          assert.ok(loaded.problems.length > 0, `yaml: ${errors[0]!.message}`);
+          return;
+        }
+        assert.deepEqual(loaded.problems, []);
+        assert.deepEqual(loaded.objects.map((o) => o.object), reference(text));
+        if (!/\t|\\[xeN q]/.test(text)) readAhead++;
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(readAhead > 30, `${readAhead} documents read ahead`);
+  });
+
+  it("a 7 MB quoted value loads without a chain of one-character pieces (about 30 bytes a character before)", () => {
+    const script = `
+      import { parseManifests } from ${JSON.stringify(join(REPO, "src", "policy", "load.ts"))};
+      const text = "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: big, namespace: x}\\ndata:\\n  blob: \\"" + "ab\\\\n+/=".repeat(1_000_000) + "\\"\\n";
+      globalThis.gc();
+      const before = process.memoryUsage().heapUsed;
+      const r = parseManifests(text, "big.yaml");
+      const grew = process.memoryUsage().heapUsed - before;
+      if (r.objects[0].object.data.blob.length !== 6_000_000) throw new Error("wrong value " + r.objects[0].object.data.blob.length);
+      process.stdout.write(String(grew));
+    `;
+    const res = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO, encoding: "utf8", timeout: 60_000 });
+    assert.equal(res.status, 0, res.stderr);
+    const grew = Number(res.stdout);
+    // The value itself is 6 MB (one byte a character), the text 7 MB: 30 bytes a character would be 210 MB.
+    assert.ok(grew < 60 * 1024 * 1024, `heap grew by ${(grew / 1048576).toFixed(0)} MiB`);
+  });
+});
+
 describe("the loader's line index", () => {
   /** Both indexes fed by one parse of `text`, and whether they give the same line for every offset. */
   function agree(text: string): string | undefined {
