@@ -294,7 +294,14 @@ export function parseManifestsByYaml(text: string, file: string): ParsedManifest
     if (quoted?.size) restoreLongQuoted(doc, quoted);
     const [start = 0, end = text.length] = doc.range ?? [];
     if (doc.errors.length) {
-      for (const e of doc.errors) problems.push({ file, document, line: lineAt(e.pos[0]), message: e.message.split("\n")[0]! });
+      let deep = false;
+      for (const e of doc.errors) {
+        const message = yamlErrorText(e);
+        // Running out of stack once: yaml may report it again at a level it unwinds through.
+        if (message === TOO_DEEP && deep) continue;
+        deep ||= message === TOO_DEEP;
+        problems.push({ file, document, line: lineAt(e.pos[0]), message });
+      }
       return;
     }
     // The line of the document's first node, not of its `---` marker or leading comments.
@@ -403,6 +410,13 @@ function restoreLongQuoted(doc: Document.Parsed, values: Map<number, string>): v
     },
   });
 }
+
+/** A yaml error as one line; running out of stack (yaml reports it as RESOURCE_EXHAUSTION) said as what it means. */
+function yamlErrorText(e: { readonly code: string; readonly message: string }): string {
+  return e.code === "RESOURCE_EXHAUSTION" && /call stack/i.test(e.message) ? TOO_DEEP : e.message.split("\n")[0]!;
+}
+
+const TOO_DEEP = "nested too deeply to read: the YAML reader ran out of stack here (real manifests nest a few dozen levels)";
 
 /** The options yaml reads plain scalars with, for ./fast-yaml.ts (duplicate keys are declined there). */
 const FAST_OPTIONS = { ...KUBECTL_YAML, uniqueKeys: true };

@@ -138,6 +138,22 @@ describe("check over a folder with foreign and broken files", () => {
     assert.equal(r.stdout.trim(), "UserError: locked: cannot read the folder: permission denied", r.stderr);
   });
 
+  it("a document nested thousands of levels deep is one input problem that says so, and the rest is checked", () => {
+    const dir = mkdtempSync(join(tmpdir(), "check-deep-"));
+    const n = 3000;
+    writeFileSync(join(dir, "deep.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep, namespace: x}\ndata:\n${Array.from({ length: n }, (_, i) => `${"  ".repeat(i + 1)}a:\n`).join("")}${"  ".repeat(n + 1)}x\n`);
+    writeFileSync(join(dir, "deep.json"), `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "x"}, "data": ${'{"a": '.repeat(n)}1${"}".repeat(n)}}`);
+    writeFileSync(join(dir, "ok.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: fine}\n");
+    const r = homelab(["check", dir, "--format", "json"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { summary: { objects: number }; input: { problems: { file: string; message: string }[] } };
+    assert.equal(report.summary.objects, 1);
+    assert.deepEqual(
+      report.input.problems.map((p) => [p.file.slice(dir.length + 1), p.message]),
+      ["deep.json", "deep.yaml"].map((f) => [f, "nested too deeply to read: the YAML reader ran out of stack here (real manifests nest a few dozen levels)"]),
+    );
+  });
+
   it("a kustomize patch is named once as a patch, not judged as a Deployment without a selector", () => {
     const dir = mkdtempSync(join(tmpdir(), "check-kustomize-"));
     writeFileSync(
