@@ -20,10 +20,11 @@ setFlagsFromString("--heap-growing-percent=20");
 const CHECK_YOUNG_GENERATION = 2 * 1024 * 1024;
 if (process.argv.slice(2).find((a) => !a.startsWith("-")) === "check") {
   // V8's bytecode interpreter only, until the input is large (src/cli/commands/check.ts turns the compilers
-  // back on past 8 MiB read). On a few MB of manifests its compilers cost more than they save: TurboFan's
-  // compile zones and machine code took 11 MiB of a 1.3 MB check (75 MiB against 64 without them, in the
-  // same time); from about 10 MB they repay (13 MB: 1.1 s against 1.5 s). Set before the bundle loads, so its
-  // start-up runs interpreted too: a check of one ConfigMap peaks at 59 MiB instead of 65.
+  // back on past 8 MiB or 1000 objects). On a few hundred objects its compilers cost more than they save:
+  // TurboFan's compile zones and machine code took 11 MiB of a 1.3 MB check of 126 objects (75 MiB against
+  // 64 without them, in the same time); on more they repay (13 MB: 1.1 s against 1.5 s; 4000 small objects:
+  // 2.0 s against 3.6 s). Set before the bundle loads, so its start-up runs interpreted too: a check of one
+  // ConfigMap peaks at 59 MiB instead of 65.
   setFlagsFromString("--max-opt=0");
   // Imported here: perf_hooks (about ten internal modules) is only needed for this.
   const { PerformanceObserver } = await import("node:perf_hooks");

@@ -704,8 +704,8 @@ export interface LoadOptions {
   readonly displayBase?: string;
   /** Text (or bytes, checked for their encoding like a file's) to read for the path `-`. */
   readonly stdin?: string | Buffer;
-  /** Told the size in bytes of each file as it is read, before it is parsed. */
-  readonly onRead?: (bytes: number) => void;
+  /** Told each file's size in bytes and its text as it is read, before it is parsed. */
+  readonly onRead?: (bytes: number, text: string) => void;
 }
 
 /**
@@ -767,7 +767,7 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
         continue;
       }
     }
-    opts.onRead?.(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length);
+    const size = typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length;
     const decoded = typeof bytes === "string" ? { text: bytes } : decode(bytes);
     // The bytes are not needed once decoded: a big file is not held twice while it is parsed.
     bytes = "";
@@ -780,6 +780,7 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
       continue;
     }
     const text = decoded.text;
+    opts.onRead?.(size, text);
     const yamlName = input.file === "<stdin>" || EXTENSIONS.includes(extname(input.file).toLowerCase());
     if (HELM_ACTION.test(text) && !/^#\s*Source:/m.test(text)) {
       skippedFiles.push({ file, reason: "Helm template, not rendered: run `helm template` and check its output" });

@@ -36,12 +36,13 @@ describe("loadManifests", () => {
     assert.deepEqual(r.objects.map((o) => [o.file, o.object.metadata.name]), [["<stdin>", "piped"]]);
   });
 
-  it("tells onRead the size of each file it reads, in reading order", () => {
-    const sizes: number[] = [];
-    const r = loadManifests(["tree/nested", "-"], { cwd: DIR, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: é}\n", onRead: (n) => sizes.push(n) });
+  it("tells onRead the size and text of each file it reads, in reading order", () => {
+    const seen: [number, string][] = [];
+    const piped = "apiVersion: v1\nkind: Namespace\nmetadata: {name: é}\n";
+    const r = loadManifests(["tree/nested", "-"], { cwd: DIR, stdin: piped, onRead: (n, text) => seen.push([n, text]) });
     assert.equal(r.objects.length, 3);
-    const files = ["tree/nested/b.yml", "tree/nested/deeper/object.json"].map((f) => statSync(join(DIR, f)).size);
-    assert.deepEqual(sizes, [...files, 52]); // bytes, not characters: é is two
+    const files = ["tree/nested/b.yml", "tree/nested/deeper/object.json"].map((f) => [statSync(join(DIR, f)).size, readFileSync(join(DIR, f), "utf8")] as [number, string]);
+    assert.deepEqual(seen, [...files, [52, piped]]); // bytes, not characters: é is two
   });
 
   it("loads a file named twice (directly and through its folder) once", () => {

@@ -174,10 +174,9 @@ describe("check's young generation and compilers (bin/homelab.mjs)", () => {
    * Runs `check` on `copies` copies of the corpus with a probe that reports, as the process ends, the new
    * space's size and whether V8 still optimises a hot function (%GetOptimizationStatus: bit 4, optimised).
    */
-  function probe(copies: number): { newSpace: number; optimised: boolean } {
+  function probe(text: string): { newSpace: number; optimised: boolean } {
     const dir = mkdtempSync(join(tmpdir(), "young-"));
-    const corpus = gunzipSync(readFileSync(CORPUS)).toString("utf8");
-    writeFileSync(join(dir, "x.yaml"), Array(copies).fill(corpus).join("---\n"));
+    writeFileSync(join(dir, "x.yaml"), text);
     writeFileSync(
       join(dir, "probe.mjs"),
       [
@@ -189,21 +188,31 @@ describe("check's young generation and compilers (bin/homelab.mjs)", () => {
         "});",
       ].join("\n"),
     );
-    const res = spawnSync(process.execPath, ["--allow-natives-syntax", "--import", join(dir, "probe.mjs"), join(REPO, "bin", "homelab.mjs"), "check", "x.yaml"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    const res = spawnSync(process.execPath, ["--allow-natives-syntax", "--import", join(dir, "probe.mjs"), join(REPO, "bin", "homelab.mjs"), "check", "x.yaml"], { cwd: dir, encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
     rmSync(dir, { recursive: true, force: true });
-    assert.equal(res.status, 1, res.stderr); // the corpus has findings
+    assert.equal(res.status, 1, res.stderr); // both inputs have findings
     const m = /new_space=(\d+) status=(\d+)/.exec(res.stderr);
     assert.ok(m, res.stderr);
     return { newSpace: Number(m[1]), optimised: (Number(m[2]) & (1 << 4)) !== 0 };
   }
 
-  it("on a real input (the corpus, 1.3 MB): the young generation stops at 2 MiB (V8 would double it to 32) and code stays interpreted", () => {
-    const { newSpace, optimised } = probe(1);
+  const corpus = (copies: number) => Array(copies).fill(gunzipSync(readFileSync(CORPUS)).toString("utf8")).join("---\n");
+  /** `n` small Deployments without limits (findings), one `apiVersion` each: about 160 bytes an object. */
+  const deployments = (n: number) =>
+    Array.from({ length: n }, (_, i) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w${i}, namespace: s}\nspec:\n  selector: {matchLabels: {app: w${i}}}\n  template:\n    metadata: {labels: {app: w${i}}}\n    spec: {containers: [{name: w, image: "w:1"}]}\n`).join("---\n");
+
+  it("on a real input (the corpus, 1.3 MB, 126 objects): the young generation stops at 2 MiB (V8 would double it to 32) and code stays interpreted", () => {
+    const { newSpace, optimised } = probe(corpus(1));
     assert.ok(newSpace > 0 && newSpace <= 2 * 1024 * 1024, `new space ${newSpace} bytes`);
     assert.equal(optimised, false);
   });
 
-  it("past 8 MiB of input (7 copies, 9.1 MB) V8 optimises hot code again", () => {
-    assert.equal(probe(7).optimised, true);
+  it("past 8 MiB of input (7 copies of the corpus, 9.1 MB, 882 objects) V8 optimises hot code again", () => {
+    assert.equal(probe(corpus(7)).optimised, true);
+  });
+
+  it("so it does past 1000 objects (small Deployments, 0.2 MB), but not at 990", () => {
+    assert.equal(probe(deployments(1000)).optimised, true);
+    assert.equal(probe(deployments(990)).optimised, false);
   });
 });
