@@ -88,7 +88,9 @@ export function fastDocuments(text: string, options: object): FastDocument[] | u
       }
     }
   } catch (err) {
-    if (err === DECLINE) return undefined;
+    // Running out of stack is a document nested deeper than this reader's recursion goes: yaml reads it (and
+    // reports it when it cannot either).
+    if (err === DECLINE || err instanceof RangeError) return undefined;
     throw err;
   }
   return docs;

@@ -138,19 +138,33 @@ describe("check over a folder with foreign and broken files", () => {
     assert.equal(r.stdout.trim(), "UserError: locked: cannot read the folder: permission denied", r.stderr);
   });
 
-  it("a document nested thousands of levels deep is one input problem that says so, and the rest is checked", () => {
+  it("a document nested hundreds or thousands of levels deep is one input problem that says so, never a crash, and the rest is checked", () => {
     const dir = mkdtempSync(join(tmpdir(), "check-deep-"));
-    const n = 3000;
-    writeFileSync(join(dir, "deep.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep, namespace: x}\ndata:\n${Array.from({ length: n }, (_, i) => `${"  ".repeat(i + 1)}a:\n`).join("")}${"  ".repeat(n + 1)}x\n`);
-    writeFileSync(join(dir, "deep.json"), `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "x"}, "data": ${'{"a": '.repeat(n)}1${"}".repeat(n)}}`);
+    // Block style (the fast reader), flow style and JSON (yaml, or JSON.parse), 800 and 3000 levels.
+    const block = (n: number, head: string) => `apiVersion: v1\nkind: ConfigMap\n${head}data:\n${Array.from({ length: n }, (_, i) => `${"  ".repeat(i + 1)}a:\n`).join("")}${"  ".repeat(n + 1)}x\n`;
+    const json = (n: number) => `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "x"}, "data": ${'{"a": '.repeat(n)}1${"}".repeat(n)}}`;
+    for (const n of [800, 3000]) {
+      writeFileSync(join(dir, `block-${n}.yaml`), block(n, "metadata:\n  name: deep\n  namespace: x\n"));
+      writeFileSync(join(dir, `flow-${n}.yaml`), block(n, "metadata: {name: deep, namespace: x}\n"));
+      writeFileSync(join(dir, `json-${n}.json`), json(n));
+    }
     writeFileSync(join(dir, "ok.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: fine}\n");
     const r = homelab(["check", dir, "--format", "json"]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const report = JSON.parse(r.stdout) as { summary: { objects: number }; input: { problems: { file: string; message: string }[] } };
     assert.equal(report.summary.objects, 1);
+    const rules = "nested more than 500 levels deep: not checked (real manifests nest a few dozen levels)";
+    const reader = "nested too deeply to read: the YAML reader ran out of stack here (real manifests nest a few dozen levels)";
     assert.deepEqual(
       report.input.problems.map((p) => [p.file.slice(dir.length + 1), p.message]),
-      ["deep.json", "deep.yaml"].map((f) => [f, "nested too deeply to read: the YAML reader ran out of stack here (real manifests nest a few dozen levels)"]),
+      [
+        ["block-3000.yaml", reader],
+        ["block-800.yaml", rules],
+        ["flow-3000.yaml", reader],
+        ["flow-800.yaml", rules],
+        ["json-3000.json", reader],
+        ["json-800.json", reader],
+      ],
     );
   });
 
