@@ -42,8 +42,11 @@ const UNSAFE_LINE = /^(?:%|\.\.\.|---.)/m;
 const DOCUMENT_MARKER = /^---$/gm;
 /** The booleans YAML 1.2 also reads as booleans (the loader reports the others, YAML 1.1-only). */
 export const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
-/** Deepest nesting of flow collections read here: hand-written ones nest a few levels; a line of a million `[` is `yaml`'s. */
-const FLOW_DEPTH = 64;
+/**
+ * Deepest nesting read here (keys and indexes from the root): manifests nest a few dozen levels; a document
+ * thousands of levels deep, in block or flow style, is `yaml`'s to report (this reader would run out of stack).
+ */
+const MAX_DEPTH = 100;
 
 interface Tags {
   readonly tags: readonly ScalarTag[];
@@ -171,6 +174,7 @@ class Reader {
 
   /** A block node starting on the line at `pos`, indented `indent`. */
   private block(indent: number): unknown {
+    if (this.segments.length > MAX_DEPTH) throw DECLINE;
     const p = this.pos + indent;
     return this.isDash(p) ? this.seq(indent) : this.map(indent, p);
   }
@@ -312,7 +316,7 @@ class Reader {
     } else if (c === 124 /* | */) {
       return this.literal(i, le, col);
     } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      value = this.flow(i, le, 1);
+      value = this.flow(i, le);
       rest = this.f;
     } else {
       let stop = le;
@@ -348,13 +352,13 @@ class Reader {
   }
 
   /**
-   * The flow collection (`{k: v, …}` or `[a, …]`) opening at `i` and closed on its line (end `le`), nested
-   * `depth` deep; `f` is then just past its closing bracket. Over several lines it is `yaml`'s (no closing
+   * The flow collection (`{k: v, …}` or `[a, …]`) opening at `i` and closed on its line (end `le`); `f` is
+   * then just past its closing bracket. Over several lines it is `yaml`'s (no closing
    * bracket before `le`). Items are separated by `,` with blanks around; a trailing `,` is read as `yaml`
    * reads it (nothing), an empty item (`[a,,b]`, `[,]`) is declined.
    */
-  private flow(i: number, le: number, depth: number): Record<string, unknown> | unknown[] {
-    if (depth > FLOW_DEPTH) throw DECLINE;
+  private flow(i: number, le: number): Record<string, unknown> | unknown[] {
+    if (this.segments.length > MAX_DEPTH) throw DECLINE;
     const t = this.t;
     const isMap = t.charCodeAt(i) === 123;
     const close = isMap ? 125 : 93;
@@ -369,10 +373,10 @@ class Reader {
         const key = this.flowKey(le);
         if (key === "__proto__" || Object.prototype.hasOwnProperty.call(obj, key)) throw DECLINE;
         this.segments.push(key);
-        obj[key] = this.flowItem(le, depth);
+        obj[key] = this.flowItem(le);
       } else {
         this.segments.push(arr.length);
-        arr.push(this.flowItem(le, depth));
+        arr.push(this.flowItem(le));
       }
       this.segments.pop();
       this.blanks(le);
@@ -417,12 +421,12 @@ class Reader {
    * `]` or `}`; one stopped by `:` (`[a: b]`, `[a:b]`, `{a: b:c}`), `#`, a tab, `[` or `{` is declined,
    * and so is one starting with an indicator or `?` (`[? a]`, `[- a]`, `[*a]`, `[&a b]`, `[!t a]`, `[,]`).
    */
-  private flowItem(le: number, depth: number): unknown {
+  private flowItem(le: number): unknown {
     this.blanks(le);
     const t = this.t;
     const p = this.f;
     const c = t.charCodeAt(p);
-    if (c === 123 || c === 91) return this.flow(p, le, depth + 1);
+    if (c === 123 || c === 91) return this.flow(p, le);
     if (c === 34 || c === 39) {
       const close = this.quoteEnd(p, le);
       if (close === -1) throw DECLINE;
