@@ -7,8 +7,10 @@
  * It reads only what it is sure of and declines the whole file otherwise (`undefined`): the caller then
  * reads it with `yaml`, as before. Read here: block maps and sequences indented with spaces, `- key: v`
  * items, single-line plain, single- and double-quoted scalars, literal block scalars (`|`, `|-`) without
- * leading blank lines, empty flow collections (`{}`, `[]`), comments, and `---` lines between documents.
- * Declined: anchors, aliases, tags, flow collections with content, folded or kept block scalars,
+ * leading blank lines, flow collections (`{k: v}`, `[a, b]`, nested, empty) on one line after `key: ` or
+ * `- `, comments, and `---` lines between documents.
+ * Declined: anchors, aliases, tags, flow collections over several lines or with implicit keys or pairs
+ * (`{a}`, `[a: b]`), `#` or `:` in a flow collection's plain scalars, folded or kept block scalars,
  * multi-line plain or quoted scalars, keys that are not strings (`1:`, `yes:`, `<<:`) or repeat, `? `,
  * directives, `...`, tabs, CR line ends, control characters, and anything `yaml` would report a problem
  * for. Plain scalars are resolved by `yaml`'s own YAML 1.1 tags (KUBECTL_YAML), so `on`, `0777` and `1e3`
@@ -40,6 +42,11 @@ const UNSAFE_LINE = /^(?:%|\.\.\.|---.)/m;
 const DOCUMENT_MARKER = /^---$/gm;
 /** The booleans YAML 1.2 also reads as booleans (the loader reports the others, YAML 1.1-only). */
 export const YAML12_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
+/**
+ * Deepest nesting read here (keys and indexes from the root): manifests nest a few dozen levels; a document
+ * thousands of levels deep, in block or flow style, is `yaml`'s to report (this reader would run out of stack).
+ */
+const MAX_DEPTH = 100;
 
 interface Tags {
   readonly tags: readonly ScalarTag[];
@@ -103,6 +110,8 @@ class Reader {
   private end = 0;
   private readonly segments: (string | number)[] = [];
   private booleans: FastBoolean[] = [];
+  /** Cursor in the flow collection being read: just past what was read last. */
+  private f = 0;
 
   constructor(
     private readonly t: string,
@@ -167,6 +176,7 @@ class Reader {
 
   /** A block node starting on the line at `pos`, indented `indent`. */
   private block(indent: number): unknown {
+    if (this.segments.length > MAX_DEPTH) throw DECLINE;
     const p = this.pos + indent;
     return this.isDash(p) ? this.seq(indent) : this.map(indent, p);
   }
@@ -201,7 +211,9 @@ class Reader {
       let i = p + 1;
       while (this.t.charCodeAt(i) === 32) i++;
       let item: unknown;
-      if (i < le && this.t.charCodeAt(i) !== 35 && this.keyEnd(i, le) !== -1) {
+      const c = this.t.charCodeAt(i);
+      // `- {a: b}` and `- [a]` are flow collections, whatever `: ` they hold.
+      if (i < le && c !== 35 && c !== 123 && c !== 91 && this.keyEnd(i, le) !== -1) {
         if (this.isDash(i)) throw DECLINE;
         item = this.map(i - this.pos, i);
       } else item = this.value(p + 1, le, col, false);
@@ -237,11 +249,13 @@ class Reader {
   /** The key from `p` to its `:` at `colon`, as a string (or declined). */
   private key(p: number, colon: number): string {
     const t = this.t;
+    // An implicit key ends at most 1024 characters after its start (quoted ones too): long keys are `yaml`'s to judge.
+    if (colon - p > 1000) throw DECLINE;
     const c = t.charCodeAt(p);
     if (c === 34 || c === 39) return this.quoted(p, colon - 1);
     const raw = t.slice(p, colon);
-    // Long keys, blanks before the colon, comments and indicators are `yaml`'s to judge.
-    if (raw.length === 0 || raw.length > 1000 || raw.charCodeAt(raw.length - 1) === 32 || raw.includes(" #") || raw.includes("\t") || !plainStart(raw)) throw DECLINE;
+    // Blanks before the colon, comments and indicators are `yaml`'s to judge.
+    if (raw.length === 0 || raw.charCodeAt(raw.length - 1) === 32 || raw.includes(" #") || raw.includes("\t") || !plainStart(raw)) throw DECLINE;
     const key = this.resolve(raw, true);
     if (typeof key !== "string") throw DECLINE;
     return key;
@@ -303,9 +317,9 @@ class Reader {
       rest = close + 1;
     } else if (c === 124 /* | */) {
       return this.literal(i, le, col);
-    } else if ((c === 123 /* { */ && t.charCodeAt(i + 1) === 125) || (c === 91 /* [ */ && t.charCodeAt(i + 1) === 93)) {
-      value = c === 123 ? {} : [];
-      rest = i + 2;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      value = this.flow(i, le);
+      rest = this.f;
     } else {
       let stop = le;
       for (let k = find(t, 35, i, le); k !== -1; k = find(t, 35, k + 1, le)) {
@@ -319,9 +333,7 @@ class Reader {
       const raw = t.slice(i, e);
       // `a: b` on one line and `a:` at the end are maps, not text; tabs are `yaml`'s.
       if (!plainStart(raw) || raw.includes(": ") || raw.charCodeAt(raw.length - 1) === 58 || raw.includes("\t")) throw DECLINE;
-      value = this.resolve(raw, false);
-      if (typeof value === "string") value = own(value);
-      else if (typeof value === "boolean" && !YAML12_BOOLEAN.test(raw)) this.booleans.push({ segments: [...this.segments], text: raw, value });
+      value = this.plain(raw);
       rest = stop;
     }
     // Only blanks and a comment may follow on the line.
@@ -331,6 +343,107 @@ class Reader {
     // A more indented line after a scalar continues it (or is an error): `yaml`'s.
     if (this.nextContent() > col) throw DECLINE;
     return value;
+  }
+
+  /** The value of the plain scalar `raw` at the current segments, its YAML 1.1-only boolean recorded. */
+  private plain(raw: string): unknown {
+    const value = this.resolve(raw, false);
+    if (typeof value === "string") return own(value);
+    if (typeof value === "boolean" && !YAML12_BOOLEAN.test(raw)) this.booleans.push({ segments: [...this.segments], text: raw, value });
+    return value;
+  }
+
+  /**
+   * The flow collection (`{k: v, …}` or `[a, …]`) opening at `i` and closed on its line (end `le`); `f` is
+   * then just past its closing bracket. Over several lines it is `yaml`'s (no closing
+   * bracket before `le`). Items are separated by `,` with blanks around; a trailing `,` is read as `yaml`
+   * reads it (nothing), an empty item (`[a,,b]`, `[,]`) is declined.
+   */
+  private flow(i: number, le: number): Record<string, unknown> | unknown[] {
+    if (this.segments.length > MAX_DEPTH) throw DECLINE;
+    const t = this.t;
+    const isMap = t.charCodeAt(i) === 123;
+    const close = isMap ? 125 : 93;
+    const obj: Record<string, unknown> = {};
+    const arr: unknown[] = [];
+    this.f = i + 1;
+    for (;;) {
+      this.blanks(le);
+      if (this.f >= le) throw DECLINE;
+      if (t.charCodeAt(this.f) === close) break;
+      if (isMap) {
+        const key = this.flowKey(le);
+        if (key === "__proto__" || Object.prototype.hasOwnProperty.call(obj, key)) throw DECLINE;
+        this.segments.push(key);
+        obj[key] = this.flowItem(le);
+      } else {
+        this.segments.push(arr.length);
+        arr.push(this.flowItem(le));
+      }
+      this.segments.pop();
+      this.blanks(le);
+      const c = t.charCodeAt(this.f);
+      if (this.f >= le || (c !== 44 /* , */ && c !== close)) throw DECLINE; // `[a b: c]`, `["a"b]`, `[[a]: b]`, a `#`
+      if (c === 44) this.f++;
+      else break;
+    }
+    this.f++;
+    return isMap ? obj : exact(arr);
+  }
+
+  /** Moves `f` past blanks (spaces only: a tab is `yaml`'s) before `le`. */
+  private blanks(le: number): void {
+    while (this.f < le && this.t.charCodeAt(this.f) === 32) this.f++;
+  }
+
+  /**
+   * The key of a flow map's entry at `f`, with its `: ` (`f` then at the value). A plain or quoted key only,
+   * by the block keys' rules (a string, not `<<`); `{a}`, `{a:b}` (one scalar in YAML 1.2's flow rules),
+   * `{"a":b}`, `{: b}`, `{a : b}`, `? ` and a collection as key are declined.
+   */
+  private flowKey(le: number): string {
+    const t = this.t;
+    const p = this.f;
+    const c = t.charCodeAt(p);
+    let colon: number;
+    if (c === 34 || c === 39) {
+      const close = this.quoteEnd(p, le);
+      if (close === -1) throw DECLINE;
+      colon = close + 1;
+    } else colon = flowPlainEnd(t, p, le);
+    if (colon >= le || t.charCodeAt(colon) !== 58 || t.charCodeAt(colon + 1) !== 32) throw DECLINE;
+    const key = this.key(p, colon);
+    this.f = colon + 2;
+    return key;
+  }
+
+  /**
+   * A flow collection's item or a flow map's value at `f` (blanks skipped): a nested collection, a quoted
+   * scalar on the line or a plain scalar; `f` is then just past it. A plain scalar runs to the next `,`,
+   * `]` or `}`; one stopped by `:` (`[a: b]`, `[a:b]`, `{a: b:c}`), `#`, a tab, `[` or `{` is declined,
+   * and so is one starting with an indicator or `?` (`[? a]`, `[- a]`, `[*a]`, `[&a b]`, `[!t a]`, `[,]`).
+   */
+  private flowItem(le: number): unknown {
+    this.blanks(le);
+    const t = this.t;
+    const p = this.f;
+    const c = t.charCodeAt(p);
+    if (c === 123 || c === 91) return this.flow(p, le);
+    if (c === 34 || c === 39) {
+      const close = this.quoteEnd(p, le);
+      if (close === -1) throw DECLINE;
+      this.f = close + 1;
+      return own(this.quoted(p, close));
+    }
+    const stop = flowPlainEnd(t, p, le);
+    const s = t.charCodeAt(stop);
+    if (stop < le && s !== 44 && s !== 93 && s !== 125) throw DECLINE;
+    let e = stop;
+    while (e > p && t.charCodeAt(e - 1) === 32) e--;
+    const raw = t.slice(p, e);
+    if (!plainStart(raw) || c === 63 /* ? */) throw DECLINE;
+    this.f = e;
+    return this.plain(raw);
   }
 
   /** A literal block scalar (`|` or `|-`) whose header is at `i`, the value of a node in column `col`. */
@@ -422,6 +535,18 @@ function indentOf(n: number): RegExp {
 function find(t: string, code: number, from: number, to: number): number {
   for (let i = from; i < to; i++) if (t.charCodeAt(i) === code) return i;
   return -1;
+}
+
+/**
+ * Where a plain scalar of a flow collection starting at `p` stops: the first `,`, `[`, `]`, `{`, `}`, `:`,
+ * `#` or tab before `le`, or `le`.
+ */
+function flowPlainEnd(t: string, p: number, le: number): number {
+  for (let i = p; i < le; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === 58 || c === 35 || c === 9) return i;
+  }
+  return le;
 }
 
 /** A plain scalar may not start with an indicator (`-`, `?` and `:` only before a non-blank). */
