@@ -95,9 +95,7 @@ export function fastDocuments(text: string, options: object): FastDocument[] | u
       }
     }
   } catch (err) {
-    // Running out of stack is a document nested deeper than this reader's recursion goes: yaml reads it (and
-    // reports it when it cannot either).
-    if (err === DECLINE || err instanceof RangeError) return undefined;
+    if (err === DECLINE) return undefined;
     throw err;
   }
   return docs;

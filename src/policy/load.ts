@@ -325,6 +325,10 @@ export function parseManifestsByYaml(text: string, file: string): ParsedManifest
       skipped++;
       return;
     }
+    if (nestsDeeperThan(value, MAX_DEPTH)) {
+      problems.push({ file, document, line, message: TOO_DEEP_FOR_RULES });
+      return;
+    }
     value = ownStrings(value);
     if (isSopsDocument(value)) {
       sopsRanges.push([start, end]);
@@ -412,7 +416,7 @@ function restoreLongQuoted(doc: Document.Parsed, values: Map<number, string>): v
 }
 
 /** A yaml error as one line; running out of stack said as what it means. */
-function yamlErrorText(e: { readonly code: string; readonly message: string }): string {
+function yamlErrorText(e: { readonly message: string }): string {
   // yaml reports running out of stack as RESOURCE_EXHAUSTION, or as the error of the step it happened in.
   return /Maximum call stack size exceeded/.test(e.message) ? TOO_DEEP : e.message.split("\n")[0]!;
 }
@@ -436,7 +440,8 @@ function jsonDocument(text: string): FastDocument[] | undefined {
     return undefined;
   }
   if (!isPlainObject(value)) return undefined;
-  return keyCount(value) === keysInJson(text) ? [{ value, booleans: [] }] : undefined;
+  const keys = jsonKeys(value);
+  return keys !== -1 && keys === keysInJson(text) ? [{ value, booleans: [] }] : undefined;
 }
 
 /**
@@ -462,17 +467,22 @@ function keysInJson(text: string): number {
   return n;
 }
 
-/** The keys of every object in `v`, counted without recursion (a value may nest as deep as its text does). */
-function keyCount(v: unknown): number {
+/**
+ * The keys of every object in `v`, counted without recursion (a value may nest as deep as its text does), or
+ * -1 when it nests more than {@link MAX_DEPTH} levels: yaml then reads the file and reports that.
+ */
+function jsonKeys(v: unknown): number {
   let n = 0;
-  const stack: unknown[] = [v];
+  const stack: [unknown, number][] = [[v, 0]];
   while (stack.length) {
-    const x = stack.pop();
-    if (Array.isArray(x)) for (const item of x) stack.push(item);
-    else if (isPlainObject(x)) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (depth >= MAX_DEPTH) return -1;
+    if (Array.isArray(x)) for (const item of x) stack.push([item, depth + 1]);
+    else {
       const keys = Object.keys(x);
       n += keys.length;
-      for (const k of keys) stack.push(x[k]);
+      for (const k of keys) stack.push([(x as Record<string, unknown>)[k], depth + 1]);
     }
   }
   return n;
@@ -492,7 +502,6 @@ function take(
   booleans: (j?: number) => { yaml11Booleans?: Yaml11Boolean[] },
 ): { objects: LoadedObject[]; skipped?: true; notManifest?: string; problems?: string[] } {
   if (!looksLikeObject(value) || isBuildTimeOnly(value.apiVersion)) return { objects: [], skipped: true };
-  if (nestsDeeperThan(value, MAX_DEPTH)) return { objects: [], problems: [TOO_DEEP_FOR_RULES] };
   const why = notAManifest(value.apiVersion, value.kind);
   if (why !== undefined) return { objects: [], skipped: true, notManifest: why };
   if (value.kind.endsWith("List") && Array.isArray(value.items)) {
@@ -509,8 +518,9 @@ function take(
 
 /**
  * How deep an object may nest for the rules, which walk objects recursively. Real manifests nest a few dozen
- * levels (a CRD's schema the most); what JSON.parse or the fast reader read deeper would overflow a rule's
- * stack (a crash), so such a document is an input problem and is not checked.
+ * levels (a CRD's schema the most); deeper would overflow a rule's stack (a crash), so such a document is an
+ * input problem and is not checked. The fast reader declines past 100 levels and the JSON path past this, so
+ * yaml's reading is the one place it is found.
  */
 const MAX_DEPTH = 500;
 const TOO_DEEP_FOR_RULES = `nested more than ${MAX_DEPTH} levels deep: not checked (real manifests nest a few dozen levels)`;
